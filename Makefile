@@ -1,0 +1,70 @@
+# Folio's developer entry points. `make run` and `make test` work on a fresh Debian 12
+# machine as root with only Python 3.11: uv is bootstrapped through pip, Python
+# dependencies come from uv.lock, servers are installed by `folio services up`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(UV) run --locked
+FOLIO := $(RUN) folio
+
+.PHONY: help uv sync run run-lite test test-unit lint format typecheck bench docs docs-serve services-up services-down services-status clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+uv: ## Install uv through pip when it is missing
+	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
+	@command -v $(UV) >/dev/null 2>&1 || { echo "uv is not on PATH after installing it"; exit 1; }
+
+sync: uv ## Create .venv from uv.lock
+	$(UV) sync --locked --quiet
+
+run: sync ## Install what is missing and bring the whole platform up (folio up)
+	$(FOLIO) up
+
+run-lite: sync ## The embedded mode: SQLite, no servers
+	$(FOLIO) up --lite
+
+test: sync ## The whole suite with its real services (what CI runs)
+	$(FOLIO) services up
+	$(RUN) pytest
+
+test-unit: sync ## Unit tests only, no services needed
+	$(RUN) pytest -m unit --no-cov
+
+lint: sync ## ruff, ruff format --check, import-linter
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) lint-imports
+
+format: sync ## Apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+typecheck: sync ## mypy (strict)
+	$(RUN) mypy
+
+bench: sync ## Benchmarks: Folio beside its peers, JSON results under .folio/bench
+	$(FOLIO) services up
+	$(RUN) python -m benchmarks
+
+docs: sync ## Build the docs site (strict)
+	$(RUN) mkdocs build --strict
+
+docs-serve: sync ## Serve the docs site with live reload
+	$(RUN) mkdocs serve
+
+services-up: sync ## Install and start the real servers on 127.0.0.1
+	$(FOLIO) services up
+
+services-down: sync ## Stop the servers folio started
+	$(FOLIO) services down
+
+services-status: sync ## Show each server, its URL and health
+	$(FOLIO) services status
+
+clean: ## Remove build outputs and caches (keeps .folio data)
+	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

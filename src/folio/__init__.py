@@ -1,0 +1,1 @@
+"""Folio: a multi-tenant platform for independent bookshops."""

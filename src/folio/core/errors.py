@@ -1,0 +1,153 @@
+"""Domain errors and the one error shape Folio answers with: RFC 9457 problem details.
+
+Contexts raise subclasses of ``FolioError``; each carries a stable ``code`` that
+becomes the problem's ``type`` (``https://folio.dev/problems/<code>``) and the HTTP
+status it maps to. The gateway turns them into ``application/problem+json`` in one
+place (``folio.entrypoints.gateway.problems``); no handler builds error bodies itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROBLEM_BASE = "https://folio.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class InvalidParam(BaseModel):
+    """One invalid input, as listed in a validation problem's ``errors``."""
+
+    name: str = Field(description="Dotted location of the input, e.g. `body.title`.")
+    reason: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details body."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the kind of problem; stable, documented.")
+    title: str = Field(description="Short human summary of the kind of problem.")
+    status: int = Field(description="HTTP status code.")
+    detail: str | None = Field(default=None, description="What went wrong this time.")
+    instance: str | None = Field(default=None, description="The request path it happened on.")
+    code: str = Field(description="The problem code (last segment of `type`).")
+    correlation_id: str | None = Field(default=None, description="Quote it when reporting the problem.")
+    errors: list[InvalidParam] | None = Field(default=None, description="Invalid inputs, for validation problems.")
+
+
+class FolioError(Exception):
+    """Base of every error a context raises on purpose.
+
+    Subclasses set ``code``, ``title`` and ``status``; instances add a ``detail``
+    and optional extra members for the problem body.
+    """
+
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extra = extra
+
+    def to_problem(self, *, instance: str | None = None, correlation_id: str | None = None) -> Problem:
+        """The problem body for this error."""
+        return Problem(
+            type=PROBLEM_BASE + self.code,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            code=self.code,
+            correlation_id=correlation_id,
+            **self.extra,
+        )
+
+
+class NotFoundError(FolioError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    code = "not-found"
+    title = "Not found"
+    status = 404
+
+
+class ValidationFailedError(FolioError):
+    """The input broke a rule the schema could not express."""
+
+    code = "validation-failed"
+    title = "Invalid input"
+    status = 422
+
+
+class ConflictError(FolioError):
+    """The request conflicts with the current state (duplicate, stale version)."""
+
+    code = "conflict"
+    title = "Conflict"
+    status = 409
+
+
+class PermissionDeniedError(FolioError):
+    """The caller is known but may not do this."""
+
+    code = "permission-denied"
+    title = "Permission denied"
+    status = 403
+
+
+class AuthenticationRequiredError(FolioError):
+    """The caller must authenticate first."""
+
+    code = "authentication-required"
+    title = "Authentication required"
+    status = 401
+
+
+class RateLimitedError(FolioError):
+    """Too many requests; ``retry_after_s`` says when to come back."""
+
+    code = "rate-limited"
+    title = "Too many requests"
+    status = 429
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s, **extra)
+        self.retry_after_s = retry_after_s
+
+
+class ServiceUnavailableError(FolioError):
+    """A dependency (database, broker, ...) is down or switched off."""
+
+    code = "service-unavailable"
+    title = "Service unavailable"
+    status = 503
+
+
+class NotImplementedYetError(FolioError):
+    """A capability that is declared but not built yet: an honest 501."""
+
+    code = "not-implemented"
+    title = "Not implemented yet"
+    status = 501
+
+
+PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {
+    cls.code: cls
+    for cls in (
+        FolioError,
+        NotFoundError,
+        ValidationFailedError,
+        ConflictError,
+        PermissionDeniedError,
+        AuthenticationRequiredError,
+        RateLimitedError,
+        ServiceUnavailableError,
+        NotImplementedYetError,
+    )
+}
+"""Every problem code the platform can answer with, for the docs and the tests."""

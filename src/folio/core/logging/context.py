@@ -1,0 +1,64 @@
+"""Request-scoped log context held in contextvars.
+
+structlog's contextvars are copied into every asyncio task and thread-pool call a
+request spawns, which is how a background task's lines keep the request's id.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def new_correlation_id() -> str:
+    """A fresh random correlation id."""
+    return uuid.uuid4().hex
+
+
+def accept_correlation_id(candidate: str | None) -> str:
+    """``candidate`` when it is a safe id (bounded, printable), else a fresh one.
+
+    A client-chosen id goes into every log line, so anything that could forge log
+    structure (newlines, quotes, huge values) is replaced rather than trusted.
+    """
+    if candidate and _VALID_ID.match(candidate):
+        return candidate
+    return new_correlation_id()
+
+
+def trace_id_from(traceparent: str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` header, or None when absent or malformed."""
+    if not traceparent:
+        return None
+    match = _TRACEPARENT.match(traceparent.strip().lower())
+    if match is None or set(match.group(1)) == {"0"}:
+        return None
+    return match.group(1)
+
+
+def bind_request_context(**values: str | None) -> None:
+    """Add fields (e.g. ``tenant_id``) to every later line of the current context."""
+    structlog.contextvars.bind_contextvars(**{k: v for k, v in values.items() if v is not None})
+
+
+@contextmanager
+def request_context(correlation: str, trace_id: str | None = None) -> Iterator[None]:
+    """Bind a request's ids for the duration of the block, then restore the outer context."""
+    fields = {"correlation_id": correlation}
+    if trace_id:
+        fields["trace_id"] = trace_id
+    with structlog.contextvars.bound_contextvars(**fields):
+        yield
+
+
+def correlation_id() -> str | None:
+    """The correlation id of the current context, if any."""
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,142 @@
+"""Wiring structlog and the standard library into one JSON pipeline.
+
+Folio's own loggers (structlog) and third-party ones (uvicorn, SQLAlchemy, via the
+standard library) go through the same processors, so every line, whoever wrote it,
+has the schema of ``LOG_SCHEMA`` and the request's correlation id.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from structlog.typing import Processor
+
+from folio.core.logging.sampling import EventSampler
+from folio.core.logging.shipping import SearchLogShipper
+from folio.core.settings.models import LoggingSettings, SearchSettings
+
+_FOLIO_HANDLER = "folio"
+
+
+@dataclass
+class LoggingRuntime:
+    """Handles on the live logging setup, for reloads and a clean shutdown."""
+
+    settings: LoggingSettings
+    sampler: EventSampler
+    shipper: SearchLogShipper | None = None
+    handlers: list[logging.Handler] = field(default_factory=list)
+
+    def apply_levels(self) -> None:
+        """(Re)apply the root and per-logger levels and sampling rates from ``settings``."""
+        logging.getLogger().setLevel(self.settings.level)
+        for name, level in self.settings.levels.items():
+            logging.getLogger(name).setLevel(level)
+        self.sampler.rates = self.settings.sampling
+
+
+_runtime: LoggingRuntime | None = None
+
+
+def _service_adder(service: str) -> Processor:
+    def add_service(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event.setdefault("service", service)
+        return event
+
+    return add_service
+
+
+def configure_logging(
+    settings: LoggingSettings,
+    *,
+    service: str,
+    log_format: str | None = None,
+    search: SearchSettings | None = None,
+) -> LoggingRuntime:
+    """Configure logging for this process; safe to call again (it replaces the setup).
+
+    ``log_format`` overrides ``settings.format`` (the CLI's ``--log-format``);
+    ``search`` is required when ``settings.ship_to_search`` is on.
+    """
+    global _runtime
+    shutdown_logging()
+    sampler = EventSampler(settings.sampling)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        _service_adder(service),
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+    ]
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            sampler,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    json_formatter = _formatter(shared, structlog.processors.JSONRenderer())
+    chosen = log_format or settings.format
+    stdout_formatter = (
+        _formatter(shared, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+        if chosen == "console"
+        else json_formatter
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    handlers[0].setFormatter(stdout_formatter)
+    if settings.file is not None:
+        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            settings.file, maxBytes=settings.max_bytes, backupCount=settings.backup_count, encoding="utf-8"
+        )
+        rotating.setFormatter(json_formatter)
+        handlers.append(rotating)
+    shipper = None
+    if settings.ship_to_search:
+        if search is None:
+            raise ValueError("logging.ship_to_search needs the search server's settings")
+        shipper = SearchLogShipper(search, settings)
+        shipper.setFormatter(json_formatter)
+        shipper.start()
+        handlers.append(shipper)
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.set_name(_FOLIO_HANDLER)
+        root.addHandler(handler)
+    _runtime = LoggingRuntime(settings=settings, sampler=sampler, shipper=shipper, handlers=handlers)
+    _runtime.apply_levels()
+    logging.captureWarnings(True)
+    return _runtime
+
+
+def _formatter(shared: list[Processor], renderer: Processor) -> logging.Formatter:
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+
+
+def shutdown_logging() -> None:
+    """Flush and detach the handlers this module installed (ships what is queued)."""
+    global _runtime
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _FOLIO_HANDLER:
+            root.removeHandler(handler)
+            handler.close()
+    _runtime = None

@@ -1,0 +1,39 @@
+"""Typed, layered settings (L3-21): see ``docs/configuration.md``.
+
+Public surface: ``Settings`` and its subsystems, ``load_settings``, ``SettingsError``,
+``describe_settings``, ``unknown_setting_names`` and ``SettingsReloader``.
+"""
+
+from folio.core.settings.loader import (
+    SettingInfo,
+    SettingProblem,
+    SettingsError,
+    describe_settings,
+    load_settings,
+    unknown_setting_names,
+)
+from folio.core.settings.models import (
+    DatabaseSettings,
+    GatewaySettings,
+    LoggingSettings,
+    SecuritySettings,
+    ServicesSettings,
+    Settings,
+)
+from folio.core.settings.reload import SettingsReloader
+
+__all__ = [
+    "DatabaseSettings",
+    "GatewaySettings",
+    "LoggingSettings",
+    "SecuritySettings",
+    "ServicesSettings",
+    "SettingInfo",
+    "SettingProblem",
+    "Settings",
+    "SettingsError",
+    "SettingsReloader",
+    "describe_settings",
+    "load_settings",
+    "unknown_setting_names",
+]

@@ -1,0 +1,183 @@
+"""The base class of every settings subsystem and the sources it reads.
+
+Each subsystem is a pydantic-settings class whose env prefix is derived from its
+path in the tree (``services.postgres`` reads ``FOLIO_SERVICES_POSTGRES_*``), the
+model Prefect uses. Values come from, highest first: keyword arguments, the
+process environment, the ``.env`` file, the TOML config file (its profile overlay
+first), then the field's default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_ROOT = "FOLIO"
+CONFIG_FILE_ENV = "FOLIO_CONFIG_FILE"
+DEFAULT_CONFIG_FILE = Path("folio.toml")
+DEFAULT_ENV_FILE = Path(".env")
+
+
+@dataclass(frozen=True)
+class ConfigInputs:
+    """Where the files behind one load of the settings live.
+
+    ``config_doc`` is the parsed TOML document (empty when there is no file), kept so
+    that every subsystem reads the file once per load and error messages can cite it.
+    """
+
+    config_file: Path | None = None
+    env_file: Path | None = DEFAULT_ENV_FILE
+    config_doc: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def discover(
+        cls, config_file: Path | None = None, env_file: Path | None = DEFAULT_ENV_FILE
+    ) -> ConfigInputs:
+        """Resolve the config file (argument, ``FOLIO_CONFIG_FILE``, ``./folio.toml``) and parse it.
+
+        Raises ``FileNotFoundError`` when a file was named explicitly but is missing,
+        and ``tomllib.TOMLDecodeError`` when it is not valid TOML.
+        """
+        import os
+
+        explicit = config_file or (
+            Path(os.environ[CONFIG_FILE_ENV]) if os.environ.get(CONFIG_FILE_ENV) else None
+        )
+        if explicit is not None and not explicit.is_file():
+            raise FileNotFoundError(f"config file {explicit} does not exist")
+        path = explicit or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+        doc = tomllib.loads(path.read_text(encoding="utf-8")) if path else {}
+        return cls(config_file=path, env_file=env_file, config_doc=doc)
+
+
+_inputs: ContextVar[ConfigInputs | None] = ContextVar("folio_config_inputs", default=None)
+
+
+@contextmanager
+def config_inputs(inputs: ConfigInputs) -> Iterator[None]:
+    """Make ``inputs`` the files every subsystem built inside this block reads."""
+    token = _inputs.set(inputs)
+    try:
+        yield
+    finally:
+        _inputs.reset(token)
+
+
+def current_inputs() -> ConfigInputs:
+    """The inputs of the load in progress, or the discovered defaults outside one."""
+    return _inputs.get() or ConfigInputs.discover()
+
+
+def toml_section(doc: dict[str, Any], path: tuple[str, ...], profile: str | None) -> dict[str, Any]:
+    """The table at ``path`` in ``doc``, with ``[profile.<profile>.<path>]`` laid over it."""
+    merged: dict[str, Any] = {}
+    layers = [doc]
+    if profile:
+        layers.append(doc.get("profile", {}).get(profile, {}))
+    for layer in layers:
+        table: Any = layer
+        for part in path:
+            table = table.get(part, {}) if isinstance(table, dict) else {}
+        if isinstance(table, dict):
+            merged.update(table)
+    return merged
+
+
+class TomlSectionSource(PydanticBaseSettingsSource):
+    """Reads one subsystem's table (and its profile overlay) from the TOML config file."""
+
+    def __init__(self, settings_cls: type[FolioSettingsBase]) -> None:
+        super().__init__(settings_cls)
+        self._cls = settings_cls
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: ``__call__`` returns the whole section at once."""
+        raise NotImplementedError  # pragma: no cover - the base class requires it
+
+    def __call__(self) -> dict[str, Any]:
+        inputs = current_inputs()
+        section = toml_section(inputs.config_doc, self._cls.settings_path, _profile_hint(inputs))
+        nested = self._cls.nested_subsystems()
+        return {key: value for key, value in section.items() if key not in nested}
+
+
+def _profile_hint(inputs: ConfigInputs) -> str | None:
+    """The profile in force for this load: environment first, then the file's top level."""
+    import os
+
+    env_profile = os.environ.get(f"{ENV_ROOT}_PROFILE")
+    if env_profile:
+        return env_profile
+    value = inputs.config_doc.get("profile")
+    return value if isinstance(value, str) else None
+
+
+class FolioSettingsBase(BaseSettings):
+    """Base of every settings subsystem; subclasses set ``settings_path``.
+
+    Unknown keys in the environment or ``.env`` are ignored here (other programs
+    share them) and reported by ``folio config check`` instead; unknown keys in the
+    TOML file are errors.
+    """
+
+    settings_path: ClassVar[tuple[str, ...]] = ()
+
+    model_config = SettingsConfigDict(
+        env_prefix=f"{ENV_ROOT}_",
+        extra="ignore",
+        validate_default=True,
+        case_sensitive=False,
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.model_config = {**cls.model_config, "env_prefix": env_prefix_for(cls.settings_path)}
+
+    @classmethod
+    def nested_subsystems(cls) -> dict[str, type[FolioSettingsBase]]:
+        """Fields of this class that are settings subsystems in their own right."""
+        found: dict[str, type[FolioSettingsBase]] = {}
+        for name, info in cls.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, FolioSettingsBase):
+                found[name] = annotation
+        return found
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments > environment > ``.env`` > TOML file > defaults."""
+        assert issubclass(settings_cls, FolioSettingsBase)
+        inputs = current_inputs()
+        dotenv = DotEnvSettingsSource(settings_cls, env_file=inputs.env_file)
+        return (init_settings, env_settings, dotenv, TomlSectionSource(settings_cls))
+
+
+def env_prefix_for(path: tuple[str, ...]) -> str:
+    """``("services", "postgres")`` -> ``"FOLIO_SERVICES_POSTGRES_"``."""
+    return "_".join((ENV_ROOT, *(part.upper() for part in path))) + "_"
+
+
+def env_name_for(path: tuple[str, ...], field_name: str) -> str:
+    """The environment variable that sets ``field_name`` of the subsystem at ``path``."""
+    return env_prefix_for(path) + field_name.upper()

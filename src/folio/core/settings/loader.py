@@ -1,0 +1,210 @@
+"""Loading the settings tree, and explaining where each value came from.
+
+``load_settings`` is the one way processes build their settings. It turns pydantic's
+validation errors into ``SettingsError``, whose problems each name the setting, say
+what is wrong and cite the source of the offending value, so that the CLI can print
+one human line per problem instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import ValidationError
+
+from folio.core.settings.base import (
+    DEFAULT_ENV_FILE,
+    ENV_ROOT,
+    ConfigInputs,
+    FolioSettingsBase,
+    config_inputs,
+    env_name_for,
+    toml_section,
+)
+from folio.core.settings.models import Settings
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One invalid setting: its dotted path, what is wrong, and where the value came from."""
+
+    path: str
+    message: str
+    origin: str
+
+    def __str__(self) -> str:
+        return f"setting {self.path}: {self.message} (from {self.origin})"
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; ``problems`` says where, one entry per setting."""
+
+    def __init__(self, problems: list[SettingProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """What ``folio config show`` prints for one leaf setting."""
+
+    path: str
+    env_name: str
+    value: Any
+    origin: str
+    secret: bool
+    reloadable: bool
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    env_file: Path | None = DEFAULT_ENV_FILE,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings tree from the files and the environment.
+
+    Raises ``SettingsError`` for invalid values, a missing explicit config file or a
+    malformed TOML file, always naming the file or setting at fault.
+    """
+    inputs = _discover(config_file, env_file)
+    with config_inputs(inputs):
+        try:
+            return Settings(**overrides)
+        except ValidationError as exc:
+            raise SettingsError(_problems_from(exc, inputs)) from None
+
+
+def _discover(config_file: Path | None, env_file: Path | None) -> ConfigInputs:
+    try:
+        return ConfigInputs.discover(config_file, env_file)
+    except FileNotFoundError as exc:
+        raise SettingsError([SettingProblem("config_file", str(exc), "--config / FOLIO_CONFIG_FILE")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        name = config_file or os.environ.get("FOLIO_CONFIG_FILE") or "folio.toml"
+        raise SettingsError([SettingProblem("config_file", f"not valid TOML: {exc}", str(name))]) from None
+
+
+def subsystems() -> Iterator[type[FolioSettingsBase]]:
+    """Every settings class in the tree, root first."""
+    pending: list[type[FolioSettingsBase]] = [Settings]
+    while pending:
+        cls = pending.pop(0)
+        yield cls
+        pending.extend(cls.nested_subsystems().values())
+
+
+def _problems_from(exc: ValidationError, inputs: ConfigInputs) -> list[SettingProblem]:
+    by_title = {cls.__name__: cls for cls in subsystems()}
+    owner = by_title.get(exc.title, Settings)
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        field_name = loc[0] if loc else ""
+        # A model-level check has no field; it is about the subsystem (the root's is the profile).
+        path = ".".join((*owner.settings_path, *loc)) or "profile"
+        origin = describe_origin(owner.settings_path, field_name or "profile", inputs)
+        message = error["msg"]
+        if "input" in error and field_name and not _is_secret(owner, field_name):
+            message = f"{message}, got {error['input']!r}"
+        problems.append(SettingProblem(path, message, origin))
+    return problems
+
+
+def _is_secret(cls: type[FolioSettingsBase], field_name: str) -> bool:
+    info = cls.model_fields.get(field_name)
+    return info is not None and "Secret" in str(info.annotation)
+
+
+def describe_origin(path: tuple[str, ...], field_name: str, inputs: ConfigInputs) -> str:
+    """Where the value of ``field_name`` of the subsystem at ``path`` comes from.
+
+    Follows the same priority as the sources themselves: environment, ``.env``,
+    the TOML profile overlay, the TOML table, then the default.
+    """
+    env_name = env_name_for(path, field_name)
+    if _lookup(os.environ, env_name) is not None:
+        return f"environment variable {env_name}"
+    if inputs.env_file is not None and inputs.env_file.is_file():
+        if _lookup(dotenv_values(inputs.env_file), env_name) is not None:
+            return f"{inputs.env_file} ({env_name})"
+    profile = os.environ.get(f"{ENV_ROOT}_PROFILE") or inputs.config_doc.get("profile")
+    if inputs.config_file is not None:
+        if isinstance(profile, str) and field_name in toml_section(
+            inputs.config_doc.get("profile", {}).get(profile, {}), path, None
+        ):
+            return f"{inputs.config_file} [profile.{profile}{_dotted(path)}] {field_name}"
+        if field_name in toml_section(inputs.config_doc, path, None):
+            return f"{inputs.config_file} [{'.'.join(path) or 'top level'}] {field_name}"
+    return "default"
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return "".join(f".{part}" for part in path)
+
+
+def _lookup(mapping: Mapping[str, str | None], name: str) -> str | None:
+    """Case-insensitive lookup, as pydantic-settings reads the environment."""
+    lowered = name.lower()
+    for key, value in mapping.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def describe_settings(settings: Settings, *, config_file: Path | None = None, env_file: Path | None = DEFAULT_ENV_FILE) -> list[SettingInfo]:
+    """Every leaf setting with its value and origin, for ``folio config show``."""
+    from folio.core.settings.fields import RELOADABLE, has_marker
+
+    inputs = _discover(config_file, env_file)
+    rows: list[SettingInfo] = []
+
+    def walk(node: FolioSettingsBase) -> None:
+        cls = type(node)
+        for name, info in cls.model_fields.items():
+            value = getattr(node, name)
+            if isinstance(value, FolioSettingsBase):
+                walk(value)
+                continue
+            rows.append(
+                SettingInfo(
+                    path=".".join((*cls.settings_path, name)),
+                    env_name=env_name_for(cls.settings_path, name),
+                    value=value,
+                    origin=describe_origin(cls.settings_path, name, inputs),
+                    secret=_is_secret(cls, name),
+                    reloadable=has_marker(info, RELOADABLE),
+                )
+            )
+
+    walk(settings)
+    return rows
+
+
+def unknown_setting_names(*, env_file: Path | None = DEFAULT_ENV_FILE, environ: Mapping[str, str] | None = None) -> list[str]:
+    """``FOLIO_*`` names in the environment or ``.env`` that set nothing, with suggestions.
+
+    pydantic-settings ignores them (other tools share the environment), so a typo
+    such as ``FOLIO_DATABASE_BAKEND`` would otherwise pass silently.
+    """
+    known = {
+        env_name_for(cls.settings_path, name)
+        for cls in subsystems()
+        for name in cls.model_fields
+    } | {"FOLIO_CONFIG_FILE"}
+    names = {key.upper() for key in (environ if environ is not None else os.environ)}
+    if env_file is not None and env_file.is_file():
+        names |= {key.upper() for key in dotenv_values(env_file)}
+    messages = []
+    for name in sorted(n for n in names if n.startswith(f"{ENV_ROOT}_") and n not in known):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        messages.append(f"{name} is not a Folio setting{hint}")
+    return messages

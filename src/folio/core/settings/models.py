@@ -1,0 +1,348 @@
+"""The settings tree: one class per subsystem, the env prefix derived from its path.
+
+The configuration reference in the docs is generated from these classes, so every
+field carries a description.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from folio.core.settings.base import FolioSettingsBase
+from folio.core.settings.fields import INSECURE_DEFAULT, has_marker, setting
+
+LOOPBACK = "127.0.0.1"
+Profile = Literal["dev", "test", "prod"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class DatabaseSettings(FolioSettingsBase):
+    """The relational database the contexts store their tables in."""
+
+    settings_path = ("database",)
+
+    backend: Literal["sqlite", "postgres"] = setting(
+        "sqlite",
+        description="`sqlite` (embedded, the default) or `postgres` (the server from `folio services`).",
+    )
+    url: SecretStr | None = setting(
+        None,
+        description="An explicit SQLAlchemy async URL; overrides `backend` when set.",
+    )
+    replica_url: SecretStr | None = setting(
+        None,
+        description="An explicit async URL of a read replica; reads go to the primary when unset.",
+    )
+    sqlite_path: Path = setting(
+        Path(".folio/folio.db"), description="File of the embedded SQLite database."
+    )
+    pool_size: int = setting(5, ge=1, le=100, description="Connections kept open per engine.")
+    pool_timeout_s: float = setting(
+        10.0, gt=0, description="Seconds to wait for a free pooled connection."
+    )
+    echo: bool = setting(False, description="Log every SQL statement (noisy; for debugging).")
+
+
+class LoggingSettings(FolioSettingsBase):
+    """Structured logging: format, destinations, levels, sampling and shipping."""
+
+    settings_path = ("logging",)
+
+    level: LogLevel = setting("INFO", reloadable=True, description="Root log level.")
+    levels: dict[str, LogLevel] = setting(
+        default_factory=lambda: {"uvicorn.access": "WARNING", "sqlalchemy.engine": "WARNING"},
+        reloadable=True,
+        description="Per-logger levels, e.g. `{\"sqlalchemy.engine\": \"INFO\"}`.",
+    )
+    format: Literal["json", "console"] = setting(
+        "json", description="`json` lines for machines or `console` for humans."
+    )
+    file: Path | None = setting(
+        Path(".folio/logs/folio.jsonl"),
+        description="Rotating JSON log file; unset to log to stdout only.",
+    )
+    max_bytes: int = setting(10_000_000, ge=1024, description="Size at which the log file rotates.")
+    backup_count: int = setting(5, ge=0, description="Rotated log files kept.")
+    sampling: dict[str, float] = setting(
+        default_factory=lambda: {"http.request.health": 0.01},
+        reloadable=True,
+        description="Keep-rate in [0, 1] per event name; events not listed are all kept.",
+    )
+    ship_to_search: bool = setting(
+        False, description="Also ship log lines to the search server (Typesense)."
+    )
+    ship_collection: str = setting("folio-logs", description="Search collection logs go to.")
+    ship_batch_size: int = setting(200, ge=1, description="Lines per bulk import to the search server.")
+    ship_interval_s: float = setting(1.0, gt=0, description="Longest wait before a partial batch ships.")
+
+    @model_validator(mode="after")
+    def _sampling_rates_are_probabilities(self) -> Self:
+        bad = {name: rate for name, rate in self.sampling.items() if not 0.0 <= rate <= 1.0}
+        if bad:
+            raise ValueError(f"sampling rates must lie in [0, 1], got {bad}")
+        return self
+
+
+class GatewaySettings(FolioSettingsBase):
+    """The HTTP gateway (FastAPI) that fronts every context's API."""
+
+    settings_path = ("gateway",)
+
+    host: str = setting(LOOPBACK, description="Interface the gateway binds.")
+    port: int = setting(8000, ge=1, le=65535, description="Port the gateway binds.")
+    docs_enabled: bool = setting(True, description="Serve OpenAPI docs at `/docs`.")
+
+    @property
+    def url(self) -> str:
+        """Base URL of the gateway."""
+        return f"http://{self.host}:{self.port}"
+
+
+class SecuritySettings(FolioSettingsBase):
+    """Keys and secrets shared by the platform."""
+
+    settings_path = ("security",)
+
+    secret_key: SecretStr = setting(
+        SecretStr("folio-dev-secret-key-change-me"),
+        insecure_default=True,
+        description="Key that signs sessions and tokens; `prod` refuses the default.",
+    )
+
+
+class PostgresSettings(FolioSettingsBase):
+    """PostgreSQL 15: a primary and a streaming read replica."""
+
+    settings_path = ("services", "postgres")
+
+    host: str = setting(LOOPBACK, description="Interface both servers bind.")
+    port: int = setting(55432, ge=1, le=65535, description="Port of the primary.")
+    replica_port: int = setting(55433, ge=1, le=65535, description="Port of the streaming replica.")
+    replica_enabled: bool = setting(True, description="Start the streaming read replica too.")
+    database: str = setting("folio", description="Database the application uses.")
+    app_user: str = setting("folio_app", description="Application role (not a superuser).")
+    app_password: SecretStr = setting(
+        SecretStr("folio-dev-password"),
+        insecure_default=True,
+        description="Password of the application role.",
+    )
+    bin_dir: Path = setting(
+        Path("/usr/lib/postgresql/15/bin"), description="Where initdb, pg_ctl and postgres live."
+    )
+
+    def url(self, *, replica: bool = False, driver: str = "postgresql+asyncpg") -> str:
+        """Connection URL of the primary (or the replica) as the application role."""
+        port = self.replica_port if replica else self.port
+        password = self.app_password.get_secret_value()
+        return f"{driver}://{self.app_user}:{password}@{self.host}:{port}/{self.database}"
+
+
+class RedisSettings(FolioSettingsBase):
+    """Redis: one instance by default, several independent ones for Redlock."""
+
+    settings_path = ("services", "redis")
+
+    host: str = setting(LOOPBACK, description="Interface every instance binds.")
+    port: int = setting(56379, ge=1, le=65535, description="Port of the first instance.")
+    instances: int = setting(
+        1, ge=1, le=7, description="Independent instances on consecutive ports (3 or 5 for Redlock)."
+    )
+
+    @property
+    def urls(self) -> list[str]:
+        """URL of every instance, the first one being the default."""
+        return [f"redis://{self.host}:{self.port + i}/0" for i in range(self.instances)]
+
+
+class RabbitMQSettings(FolioSettingsBase):
+    """RabbitMQ, the broker for Folio's work queues."""
+
+    settings_path = ("services", "rabbitmq")
+
+    host: str = setting(LOOPBACK, description="Interface the broker binds.")
+    port: int = setting(55672, ge=1, le=65535, description="AMQP port.")
+    dist_port: int = setting(55673, ge=1, le=65535, description="Erlang distribution port.")
+    epmd_port: int = setting(54369, ge=1, le=65535, description="Erlang port-mapper port.")
+    user: str = setting("folio", description="Broker user Folio connects as.")
+    password: SecretStr = setting(
+        SecretStr("folio-dev-password"), insecure_default=True, description="Broker password."
+    )
+    vhost: str = setting("folio", description="Virtual host Folio uses.")
+
+    @property
+    def url(self) -> str:
+        """AMQP URL with credentials."""
+        return f"amqp://{self.user}:{self.password.get_secret_value()}@{self.host}:{self.port}/{self.vhost}"
+
+
+class KafkaSettings(FolioSettingsBase):
+    """A Kafka-protocol broker (Tansu locally; any Kafka cluster by configuration)."""
+
+    settings_path = ("services", "kafka")
+
+    host: str = setting(LOOPBACK, description="Interface the broker binds.")
+    port: int = setting(59092, ge=1, le=65535, description="Kafka protocol port.")
+    storage: Literal["s3", "memory"] = setting(
+        "s3", description="`s3` (durable, in the object store) or `memory`."
+    )
+    bucket: str = setting("folio-kafka", description="Object-store bucket that holds the log.")
+    bootstrap_servers: str | None = setting(
+        None, description="Use an external Kafka cluster instead of the local broker."
+    )
+
+    @property
+    def bootstrap(self) -> str:
+        """`host:port` list clients connect to."""
+        return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+
+class SearchSettings(FolioSettingsBase):
+    """The search server (Typesense)."""
+
+    settings_path = ("services", "search")
+
+    host: str = setting(LOOPBACK, description="Interface the server binds.")
+    port: int = setting(58108, ge=1, le=65535, description="HTTP API port.")
+    api_key: SecretStr = setting(
+        SecretStr("folio-dev-search-key"), insecure_default=True, description="Admin API key."
+    )
+
+    @property
+    def url(self) -> str:
+        """Base URL of the HTTP API."""
+        return f"http://{self.host}:{self.port}"
+
+
+class ObjectStoreSettings(FolioSettingsBase):
+    """S3-compatible object storage (SeaweedFS locally; any S3 service by configuration)."""
+
+    settings_path = ("services", "object_store")
+
+    host: str = setting(LOOPBACK, description="Interface every SeaweedFS port binds.")
+    s3_port: int = setting(58333, ge=1, le=65535, description="S3 API port.")
+    master_port: int = setting(59333, ge=1, le=65535, description="SeaweedFS master port.")
+    volume_port: int = setting(58480, ge=1, le=65535, description="SeaweedFS volume port.")
+    filer_port: int = setting(58888, ge=1, le=65535, description="SeaweedFS filer port.")
+    access_key: str = setting("folio", description="S3 access key id.")
+    secret_key: SecretStr = setting(
+        SecretStr("folio-dev-s3-secret"), insecure_default=True, description="S3 secret key."
+    )
+    region: str = setting("us-east-1", description="Region name S3 clients sign for.")
+    endpoint: str | None = setting(
+        None, description="Use an external S3 endpoint instead of the local one."
+    )
+
+    @property
+    def endpoint_url(self) -> str:
+        """S3 endpoint URL."""
+        return self.endpoint or f"http://{self.host}:{self.s3_port}"
+
+
+class NginxSettings(FolioSettingsBase):
+    """nginx, the front door in front of the gateway."""
+
+    settings_path = ("services", "nginx")
+
+    host: str = setting(LOOPBACK, description="Interface nginx binds.")
+    port: int = setting(58080, ge=1, le=65535, description="Port nginx listens on.")
+
+    @property
+    def url(self) -> str:
+        """Base URL through nginx."""
+        return f"http://{self.host}:{self.port}"
+
+
+class PrometheusSettings(FolioSettingsBase):
+    """Prometheus, which scrapes every Folio process."""
+
+    settings_path = ("services", "prometheus")
+
+    host: str = setting(LOOPBACK, description="Interface Prometheus binds.")
+    port: int = setting(59090, ge=1, le=65535, description="Web/API port.")
+    scrape_interval_s: int = setting(5, ge=1, description="Seconds between scrapes.")
+
+    @property
+    def url(self) -> str:
+        """Base URL of the web API."""
+        return f"http://{self.host}:{self.port}"
+
+
+class ServicesSettings(FolioSettingsBase):
+    """The real servers `folio services` installs and runs on loopback."""
+
+    settings_path = ("services",)
+
+    data_dir: Path = setting(
+        Path(".folio/services"), description="Data, logs and PID files of the local servers."
+    )
+    ready_timeout_s: float = setting(
+        90.0, gt=0, description="Longest wait for one server to become ready."
+    )
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    rabbitmq: RabbitMQSettings = Field(default_factory=RabbitMQSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
+    nginx: NginxSettings = Field(default_factory=NginxSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+
+
+class Settings(FolioSettingsBase):
+    """The root of the tree: the profile and every subsystem."""
+
+    settings_path = ()
+
+    profile: Profile = setting("dev", description="`dev`, `test` or `prod`; `prod` refuses insecure defaults.")
+    service_name: str = setting("folio", description="Name this process logs and reports as.")
+    home: Path = setting(Path(".folio"), description="Folio's working folder (data, logs, state).")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    services: ServicesSettings = Field(default_factory=ServicesSettings)
+
+    @model_validator(mode="after")
+    def _prod_refuses_insecure_defaults(self) -> Self:
+        if self.profile != "prod":
+            return self
+        offenders = [".".join(path) for path in insecure_defaults_in_use(self)]
+        if offenders:
+            raise ValueError(
+                "the prod profile refuses development defaults; set " + ", ".join(offenders)
+            )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The async URL of the primary database, as chosen by `database.*`."""
+        if self.database.url is not None:
+            return self.database.url.get_secret_value()
+        if self.database.backend == "postgres":
+            return self.services.postgres.url()
+        return f"sqlite+aiosqlite:///{self.database.sqlite_path}"
+
+    @property
+    def database_replica_url(self) -> str | None:
+        """The async URL reads may use, or None to read from the primary."""
+        if self.database.replica_url is not None:
+            return self.database.replica_url.get_secret_value()
+        if self.database.url is None and self.database.backend == "postgres":
+            pg = self.services.postgres
+            return pg.url(replica=True) if pg.replica_enabled else None
+        return None
+
+
+def insecure_defaults_in_use(node: FolioSettingsBase, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Paths of fields marked ``insecure_default`` that still hold their default."""
+    found: list[tuple[str, ...]] = []
+    for name, info in type(node).model_fields.items():
+        value = getattr(node, name)
+        if isinstance(value, FolioSettingsBase):
+            found.extend(insecure_defaults_in_use(value, (*prefix, name)))
+        elif has_marker(info, INSECURE_DEFAULT) and value == info.get_default(call_default_factory=True):
+            found.append((*prefix, name))
+    return found

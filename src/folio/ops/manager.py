@@ -1,0 +1,137 @@
+"""``folio services up | down | status``: the real servers, detached, with PID files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from folio.core.settings.models import Settings
+from folio.ops.install import install
+from folio.ops.process import ProcessSpec, launch, read_pid_file, stop, wait_ready
+from folio.ops.reporting import Reporter, SilentReporter
+from folio.ops.service import Service
+from folio.ops.services import SERVICE_TYPES
+
+
+class State(StrEnum):
+    """How a service looks from outside."""
+
+    RUNNING = "running"
+    UNHEALTHY = "unhealthy"
+    STOPPED = "stopped"
+    NOT_INSTALLED = "not installed"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One row of ``folio services status``."""
+
+    name: str
+    state: State
+    endpoints: dict[str, str]
+    detail: str
+    log_dir: str
+
+
+class UnknownServiceError(ValueError):
+    """A service name that Folio does not know."""
+
+
+class ServiceManager:
+    """Installs, starts, stops and inspects the local servers named in the settings."""
+
+    def __init__(self, settings: Settings, reporter: Reporter | None = None) -> None:
+        self.settings = settings
+        self.reporter = reporter or SilentReporter()
+        self.all = {cls.name: cls(settings) for cls in SERVICE_TYPES}
+
+    def select(self, names: Iterable[str] | None = None) -> list[Service]:
+        """The named services plus what they depend on, dependencies first."""
+        wanted = list(names) if names else list(self.all)
+        unknown = sorted(set(wanted) - set(self.all))
+        if unknown:
+            raise UnknownServiceError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(self.all)}")
+        ordered: list[Service] = []
+
+        def visit(name: str) -> None:
+            service = self.all[name]
+            if service in ordered:
+                return
+            for dependency in service.depends_on:
+                visit(dependency)
+            ordered.append(service)
+
+        for name in wanted:
+            visit(name)
+        return ordered
+
+    def install_missing(self, services: list[Service]) -> list[str]:
+        """Install what the services lack; returns the names of what was installed."""
+        missing = [(service, req) for service in services for req in service.missing()]
+        if not missing:
+            return []
+        self.reporter.begin(1, "installing")
+        self.reporter.step("apt-get install " + " ".join(sorted({getattr(r, "package", "") for _, r in missing} - {""})))
+        install([req for _, req in missing], self.settings.services.data_dir.absolute() / "install.log")
+        self.reporter.done("installed")
+        return sorted({service.name for service, _ in missing})
+
+    def up(self, names: Iterable[str] | None = None) -> list[ProcessSpec]:
+        """Install, start and wait for the services; returns the specs this call started.
+
+        Idempotent: a process already running (by its PID file) and healthy is left
+        alone and not returned, so a caller stops only what it started.
+        """
+        services = self.select(names)
+        self.install_missing(services)
+        specs = [spec for service in services for spec in service.processes()]
+        self.reporter.begin(len(specs), "starting services")
+        started: list[ProcessSpec] = []
+        for spec in specs:
+            self.reporter.step(spec.name)
+            record = read_pid_file(spec.pid_file)
+            if record is not None and record.is_alive():
+                wait_ready(spec)
+                continue
+            spec.pid_file.unlink(missing_ok=True)
+            wait_ready(spec, launch(spec))
+            started.append(spec)
+        self.reporter.done("services ready")
+        return started
+
+    def down(self, names: Iterable[str] | None = None) -> list[str]:
+        """Stop the services' processes that Folio started, dependents first."""
+        stopped = []
+        for service in reversed(self.select(names)):
+            for spec in reversed(service.processes()):
+                if stop(spec):
+                    stopped.append(spec.name)
+        return stopped
+
+    def status(self, names: Iterable[str] | None = None) -> list[ServiceStatus]:
+        """Each service's state, URLs and, when unhealthy, why."""
+        rows = []
+        for service in self.select(names):
+            rows.append(self._status_of(service))
+        return rows
+
+    def _status_of(self, service: Service) -> ServiceStatus:
+        log_dir = str(service.data_dir / "logs")
+        if service.missing():
+            return ServiceStatus(service.name, State.NOT_INSTALLED, service.endpoints(), "run `folio services up`", log_dir)
+        problems = []
+        running = 0
+        for spec in service.processes():
+            record = read_pid_file(spec.pid_file)
+            if record is None or not record.is_alive():
+                problems.append(f"{spec.name} not running")
+                continue
+            running += 1
+            reason = spec.probe()
+            if reason:
+                problems.append(reason)
+        if running == 0:
+            return ServiceStatus(service.name, State.STOPPED, service.endpoints(), "", log_dir)
+        state = State.UNHEALTHY if problems else State.RUNNING
+        return ServiceStatus(service.name, state, service.endpoints(), "; ".join(problems), log_dir)

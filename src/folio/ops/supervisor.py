@@ -1,0 +1,113 @@
+"""``folio up``: a small foreground supervisor for Folio's processes.
+
+Each process is one ``ProcessSpec``. The supervisor starts them in order (each must
+pass its readiness probe before the next starts), restarts a process that exits
+according to its policy with exponential backoff, and on SIGINT/SIGTERM stops what
+it started in reverse order. It never stops what it did not start.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from folio.ops.process import ProcessError, ProcessSpec, RestartPolicy, launch, stop, wait_ready
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Child:
+    spec: ProcessSpec
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    given_up: bool = False
+
+
+@dataclass
+class Supervisor:
+    """Runs ``specs`` until asked to stop; ``cleanup`` runs after they are stopped."""
+
+    specs: list[ProcessSpec]
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+    poll_interval_s: float = 0.5
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _children: list[_Child] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start every process in order and wait for each to be ready.
+
+        On a failure, stops what was already started and re-raises.
+        """
+        try:
+            for spec in self.specs:
+                child = _Child(spec)
+                self._children.append(child)
+                child.proc = launch(spec)
+                wait_ready(spec, child.proc)
+                log.info("supervisor.started", process=spec.name, pid=child.proc.pid)
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop (safe from signal handlers and other threads)."""
+        self._stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        """Stop cleanly on SIGINT and SIGTERM (call from the main thread)."""
+        for signo in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signo, lambda _s, _f: self.request_stop())
+
+    def run_forever(self) -> None:
+        """Watch the processes until ``request_stop``; then shut everything down."""
+        try:
+            while not self._stopping.wait(self.poll_interval_s):
+                for child in self._children:
+                    self._check(child)
+        finally:
+            self.shutdown()
+
+    def _check(self, child: _Child) -> None:
+        if child.given_up or child.proc is None:
+            return
+        code = child.proc.poll()
+        if code is None:
+            return
+        policy = child.spec.restart
+        wants_restart = policy is RestartPolicy.ALWAYS or (policy is RestartPolicy.ON_FAILURE and code != 0)
+        if not wants_restart or child.restarts >= child.spec.max_restarts:
+            child.given_up = True
+            log.error("supervisor.process_exited", process=child.spec.name, code=code, restarts=child.restarts, log_file=str(child.spec.log_file))
+            return
+        now = time.monotonic()
+        if child.next_start == 0.0:
+            child.next_start = now + min(30.0, 2.0**child.restarts)
+            log.warning("supervisor.restarting", process=child.spec.name, code=code, in_s=round(child.next_start - now, 1))
+            return
+        if now < child.next_start:
+            return
+        child.restarts += 1
+        child.next_start = 0.0
+        child.proc = launch(child.spec)
+        try:
+            wait_ready(child.spec, child.proc)
+        except ProcessError as exc:
+            log.error("supervisor.restart_failed", process=child.spec.name, error=str(exc))
+
+    def shutdown(self) -> None:
+        """Stop started processes in reverse order, then run the cleanup hooks."""
+        for child in reversed(self._children):
+            if stop(child.spec):
+                log.info("supervisor.stopped", process=child.spec.name)
+        self._children.clear()
+        for hook in reversed(self.cleanup):
+            hook()
+        self.cleanup.clear()
