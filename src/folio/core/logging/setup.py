@@ -12,7 +12,8 @@ import logging.handlers
 import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import Processor
@@ -58,11 +59,13 @@ def configure_logging(
     service: str,
     log_format: str | None = None,
     search: SearchSettings | None = None,
+    stream: TextIO | None = None,
 ) -> LoggingRuntime:
     """Configure logging for this process; safe to call again (it replaces the setup).
 
     ``log_format`` overrides ``settings.format`` (the CLI's ``--log-format``);
-    ``search`` is required when ``settings.ship_to_search`` is on.
+    ``search`` is required when ``settings.ship_to_search`` is on; ``stream`` replaces
+    stdout (the CLI logs to stderr so its output stays clean).
     """
     global _runtime
     shutdown_logging()
@@ -89,16 +92,18 @@ def configure_logging(
     json_formatter = _formatter(shared, structlog.processors.JSONRenderer())
     chosen = log_format or settings.format
     stdout_formatter = (
-        _formatter(shared, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+        _formatter(shared, structlog.dev.ConsoleRenderer(colors=(stream or sys.stdout).isatty()))
         if chosen == "console"
         else json_formatter
     )
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stdout)]
     handlers[0].setFormatter(stdout_formatter)
     if settings.file is not None:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        # One file per service: RotatingFileHandler cannot rotate a file other processes write.
+        log_file = Path(str(settings.file).replace("{service}", service))
+        log_file.parent.mkdir(parents=True, exist_ok=True)
         rotating = logging.handlers.RotatingFileHandler(
-            settings.file, maxBytes=settings.max_bytes, backupCount=settings.backup_count, encoding="utf-8"
+            log_file, maxBytes=settings.max_bytes, backupCount=settings.backup_count, encoding="utf-8"
         )
         rotating.setFormatter(json_formatter)
         handlers.append(rotating)

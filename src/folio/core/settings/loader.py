@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dotenv import dotenv_values
 from pydantic import ValidationError
@@ -26,6 +26,8 @@ from folio.core.settings.base import (
     FolioSettingsBase,
     config_inputs,
     env_name_for,
+    profile_in_force,
+    profile_overlay,
     toml_section,
 )
 from folio.core.settings.models import Settings
@@ -75,18 +77,59 @@ def load_settings(
     malformed TOML file, always naming the file or setting at fault.
     """
     inputs = _discover(config_file, env_file)
+    problems: list[SettingProblem] = []
     with config_inputs(inputs):
-        try:
-            return Settings(**overrides)
-        except ValidationError as exc:
-            raise SettingsError(_problems_from(exc, inputs)) from None
+        settings, valid = _build(Settings, overrides, inputs, problems)
+    if not valid:
+        raise SettingsError(problems)
+    return cast("Settings", settings)
+
+
+def _build(
+    cls: type[FolioSettingsBase], given: dict[str, Any], inputs: ConfigInputs, problems: list[SettingProblem]
+) -> tuple[FolioSettingsBase, bool]:
+    """Build ``cls`` with its subsystems built first; returns it and whether the subtree is valid.
+
+    Building each subsystem on its own (rather than through the nested default
+    factories, where the first failure aborts the rest) lets one load report every
+    invalid setting at once. A subsystem that fails is replaced by a placeholder so
+    its parent's own fields are still checked; whole-model checks of that parent are
+    then skipped, as they would judge values the user did not choose.
+    """
+    kwargs = dict(given)
+    children_valid = True
+    for name, sub in cls.nested_subsystems().items():
+        if name not in kwargs:
+            kwargs[name], valid = _build(sub, {}, inputs, problems)
+            children_valid = children_valid and valid
+    try:
+        return cls(**kwargs), children_valid
+    except ValidationError as exc:
+        problems.extend(
+            _problems_from(exc, inputs, owner=cls, overrides=given, fields_only=not children_valid)
+        )
+        return _placeholder(cls), False
+
+
+def _placeholder(cls: type[FolioSettingsBase]) -> FolioSettingsBase:
+    """An unvalidated instance of ``cls`` holding defaults, built without reading any source."""
+    return cls.model_construct(
+        None, **{name: _placeholder(sub) for name, sub in cls.nested_subsystems().items()}
+    )
+
+
+def _model_level_path(cls: type[FolioSettingsBase]) -> str:
+    # A model-level check has no field; it is about the subsystem (the root's is the profile).
+    return ".".join(cls.settings_path) or "profile"
 
 
 def _discover(config_file: Path | None, env_file: Path | None) -> ConfigInputs:
     try:
         return ConfigInputs.discover(config_file, env_file)
     except FileNotFoundError as exc:
-        raise SettingsError([SettingProblem("config_file", str(exc), "--config / FOLIO_CONFIG_FILE")]) from None
+        raise SettingsError(
+            [SettingProblem("config_file", str(exc), "--config / FOLIO_CONFIG_FILE")]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         name = config_file or os.environ.get("FOLIO_CONFIG_FILE") or "folio.toml"
         raise SettingsError([SettingProblem("config_file", f"not valid TOML: {exc}", str(name))]) from None
@@ -101,18 +144,29 @@ def subsystems() -> Iterator[type[FolioSettingsBase]]:
         pending.extend(cls.nested_subsystems().values())
 
 
-def _problems_from(exc: ValidationError, inputs: ConfigInputs) -> list[SettingProblem]:
+def _problems_from(
+    exc: ValidationError,
+    inputs: ConfigInputs,
+    *,
+    owner: type[FolioSettingsBase] = Settings,
+    overrides: Mapping[str, Any] | None = None,
+    fields_only: bool = False,
+) -> list[SettingProblem]:
     by_title = {cls.__name__: cls for cls in subsystems()}
-    owner = by_title.get(exc.title, Settings)
+    owner = by_title.get(exc.title, owner)
     problems = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"]]
         field_name = loc[0] if loc else ""
-        # A model-level check has no field; it is about the subsystem (the root's is the profile).
-        path = ".".join((*owner.settings_path, *loc)) or "profile"
-        origin = describe_origin(owner.settings_path, field_name or "profile", inputs)
+        if fields_only and not field_name:
+            continue
+        path = ".".join((*owner.settings_path, *loc)) or _model_level_path(owner)
+        if overrides and field_name in overrides:
+            origin = "keyword argument"
+        else:
+            origin = describe_origin(owner.settings_path, field_name or "profile", inputs)
         message = error["msg"]
-        if "input" in error and field_name and not _is_secret(owner, field_name):
+        if field_name and not _is_secret(owner, field_name):
             message = f"{message}, got {error['input']!r}"
         problems.append(SettingProblem(path, message, origin))
     return problems
@@ -132,14 +186,12 @@ def describe_origin(path: tuple[str, ...], field_name: str, inputs: ConfigInputs
     env_name = env_name_for(path, field_name)
     if _lookup(os.environ, env_name) is not None:
         return f"environment variable {env_name}"
-    if inputs.env_file is not None and inputs.env_file.is_file():
-        if _lookup(dotenv_values(inputs.env_file), env_name) is not None:
-            return f"{inputs.env_file} ({env_name})"
-    profile = os.environ.get(f"{ENV_ROOT}_PROFILE") or inputs.config_doc.get("profile")
+    in_env_file = inputs.env_file is not None and inputs.env_file.is_file()
+    if in_env_file and _lookup(dotenv_values(inputs.env_file), env_name) is not None:
+        return f"{inputs.env_file} ({env_name})"
+    profile = profile_in_force(inputs)
     if inputs.config_file is not None:
-        if isinstance(profile, str) and field_name in toml_section(
-            inputs.config_doc.get("profile", {}).get(profile, {}), path, None
-        ):
+        if profile and field_name in toml_section(profile_overlay(inputs.config_doc, profile), path, None):
             return f"{inputs.config_file} [profile.{profile}{_dotted(path)}] {field_name}"
         if field_name in toml_section(inputs.config_doc, path, None):
             return f"{inputs.config_file} [{'.'.join(path) or 'top level'}] {field_name}"
@@ -159,7 +211,9 @@ def _lookup(mapping: Mapping[str, str | None], name: str) -> str | None:
     return None
 
 
-def describe_settings(settings: Settings, *, config_file: Path | None = None, env_file: Path | None = DEFAULT_ENV_FILE) -> list[SettingInfo]:
+def describe_settings(
+    settings: Settings, *, config_file: Path | None = None, env_file: Path | None = DEFAULT_ENV_FILE
+) -> list[SettingInfo]:
     """Every leaf setting with its value and origin, for ``folio config show``."""
     from folio.core.settings.fields import RELOADABLE, has_marker
 
@@ -188,17 +242,17 @@ def describe_settings(settings: Settings, *, config_file: Path | None = None, en
     return rows
 
 
-def unknown_setting_names(*, env_file: Path | None = DEFAULT_ENV_FILE, environ: Mapping[str, str] | None = None) -> list[str]:
+def unknown_setting_names(
+    *, env_file: Path | None = DEFAULT_ENV_FILE, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """``FOLIO_*`` names in the environment or ``.env`` that set nothing, with suggestions.
 
     pydantic-settings ignores them (other tools share the environment), so a typo
     such as ``FOLIO_DATABASE_BAKEND`` would otherwise pass silently.
     """
-    known = {
-        env_name_for(cls.settings_path, name)
-        for cls in subsystems()
-        for name in cls.model_fields
-    } | {"FOLIO_CONFIG_FILE"}
+    known = {env_name_for(cls.settings_path, name) for cls in subsystems() for name in cls.model_fields} | {
+        "FOLIO_CONFIG_FILE"
+    }
     names = {key.upper() for key in (environ if environ is not None else os.environ)}
     if env_file is not None and env_file.is_file():
         names |= {key.upper() for key in dotenv_values(env_file)}

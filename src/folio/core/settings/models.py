@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from folio.core.settings.base import FolioSettingsBase
 from folio.core.settings.fields import INSECURE_DEFAULT, has_marker, setting
@@ -61,8 +61,8 @@ class LoggingSettings(FolioSettingsBase):
         "json", description="`json` lines for machines or `console` for humans."
     )
     file: Path | None = setting(
-        Path(".folio/logs/folio.jsonl"),
-        description="Rotating JSON log file; unset to log to stdout only.",
+        Path(".folio/logs/{service}.jsonl"),
+        description="Rotating JSON log file (`{service}` becomes the process name); unset for stdout only.",
     )
     max_bytes: int = setting(10_000_000, ge=1024, description="Size at which the log file rotates.")
     backup_count: int = setting(5, ge=0, description="Rotated log files kept.")
@@ -78,12 +78,13 @@ class LoggingSettings(FolioSettingsBase):
     ship_batch_size: int = setting(200, ge=1, description="Lines per bulk import to the search server.")
     ship_interval_s: float = setting(1.0, gt=0, description="Longest wait before a partial batch ships.")
 
-    @model_validator(mode="after")
-    def _sampling_rates_are_probabilities(self) -> Self:
-        bad = {name: rate for name, rate in self.sampling.items() if not 0.0 <= rate <= 1.0}
+    @field_validator("sampling")
+    @classmethod
+    def _sampling_rates_are_probabilities(cls, sampling: dict[str, float]) -> dict[str, float]:
+        bad = {name: rate for name, rate in sampling.items() if not 0.0 <= rate <= 1.0}
         if bad:
-            raise ValueError(f"sampling rates must lie in [0, 1], got {bad}")
-        return self
+            raise ValueError(f"sampling rates must lie in [0, 1]; out of range: {', '.join(sorted(bad))}")
+        return sampling
 
 
 class GatewaySettings(FolioSettingsBase):

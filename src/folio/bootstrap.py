@@ -1,0 +1,38 @@
+"""The one place concrete adapters are chosen and wired from settings.
+
+Entry points call ``build_platform`` in their lifespan (never at import time) and
+close it at shutdown; tests build their own ``Platform`` to swap a part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from folio.core.db import Database
+from folio.core.settings import Settings
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises when the dependency it checks is not usable; returns None when it is."""
+
+
+@dataclass
+class Platform:
+    """The wired adapters a process uses, and the readiness checks they bring."""
+
+    settings: Settings
+    database: Database
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        """Release every connection the platform holds."""
+        await self.database.dispose()
+
+
+def build_platform(settings: Settings) -> Platform:
+    """Wire the adapters the settings choose; connects to nothing yet."""
+    database = Database.from_urls(settings.database, settings.database_url, settings.database_replica_url)
+    readiness: dict[str, ReadinessCheck] = {"database": database.ping}
+    if database.replica is not None:
+        readiness["database-replica"] = lambda: database.ping(readonly=True)
+    return Platform(settings=settings, database=database, readiness=readiness)

@@ -1,0 +1,1 @@
+"""Thin process entry points: the CLI, the HTTP gateway and (later) servers and workers."""

@@ -1,0 +1,58 @@
+"""What every ``folio`` command shares: lazily loaded settings and the console."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+
+from folio.core.logging import configure_logging
+from folio.core.settings import Settings, SettingsError, load_settings
+
+EXIT_CONFIG_ERROR = 2
+EXIT_FAILURE = 1
+
+
+@dataclass
+class CliContext:
+    """State of one ``folio`` invocation, on ``click.Context.obj``."""
+
+    config_file: Path | None = None
+    verbosity: int = 0
+    log_format: str | None = None
+    console: Console = field(default_factory=lambda: Console(stderr=False, highlight=False))
+    errors: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings, loaded on first use; invalid settings end the command with one line each."""
+        if self._settings is None:
+            try:
+                self._settings = load_settings(config_file=self.config_file)
+            except SettingsError as exc:
+                for problem in exc.problems:
+                    self.errors.print(f"[red]error:[/] {problem}", soft_wrap=True)
+                raise SystemExit(EXIT_CONFIG_ERROR) from None
+            level = {0: "WARNING", 1: "INFO"}.get(self.verbosity, "DEBUG")
+            cli_logging = self._settings.logging.model_copy(update={"level": level, "file": self._settings.logging.file})
+            configure_logging(
+                cli_logging,
+                service="cli",
+                log_format=self.log_format or "console",
+                search=self._settings.services.search,
+                stream=sys.stderr,
+            )
+        return self._settings
+
+    def fail(self, message: str, code: int = EXIT_FAILURE) -> NoReturn:
+        """Print ``message`` as an error and exit with ``code``."""
+        self.errors.print(f"[red]error:[/] {message}", soft_wrap=True)
+        raise SystemExit(code)
+
+
+pass_cli = click.make_pass_decorator(CliContext)

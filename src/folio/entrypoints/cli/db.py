@@ -1,0 +1,50 @@
+"""``folio db``: the database's migrations."""
+
+from __future__ import annotations
+
+import click
+
+from folio.core import migrations
+from folio.entrypoints.cli.context import CliContext, pass_cli
+
+
+@click.group("db")
+def db_group() -> None:
+    """Migrate and inspect the database (SQLite or PostgreSQL, per settings)."""
+
+
+@db_group.command("upgrade", epilog="\b\nExamples:\n  folio db upgrade\n  folio db upgrade 0001_baseline")
+@click.argument("revision", default="head")
+@pass_cli
+def upgrade_command(cli: CliContext, revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    migrations.upgrade(cli.settings.database_url, revision)
+    cli.console.print(f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url)}[/]")
+
+
+@db_group.command("downgrade", epilog="\b\nExamples:\n  folio db downgrade base")
+@click.argument("revision")
+@pass_cli
+def downgrade_command(cli: CliContext, revision: str) -> None:
+    """Migrate the database down to REVISION (`base` empties it)."""
+    migrations.downgrade(cli.settings.database_url, revision)
+    cli.console.print(f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url) or 'base'}[/]")
+
+
+@db_group.command("current", epilog="\b\nExamples:\n  folio db current")
+@pass_cli
+def current_command(cli: CliContext) -> None:
+    """Print the revision the database is at, and whether it is the newest."""
+    current = migrations.current_revision_sync(cli.settings.database_url)
+    head = migrations.head_revision()
+    state = "up to date" if current == head else f"behind (newest is {head}); run `folio db upgrade`"
+    cli.console.print(f"{current or 'base (never migrated)'}: {state}")
+
+
+@db_group.command("history", epilog="\b\nExamples:\n  folio db history")
+@pass_cli
+def history_command(cli: CliContext) -> None:
+    """List the packaged migrations, newest first."""
+    for rev in migrations.history():
+        head = " (head)" if rev.is_head else ""
+        cli.console.print(f"{rev.down_revision or 'base'} -> [bold]{rev.revision}[/]{head}: {rev.doc}")

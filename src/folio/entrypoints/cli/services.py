@@ -1,0 +1,83 @@
+"""``folio services``: the real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+from rich.table import Table
+
+from folio.entrypoints.cli.context import CliContext, pass_cli
+from folio.entrypoints.cli.progress import RichReporter
+from folio.ops.manager import ServiceManager, State, UnknownServiceError
+from folio.ops.process import ProcessError
+
+_STATE_STYLE = {State.RUNNING: "green", State.UNHEALTHY: "yellow", State.STOPPED: "dim", State.NOT_INSTALLED: "red"}
+
+
+@click.group("services")
+def services_group() -> None:
+    """Install, start, stop and inspect Folio's servers (PostgreSQL, Redis, ...)."""
+
+
+@services_group.command(
+    "up",
+    epilog="""\b
+Examples:
+  folio services up                 every server
+  folio services up postgres redis  just these (and what they depend on)""",
+)
+@click.argument("names", nargs=-1)
+@pass_cli
+def up_command(cli: CliContext, names: tuple[str, ...]) -> None:
+    """Install what is missing and start NAMES (default: all), waiting until each is ready.
+
+    Idempotent: servers already running are left as they are.
+    """
+    with RichReporter(cli.errors) as reporter:
+        manager = ServiceManager(cli.settings, reporter)
+        try:
+            started = manager.up(names or None)
+        except (ProcessError, UnknownServiceError) as exc:
+            cli.fail(str(exc))
+    cli.console.print(f"started {len(started)} process(es); {len(manager.select(names or None))} service(s) ready")
+
+
+@services_group.command("down", epilog="\b\nExamples:\n  folio services down\n  folio services down kafka")
+@click.argument("names", nargs=-1)
+@pass_cli
+def down_command(cli: CliContext, names: tuple[str, ...]) -> None:
+    """Stop NAMES (default: all), only the processes Folio started, by their PID files."""
+    try:
+        stopped = ServiceManager(cli.settings).down(names or None)
+    except UnknownServiceError as exc:
+        cli.fail(str(exc))
+    cli.console.print(f"stopped {', '.join(stopped) if stopped else 'nothing (none was running)'}")
+
+
+@services_group.command("status", epilog="\b\nExamples:\n  folio services status\n  folio services status --json")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def status_command(cli: CliContext, names: tuple[str, ...], as_json: bool) -> None:
+    """Show each server, its state, URLs and, when unhealthy, why.
+
+    Exits 1 when any listed server is not running and healthy.
+    """
+    try:
+        rows = ServiceManager(cli.settings).status(names or None)
+    except UnknownServiceError as exc:
+        cli.fail(str(exc))
+    if as_json:
+        click.echo(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        table = Table(title="Folio services")
+        for column in ("service", "state", "endpoints", "detail"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            endpoints = "\n".join(f"{name}: {url}" for name, url in row.endpoints.items())
+            table.add_row(row.name, f"[{_STATE_STYLE[row.state]}]{row.state}[/]", endpoints, row.detail or row.log_dir)
+        cli.console.print(table)
+    if any(row.state is not State.RUNNING for row in rows):
+        raise SystemExit(1)

@@ -1,0 +1,85 @@
+"""``folio up``: the whole platform in the foreground (what ``make run`` calls)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from rich.table import Table
+
+from folio.core import migrations
+from folio.entrypoints.cli.context import CliContext, pass_cli
+from folio.entrypoints.cli.progress import RichReporter
+from folio.ops.apps import folio_processes
+from folio.ops.manager import ServiceManager
+from folio.ops.process import ProcessError, stop
+from folio.ops.supervisor import Supervisor
+
+
+def _child_env(cli: CliContext, *, lite: bool) -> dict[str, str]:
+    """Settings ``folio up`` hands its processes, unless the environment already sets them."""
+    chosen = {
+        "FOLIO_DATABASE_BACKEND": "sqlite" if lite else "postgres",
+        "FOLIO_LOGGING_SHIP_TO_SEARCH": "false" if lite else "true",
+    }
+    if cli.config_file is not None:
+        chosen["FOLIO_CONFIG_FILE"] = str(cli.config_file.absolute())
+    return {key: value for key, value in chosen.items() if key not in os.environ}
+
+
+@click.command(
+    "up",
+    epilog="""\b
+Examples:
+  folio up            servers + Folio, stops everything it started on Ctrl-C
+  folio up --lite     SQLite and in-process engines only, no server started""",
+)
+@click.option("--lite", is_flag=True, help="Embedded mode: SQLite, no servers.")
+@pass_cli
+def up_command(cli: CliContext, lite: bool) -> None:
+    """Install what is missing, start the servers and Folio's processes, print the URLs.
+
+    Runs in the foreground and restarts a crashed process (per its restart policy);
+    Ctrl-C or SIGTERM stops, in reverse order, everything this command started and
+    leaves alone servers that were already running.
+    """
+    env = _child_env(cli, lite=lite)
+    settings = cli.settings
+    manager = ServiceManager(settings)
+    supervisor = Supervisor(specs=[])
+    supervisor.install_signal_handlers()
+    try:
+        with RichReporter(cli.errors) as reporter:
+            if not lite:
+                manager.reporter = reporter
+                started = manager.up()
+                supervisor.cleanup.extend(lambda spec=spec: stop(spec) and None for spec in started)  # type: ignore[misc]
+            url = settings.database_url if lite or "FOLIO_DATABASE_BACKEND" not in env else settings.services.postgres.url()
+            migrations.upgrade(os.environ.get("FOLIO_DATABASE_URL", url))
+            supervisor.specs = folio_processes(settings, env)
+            supervisor.start()
+    except ProcessError as exc:
+        supervisor.shutdown()
+        cli.fail(str(exc))
+    _print_urls(cli, manager, lite=lite)
+    supervisor.run_forever()
+    cli.console.print("stopped everything folio up started")
+
+
+def _print_urls(cli: CliContext, manager: ServiceManager, *, lite: bool) -> None:
+    gateway = cli.settings.gateway.url
+    table = Table(title="Folio is up" + (" (lite)" if lite else ""), show_header=True)
+    table.add_column("what")
+    table.add_column("where", overflow="fold")
+    table.add_row("API docs", f"{gateway}/docs")
+    table.add_row("health", f"{gateway}/healthz")
+    table.add_row("readiness", f"{gateway}/readyz")
+    table.add_row("metrics", f"{gateway}/metrics")
+    for service in manager.select():
+        if lite:
+            table.add_row(service.name, "[dim]off in lite mode[/]")
+            continue
+        for name, url in service.endpoints().items():
+            table.add_row(f"{service.name} {name}", url)
+    cli.console.print(table)
+    cli.console.print("Ctrl-C stops everything this command started.", style="dim")

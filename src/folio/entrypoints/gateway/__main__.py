@@ -1,0 +1,40 @@
+"""``python -m folio.entrypoints.gateway``: run the gateway with uvicorn.
+
+This is the command ``folio up`` supervises. Logging goes through Folio's pipeline
+(uvicorn's own config is disabled), the settings reload on SIGHUP or config-file
+change, and SIGTERM shuts down gracefully.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import uvicorn
+
+from folio.core.logging import configure_logging
+from folio.core.settings import SettingsReloader, load_settings
+from folio.entrypoints.gateway.app import create_app
+
+
+def main() -> None:
+    """Load settings, configure logging and serve until SIGTERM."""
+    settings = load_settings()
+    runtime = configure_logging(settings.logging, service="gateway", search=settings.services.search)
+    reloader = SettingsReloader(settings, functools.partial(load_settings))
+    reloader.subscribe(lambda _settings, _paths: runtime.apply_levels())
+    reloader.install_sighup()
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.gateway.host,
+        port=settings.gateway.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The gateway's FastAPI application factory.
+
+Wiring happens in the lifespan (``build_platform``), so importing this module or
+calling ``create_app`` connects to nothing; tests pass their own settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from folio.bootstrap import Platform, build_platform
+from folio.core.settings import Settings, load_settings
+from folio.entrypoints.gateway.health import router as health_router
+from folio.entrypoints.gateway.middleware import HttpMetrics, RequestContextMiddleware
+from folio.entrypoints.gateway.problems import install_problem_handlers
+
+DESCRIPTION = """
+Folio's public HTTP API. Every error is an RFC 9457 `application/problem+json`
+body with a stable `type`; every response carries the request's `X-Request-ID`.
+"""
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the gateway app; ``platform`` replaces the wired adapters (tests)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.platform = platform or build_platform(settings)
+        try:
+            yield
+        finally:
+            if platform is None:
+                await app.state.platform.aclose()
+
+    docs = settings.gateway.docs_enabled
+    app = FastAPI(
+        title="Folio API",
+        version=version("folio"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.settings = settings
+    app.state.metrics = HttpMetrics(CollectorRegistry())
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.include_router(health_router)
+    return app

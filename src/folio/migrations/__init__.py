@@ -1,0 +1,1 @@
+"""Alembic migrations of Folio's database, shipped inside the package."""
