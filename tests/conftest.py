@@ -8,7 +8,7 @@ broken environment, never a reason to skip.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,10 +47,20 @@ def require_service(settings: Settings) -> Callable[[str], None]:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Run in an empty folder with no ``FOLIO_*`` variables, so tests see only what they set."""
     for key in list(os.environ):
         if key.upper().startswith("FOLIO_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

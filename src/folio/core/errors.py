@@ -35,7 +35,9 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, description="The request path it happened on.")
     code: str = Field(description="The problem code (last segment of `type`).")
     correlation_id: str | None = Field(default=None, description="Quote it when reporting the problem.")
-    errors: list[InvalidParam] | None = Field(default=None, description="Invalid inputs, for validation problems.")
+    errors: list[InvalidParam] | None = Field(
+        default=None, description="Invalid inputs, for validation problems."
+    )
 
 
 class FolioError(Exception):

@@ -69,7 +69,11 @@ def history(url: str = "sqlite+aiosqlite://") -> Iterator[Revision]:
     script = ScriptDirectory.from_config(alembic_config(url))
     heads = set(script.get_heads())
     for rev in script.walk_revisions():
-        down = rev.down_revision if isinstance(rev.down_revision, str) or rev.down_revision is None else ",".join(rev.down_revision)
+        down = (
+            rev.down_revision
+            if isinstance(rev.down_revision, str) or rev.down_revision is None
+            else ",".join(rev.down_revision)
+        )
         yield Revision(rev.revision, down, (rev.doc or "").strip(), rev.revision in heads)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from pydantic import SecretStr
+from rich.markup import escape
 from rich.table import Table
 
 from folio.core.settings import describe_settings, unknown_setting_names
@@ -68,7 +69,13 @@ def show_command(cli: CliContext, as_json: bool, changed: bool) -> None:
         value = _display(row.value, secret=row.secret)
         style = "dim" if row.origin == "default" else ""
         marker = " ↻" if row.reloadable else ""
-        table.add_row(row.path + marker, json.dumps(value) if not isinstance(value, str) else value, row.origin, row.env_name, style=style)
+        table.add_row(
+            row.path + marker,
+            json.dumps(value) if not isinstance(value, str) else value,
+            row.origin,
+            row.env_name,
+            style=style,
+        )
     cli.console.print(table)
     cli.console.print("↻ reloadable without restart (SIGHUP or config-file change)", style="dim")
 
@@ -89,7 +96,7 @@ def check_command(cli: CliContext) -> None:
     settings = cli.settings
     unknown = unknown_setting_names()
     for message in unknown:
-        cli.errors.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+        cli.errors.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
     source = f" (config file {cli.config_file})" if cli.config_file else ""
     cli.console.print(f"[green]configuration is valid[/] for profile {settings.profile}{source}")
     if unknown:

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from folio.core.logging import configure_logging
 from folio.core.settings import Settings, SettingsError, load_settings
@@ -36,10 +37,12 @@ class CliContext:
                 self._settings = load_settings(config_file=self.config_file)
             except SettingsError as exc:
                 for problem in exc.problems:
-                    self.errors.print(f"[red]error:[/] {problem}", soft_wrap=True)
+                    self.errors.print(f"[red]error:[/] {escape(str(problem))}", soft_wrap=True)
                 raise SystemExit(EXIT_CONFIG_ERROR) from None
             level = {0: "WARNING", 1: "INFO"}.get(self.verbosity, "DEBUG")
-            cli_logging = self._settings.logging.model_copy(update={"level": level, "file": self._settings.logging.file})
+            cli_logging = self._settings.logging.model_copy(
+                update={"level": level, "file": self._settings.logging.file}
+            )
             configure_logging(
                 cli_logging,
                 service="cli",
@@ -51,7 +54,7 @@ class CliContext:
 
     def fail(self, message: str, code: int = EXIT_FAILURE) -> NoReturn:
         """Print ``message`` as an error and exit with ``code``."""
-        self.errors.print(f"[red]error:[/] {message}", soft_wrap=True)
+        self.errors.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
         raise SystemExit(code)
 
 

@@ -1,10 +1,12 @@
-"""``folio db``: the database's migrations."""
+"""``folio db``: the database's migrations.
+
+Alembic and SQLAlchemy are imported inside the commands: `folio --help` stays fast.
+"""
 
 from __future__ import annotations
 
 import click
 
-from folio.core import migrations
 from folio.entrypoints.cli.context import CliContext, pass_cli
 
 
@@ -18,6 +20,8 @@ def db_group() -> None:
 @pass_cli
 def upgrade_command(cli: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+    from folio.core import migrations
+
     migrations.upgrade(cli.settings.database_url, revision)
     cli.console.print(f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url)}[/]")
 
@@ -27,14 +31,20 @@ def upgrade_command(cli: CliContext, revision: str) -> None:
 @pass_cli
 def downgrade_command(cli: CliContext, revision: str) -> None:
     """Migrate the database down to REVISION (`base` empties it)."""
+    from folio.core import migrations
+
     migrations.downgrade(cli.settings.database_url, revision)
-    cli.console.print(f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url) or 'base'}[/]")
+    cli.console.print(
+        f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url) or 'base'}[/]"
+    )
 
 
 @db_group.command("current", epilog="\b\nExamples:\n  folio db current")
 @pass_cli
 def current_command(cli: CliContext) -> None:
     """Print the revision the database is at, and whether it is the newest."""
+    from folio.core import migrations
+
     current = migrations.current_revision_sync(cli.settings.database_url)
     head = migrations.head_revision()
     state = "up to date" if current == head else f"behind (newest is {head}); run `folio db upgrade`"
@@ -45,6 +55,8 @@ def current_command(cli: CliContext) -> None:
 @pass_cli
 def history_command(cli: CliContext) -> None:
     """List the packaged migrations, newest first."""
+    from folio.core import migrations
+
     for rev in migrations.history():
         head = " (head)" if rev.is_head else ""
         cli.console.print(f"{rev.down_revision or 'base'} -> [bold]{rev.revision}[/]{head}: {rev.doc}")

@@ -65,7 +65,11 @@ def list_command() -> None:
     if not _statuses:
         click.echo(f"no plugins installed (entry-point group {PLUGIN_GROUP!r})")
     for status in _statuses:
-        state = click.style("loaded", fg="green") if status.loaded else click.style(f"not loaded: {status.problem}", fg="red")
+        state = (
+            click.style("loaded", fg="green")
+            if status.loaded
+            else click.style(f"not loaded: {status.problem}", fg="red")
+        )
         click.echo(f"{status.name} ({status.target}): {state}")
 
 
@@ -84,6 +88,7 @@ def completion_command(shell: str) -> None:
     ctx = click.get_current_context()
     root = ctx.find_root().command
     completion_class = get_completion_class(shell)
-    assert completion_class is not None  # Choice above limits shell to supported ones
+    if completion_class is None:  # pragma: no cover - the Choice above admits only supported shells
+        raise click.BadParameter(f"no completion for {shell}")
     completion = completion_class(root, {}, "folio", "_FOLIO_COMPLETE")
     click.echo(completion.source())

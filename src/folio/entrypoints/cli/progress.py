@@ -5,7 +5,15 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 class RichReporter:
@@ -21,14 +29,16 @@ class RichReporter:
             console=console,
             transient=False,
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._phase = ""
 
     def __enter__(self) -> RichReporter:
         self._progress.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._progress.stop()
 
     def begin(self, total: int, description: str) -> None:
@@ -48,5 +58,7 @@ class RichReporter:
     def done(self, description: str) -> None:
         """Complete the bar."""
         if self._task is not None:
-            self._progress.update(self._task, description=description, completed=self._progress.tasks[self._task].total)
+            self._progress.update(
+                self._task, description=description, completed=self._progress.tasks[self._task].total
+            )
         self._task = None

@@ -13,7 +13,12 @@ from folio.entrypoints.cli.progress import RichReporter
 from folio.ops.manager import ServiceManager, State, UnknownServiceError
 from folio.ops.process import ProcessError
 
-_STATE_STYLE = {State.RUNNING: "green", State.UNHEALTHY: "yellow", State.STOPPED: "dim", State.NOT_INSTALLED: "red"}
+_STATE_STYLE = {
+    State.RUNNING: "green",
+    State.UNHEALTHY: "yellow",
+    State.STOPPED: "dim",
+    State.NOT_INSTALLED: "red",
+}
 
 
 @click.group("services")
@@ -41,7 +46,9 @@ def up_command(cli: CliContext, names: tuple[str, ...]) -> None:
             started = manager.up(names or None)
         except (ProcessError, UnknownServiceError) as exc:
             cli.fail(str(exc))
-    cli.console.print(f"started {len(started)} process(es); {len(manager.select(names or None))} service(s) ready")
+    cli.console.print(
+        f"started {len(started)} process(es); {len(manager.select(names or None))} service(s) ready"
+    )
 
 
 @services_group.command("down", epilog="\b\nExamples:\n  folio services down\n  folio services down kafka")
@@ -56,7 +63,9 @@ def down_command(cli: CliContext, names: tuple[str, ...]) -> None:
     cli.console.print(f"stopped {', '.join(stopped) if stopped else 'nothing (none was running)'}")
 
 
-@services_group.command("status", epilog="\b\nExamples:\n  folio services status\n  folio services status --json")
+@services_group.command(
+    "status", epilog="\b\nExamples:\n  folio services status\n  folio services status --json"
+)
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
@@ -77,7 +86,9 @@ def status_command(cli: CliContext, names: tuple[str, ...], as_json: bool) -> No
             table.add_column(column, overflow="fold")
         for row in rows:
             endpoints = "\n".join(f"{name}: {url}" for name, url in row.endpoints.items())
-            table.add_row(row.name, f"[{_STATE_STYLE[row.state]}]{row.state}[/]", endpoints, row.detail or row.log_dir)
+            table.add_row(
+                row.name, f"[{_STATE_STYLE[row.state]}]{row.state}[/]", endpoints, row.detail or row.log_dir
+            )
         cli.console.print(table)
     if any(row.state is not State.RUNNING for row in rows):
         raise SystemExit(1)

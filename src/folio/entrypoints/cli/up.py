@@ -7,7 +7,6 @@ import os
 import click
 from rich.table import Table
 
-from folio.core import migrations
 from folio.entrypoints.cli.context import CliContext, pass_cli
 from folio.entrypoints.cli.progress import RichReporter
 from folio.ops.apps import folio_processes
@@ -43,6 +42,8 @@ def up_command(cli: CliContext, lite: bool) -> None:
     Ctrl-C or SIGTERM stops, in reverse order, everything this command started and
     leaves alone servers that were already running.
     """
+    from folio.core import migrations
+
     env = _child_env(cli, lite=lite)
     settings = cli.settings
     manager = ServiceManager(settings)
@@ -54,7 +55,11 @@ def up_command(cli: CliContext, lite: bool) -> None:
                 manager.reporter = reporter
                 started = manager.up()
                 supervisor.cleanup.extend(lambda spec=spec: stop(spec) and None for spec in started)  # type: ignore[misc]
-            url = settings.database_url if lite or "FOLIO_DATABASE_BACKEND" not in env else settings.services.postgres.url()
+            url = (
+                settings.database_url
+                if lite or "FOLIO_DATABASE_BACKEND" not in env
+                else settings.services.postgres.url()
+            )
             migrations.upgrade(os.environ.get("FOLIO_DATABASE_URL", url))
             supervisor.specs = folio_processes(settings, env)
             supervisor.start()

@@ -62,7 +62,9 @@ async def readyz(platform: PlatformDep, request: Request) -> Any:
         return_exceptions=True,
     )
     checks = {
-        name: "ok" if not isinstance(result, BaseException) else f"failed: {type(result).__name__}: {result}"[:300]
+        name: "ok"
+        if not isinstance(result, BaseException)
+        else f"failed: {type(result).__name__}: {result}"[:300]
         for name, result in zip(names, results, strict=True)
     }
     if all(value == "ok" for value in checks.values()):

@@ -27,16 +27,24 @@ class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.requests = Counter(
-            "folio_http_requests_total", "HTTP requests handled.", ["method", "route", "status"], registry=registry
+            "folio_http_requests_total",
+            "HTTP requests handled.",
+            ["method", "route", "status"],
+            registry=registry,
         )
         self.latency = Histogram(
-            "folio_http_request_duration_seconds", "Time to the last response byte.", ["method", "route"], registry=registry
+            "folio_http_request_duration_seconds",
+            "Time to the last response byte.",
+            ["method", "route"],
+            registry=registry,
         )
 
 
 class RequestContextMiddleware:
-    """Binds the correlation id (``X-Request-ID`` or a fresh one) and the W3C trace id,
-    echoes the id on the response, logs one ``http.request`` line and records metrics.
+    """Binds request context, echoes the id, logs the access line and records metrics.
+
+    The correlation id is the client's ``X-Request-ID`` when safe, else a fresh one;
+    the trace id comes from a W3C ``traceparent`` header when present.
     """
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
@@ -44,6 +52,7 @@ class RequestContextMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection (HTTP only; other scopes pass through)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

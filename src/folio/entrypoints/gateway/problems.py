@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import cast
 
 import structlog
 from fastapi import FastAPI, Request
@@ -10,11 +11,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from folio.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FolioError, InvalidParam, Problem, RateLimitedError
+from folio.core.errors import (
+    PROBLEM_BASE,
+    PROBLEM_MEDIA_TYPE,
+    FolioError,
+    InvalidParam,
+    Problem,
+    RateLimitedError,
+)
 from folio.core.logging import correlation_id
 
 log = structlog.get_logger(__name__)
 
+SERVER_ERROR = 500
 _STATUS_CODES = {
     400: "bad-request",
     401: "authentication-required",
@@ -40,17 +49,20 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 
 async def _folio_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, FolioError)
-    if exc.status >= 500:
+    exc = cast("FolioError", exc)  # registered for FolioError only
+    if exc.status >= SERVER_ERROR:
         log.error("http.domain_error", code=exc.code, detail=exc.detail)
     headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else None
-    return problem_response(exc.to_problem(instance=request.url.path, correlation_id=correlation_id()), headers)
+    return problem_response(
+        exc.to_problem(instance=request.url.path, correlation_id=correlation_id()), headers
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    exc = cast("RequestValidationError", exc)  # registered for RequestValidationError only
     errors = [
-        InvalidParam(name=".".join(str(part) for part in error["loc"]), reason=error["msg"]) for error in exc.errors()
+        InvalidParam(name=".".join(str(part) for part in error["loc"]), reason=error["msg"])
+        for error in exc.errors()
     ]
     problem = Problem(
         type=PROBLEM_BASE + "validation-failed",
@@ -66,14 +78,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = _STATUS_CODES.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "bad-request")
+    exc = cast("StarletteHTTPException", exc)  # registered for HTTPException only
+    fallback = "internal-error" if exc.status_code >= SERVER_ERROR else "bad-request"
+    code = _STATUS_CODES.get(exc.status_code, fallback)
     phrase = HTTPStatus(exc.status_code).phrase
     problem = Problem(
         type=PROBLEM_BASE + code,
         title=phrase,
         status=exc.status_code,
-        detail=exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None,
+        detail=exc.detail if exc.detail != phrase else None,
         instance=request.url.path,
         code=code,
         correlation_id=correlation_id(),

@@ -1,0 +1,206 @@
+"""The ``folio`` command as a newcomer meets it (journey J1)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+
+from folio.entrypoints.cli import build_cli
+from tests.e2e.conftest import FolioRunner
+
+pytestmark = pytest.mark.e2e
+
+
+def _all_commands(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], click.Command]]:
+    found: list[tuple[tuple[str, ...], click.Command]] = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found.extend(_all_commands(command, path))
+    return found
+
+
+def test_top_level_help_lists_groups_and_examples(folio: FolioRunner) -> None:
+    """`folio --help` names every command group and shows examples."""
+    result = folio("--help")
+    assert result.returncode == 0
+    for group in ("up", "services", "config", "db", "plugins", "completion"):
+        assert f"  {group} " in result.stdout
+    assert "Examples:" in result.stdout
+    assert "folio up --lite" in result.stdout
+
+
+def test_every_leaf_command_has_help_with_examples() -> None:
+    """Each command that does something documents itself and shows an example of its use."""
+    missing = [
+        " ".join(path)
+        for path, command in _all_commands(build_cli())
+        if not isinstance(command, click.Group)
+        and ("Examples:" not in (command.epilog or "") or not command.help)
+    ]
+    assert missing == []
+
+
+def test_version(folio: FolioRunner) -> None:
+    """`folio --version` prints the package version."""
+    result = folio("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("folio 0.")
+
+
+def test_config_show_masks_secrets_and_names_origins(folio: FolioRunner, tmp_path: Path) -> None:
+    """Secrets never print; each value says whether it came from env, a file or the default."""
+    (tmp_path / "folio.toml").write_text("[gateway]\nport = 8123\n")
+    result = folio(
+        "config",
+        "show",
+        "--json",
+        env={"FOLIO_SECURITY_SECRET_KEY": "hunter2-very-secret", "FOLIO_LOGGING_LEVEL": "DEBUG"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout
+    rows = json.loads(result.stdout)
+    assert rows["security.secret_key"]["value"] == "••••••••"
+    assert rows["security.secret_key"]["origin"] == "environment variable FOLIO_SECURITY_SECRET_KEY"
+    assert rows["gateway.port"] == {
+        "value": 8123,
+        "origin": "folio.toml [gateway] port",
+        "env": "FOLIO_GATEWAY_PORT",
+        "reloadable": False,
+    }
+    assert rows["logging.level"]["reloadable"] is True
+    assert rows["services.postgres.host"]["origin"] == "default"
+
+
+def test_config_show_table_for_humans(folio: FolioRunner) -> None:
+    """The table view lists settings with their env var and marks reloadable ones."""
+    result = folio("config", "show", "--changed", env={"FOLIO_GATEWAY_PORT": "9001"})
+    assert result.returncode == 0
+    assert "gateway.port" in result.stdout
+    assert "FOLIO_GATEWAY_PORT" in result.stdout
+    assert "services.redis.port" not in result.stdout
+
+
+def test_bad_setting_is_one_human_line(folio: FolioRunner) -> None:
+    """A mistyped value fails with exit 2 and one line: the setting, the problem, its source."""
+    result = folio("config", "show", env={"FOLIO_SERVICES_POSTGRES_PORT": "five"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "setting services.postgres.port" in lines[0]
+    assert "'five'" in lines[0]
+    assert "environment variable FOLIO_SERVICES_POSTGRES_PORT" in lines[0]
+
+
+def test_bad_setting_in_config_file_names_the_file(folio: FolioRunner, tmp_path: Path) -> None:
+    """An invalid TOML value is traced to the file and table it came from."""
+    config = tmp_path / "shop.toml"
+    config.write_text('[logging]\nlevel = "LOUD"\n')
+    result = folio("--config", str(config), "config", "check")
+    assert result.returncode == 2
+    assert "setting logging.level" in result.stderr
+    assert f"{config} [logging] level" in result.stderr
+
+
+def test_prod_profile_refuses_insecure_defaults(folio: FolioRunner) -> None:
+    """The prod profile will not start with the development secret key."""
+    result = folio("config", "check", env={"FOLIO_PROFILE": "prod"})
+    assert result.returncode == 2
+    assert "security.secret_key" in result.stderr
+
+
+def test_config_check_warns_about_typos(folio: FolioRunner) -> None:
+    """An unknown FOLIO_* variable is reported with the setting it probably meant."""
+    result = folio("config", "check", env={"FOLIO_GATEWAY_PROT": "9000"})
+    assert result.returncode == 1
+    assert "FOLIO_GATEWAY_PROT is not a Folio setting (did you mean FOLIO_GATEWAY_PORT?)" in result.stderr
+
+
+def test_config_check_passes_on_a_valid_config(folio: FolioRunner) -> None:
+    """A valid configuration exits 0 and says so."""
+    result = folio("config", "check")
+    assert result.returncode == 0
+    assert "configuration is valid" in result.stdout
+
+
+def test_db_upgrade_current_downgrade_on_sqlite(folio: FolioRunner, tmp_path: Path) -> None:
+    """Migrations run against the configured SQLite file and report their state."""
+    env = {"FOLIO_DATABASE_SQLITE_PATH": str(tmp_path / "shop.db")}
+    before = folio("db", "current", env=env)
+    assert "base (never migrated)" in before.stdout
+    assert folio("db", "upgrade", env=env).returncode == 0
+    after = folio("db", "current", env=env)
+    assert "0001_baseline: up to date" in after.stdout
+    assert (tmp_path / "shop.db").is_file()
+    down = folio("db", "downgrade", "base", env=env)
+    assert "database at base" in down.stdout
+    history = folio("db", "history", env=env)
+    assert "0001_baseline (head)" in history.stdout
+
+
+def test_unknown_service_is_a_clear_error(folio: FolioRunner) -> None:
+    """Naming a service Folio does not know fails with the list of known ones."""
+    result = folio("services", "status", "oracle")
+    assert result.returncode == 1
+    assert "unknown service(s) oracle; known:" in result.stderr
+
+
+def test_completion_script(folio: FolioRunner) -> None:
+    """`folio completion bash` prints a script wired to _FOLIO_COMPLETE."""
+    result = folio("completion", "bash")
+    assert result.returncode == 0
+    assert "_FOLIO_COMPLETE" in result.stdout
+
+
+def _install_plugin(root: Path, name: str, module_source: str, target: str) -> None:
+    """A minimal installed distribution declaring one `folio.plugins` entry point."""
+    (root / f"{name}_plugin.py").write_text(textwrap.dedent(module_source))
+    dist = root / f"{name}_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[folio.plugins]\n{name} = {target}\n")
+
+
+def test_plugins_add_commands_and_broken_ones_are_reported(folio: FolioRunner, tmp_path: Path) -> None:
+    """An entry-point plugin becomes a command; a broken one is listed, not fatal."""
+    site = tmp_path / "site"
+    site.mkdir()
+    _install_plugin(
+        site,
+        "hello",
+        """
+        import click
+
+        @click.command()
+        @click.argument("name")
+        def command(name):
+            \"\"\"Greet NAME.\"\"\"
+            click.echo(f"hello, {name}")
+        """,
+        "hello_plugin:command",
+    )
+    _install_plugin(site, "broken", "raise ImportError('missing dependency')\n", "broken_plugin:command")
+    env = {"PYTHONPATH": str(site)}
+    greeted = folio("hello", "Kallio", env=env)
+    assert greeted.returncode == 0, greeted.stderr
+    assert greeted.stdout.strip() == "hello, Kallio"
+    listed = folio("plugins", "list", env=env)
+    assert "hello (hello_plugin:command): loaded" in listed.stdout
+    assert (
+        "broken (broken_plugin:command): not loaded: import failed: ImportError: missing dependency"
+        in listed.stdout
+    )
+
+
+def test_no_plugins_is_said_plainly(folio: FolioRunner) -> None:
+    """Without plugins, `folio plugins list` says none are installed."""
+    result = folio("plugins", "list")
+    assert "no plugins installed" in result.stdout

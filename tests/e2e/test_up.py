@@ -1,0 +1,164 @@
+"""`folio up` brings the platform up, serves, and stops only what it started (J1, J6)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from folio.core.settings import Settings
+from folio.ops.manager import ServiceManager, State
+from tests.conftest import REPO_ROOT, free_port
+from tests.e2e.conftest import folio_env
+
+pytestmark = pytest.mark.e2e
+
+STARTUP_LIMIT_S = 120
+
+
+READY_MARKER = "Ctrl-C stops everything this command started."
+
+
+class FolioUp:
+    """A running `folio up` process and everything it has printed so far."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc = proc
+        self.url = url
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        """Everything printed so far."""
+        return "".join(self.lines)
+
+    def wait_until_up(self) -> None:
+        """Block until `folio up` reports everything started, failing if it exits first."""
+        deadline = time.monotonic() + STARTUP_LIMIT_S
+        while READY_MARKER not in self.output:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"folio up did not come up (exit {self.proc.returncode}):\n{self.output}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """SIGTERM it, wait for it to exit and for its output to be read."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@contextmanager
+def running_folio_up(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[FolioUp]:
+    """Start `folio up ARGS` on a free gateway port, wait until it is up, then SIGTERM it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "folio", "up", *args],
+        cwd=cwd,
+        env=folio_env({"FOLIO_GATEWAY_PORT": str(port), **env}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    up = FolioUp(proc, f"http://127.0.0.1:{port}")
+    try:
+        up.wait_until_up()
+        yield up
+    finally:
+        up.stop()
+
+
+def _gateway_pid(home: Path) -> int:
+    return int(json.loads((home / "run" / "gateway.pid").read_text())["pid"])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_lite_mode_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    """`folio up --lite` serves health on SQLite, says servers are off, and SIGTERM stops the gateway."""
+    with running_folio_up(tmp_path, "--lite", env={}) as up:
+        gateway_pid = _gateway_pid(tmp_path / ".folio")
+        ready = httpx.get(f"{up.url}/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok"}
+        missing = httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": "lite-check-1"})
+        assert missing.status_code == 404
+        assert missing.headers["x-request-id"] == "lite-check-1"
+    output = up.output
+    assert up.proc.returncode == 0, output
+    assert "off in lite mode" in output
+    assert "stopped everything folio up started" in output
+    assert not _alive(gateway_pid), Path(f"/proc/{gateway_pid}/status").read_text()[:300] + output
+    assert not (tmp_path / ".folio" / "run" / "gateway.pid").exists()
+    assert (tmp_path / ".folio" / "folio.db").is_file()
+    lines = [
+        json.loads(line) for line in (tmp_path / ".folio" / "logs" / "gateway.jsonl").read_text().splitlines()
+    ]
+    request_lines = [line for line in lines if line.get("correlation_id") == "lite-check-1"]
+    assert request_lines
+    assert all(line["service"] == "gateway" for line in request_lines)
+
+
+def test_supervisor_restarts_a_crashed_gateway(tmp_path: Path) -> None:
+    """Killing the gateway makes `folio up` start a new one that serves again."""
+    with running_folio_up(tmp_path, "--lite", env={}) as up:
+        url = up.url
+        first = _gateway_pid(tmp_path / ".folio")
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        second = first
+        while time.monotonic() < deadline:
+            try:
+                second = _gateway_pid(tmp_path / ".folio")
+                if second != first and httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except (httpx.HTTPError, OSError, ValueError):
+                pass
+            time.sleep(0.3)
+        assert second != first, up.output
+        assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Settings, tmp_path: Path) -> None:
+    """`folio up` reuses running servers, is ready on PostgreSQL and its replica, leaves them running."""
+    manager = ServiceManager(settings)
+    before = {row.name: row.state for row in manager.status()}
+    assert all(state is State.RUNNING for state in before.values()), before
+    env = {"FOLIO_SERVICES_DATA_DIR": str(REPO_ROOT / ".folio" / "services")}
+    with running_folio_up(tmp_path, env=env) as up:
+        ready = httpx.get(f"{up.url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "database-replica": "ok"}
+    assert up.proc.returncode == 0, up.output
+    after = {row.name: row.state for row in manager.status()}
+    assert after == before
