@@ -1,0 +1,133 @@
+"""What every benchmark reports, and the load generator they share."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS_DIR = Path(".folio/bench")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One side of a comparison."""
+
+    label: str
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """A benchmark's outcome: Folio beside its peer, and the ratio between them."""
+
+    name: str
+    description: str
+    folio: Measurement
+    peer: Measurement
+    ratio_label: str
+    ratio: float
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    def write(self) -> Path:
+        """Save as JSON under ``.folio/bench/`` with the machine it ran on."""
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = RESULTS_DIR / f"{self.name}.json"
+        payload = {
+            **asdict(self),
+            "machine": {
+                "python": platform.python_version(),
+                "cpu_count": _cpus(),
+                "platform": platform.platform(),
+            },
+            "finished_at": datetime.now(UTC).isoformat(),
+        }
+        path.write_text(json.dumps(payload, indent=2))
+        return path
+
+    def line(self) -> str:
+        """The one-line summary ``make bench`` prints."""
+        return (
+            f"{self.name}: {self.ratio_label} = {self.ratio:.2f} "
+            f"(folio {self.folio.rps:.0f} req/s p99 {self.folio.p99_ms:.1f} ms; "
+            f"{self.peer.label} {self.peer.rps:.0f} req/s p99 {self.peer.p99_ms:.1f} ms)"
+        )
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def ensure_wrk() -> str:
+    """The path of ``wrk`` (Debian's HTTP load generator), installing it when missing."""
+    import shutil
+
+    from folio.ops.install import install
+    from folio.ops.service import AptPackage
+
+    wrk = AptPackage("wrk", "wrk")
+    if not wrk.is_present():
+        install([wrk], RESULTS_DIR.absolute() / "install.log")
+    path = shutil.which("wrk")
+    if path is None:
+        raise RuntimeError("wrk is not on PATH after installing it")
+    return path
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _to_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _wrk_field(pattern: str, out: str) -> str:
+    match = re.search(pattern, out, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"wrk output lacks {pattern!r}:\n{out}")
+    return match.group(1)
+
+
+def http_load(url: str, *, seconds: int, connections: int, label: str) -> Measurement:
+    """Load ``url`` with wrk (2 threads, ``connections`` keep-alive connections) for ``seconds``.
+
+    wrk runs as its own native process, so it does not steal the server's event loop
+    the way an in-process Python client would.
+    """
+    done = subprocess.run(
+        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    )
+    return parse_wrk(done.stdout, label)
+
+
+def parse_wrk(out: str, label: str) -> Measurement:
+    """The measurement in wrk's ``--latency`` report; errors add non-2xx and socket errors."""
+    error_counts = re.findall(r"(?:Non-2xx or 3xx responses|connect|read|write|timeout):? (\d+)", out)
+    errors = sum(int(count) for count in error_counts)
+    return Measurement(
+        label=label,
+        requests=int(_wrk_field(r"(\d+) requests in", out)),
+        seconds=float(_wrk_field(r"requests in ([\d.]+)s", out)),
+        rps=float(_wrk_field(r"Requests/sec:\s+([\d.]+)", out)),
+        p50_ms=_to_ms(_wrk_field(r"^\s*50%\s+(\S+)$", out)),
+        p99_ms=_to_ms(_wrk_field(r"^\s*99%\s+(\S+)$", out)),
+        errors=errors,
+    )

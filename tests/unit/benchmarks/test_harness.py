@@ -1,0 +1,58 @@
+"""The benchmark harness reads wrk's report correctly and writes its result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from benchmarks import harness
+from benchmarks.harness import BenchResult, Measurement, parse_wrk
+
+pytestmark = pytest.mark.unit
+
+# Recorded from a real `wrk -t1 -c2 -d2s --latency` run against python -m http.server.
+RECORDED = (Path(__file__).parent / "wrk_report_recorded.txt").read_text()
+
+
+def test_parse_recorded_wrk_report() -> None:
+    """Requests, duration, throughput and percentiles come from the matching lines."""
+    measured = parse_wrk(RECORDED, "peer")
+    assert measured.requests == 1527
+    assert measured.seconds == 2.0
+    assert measured.rps == 762.04
+    assert measured.p50_ms == pytest.approx(1.69)
+    assert measured.p99_ms == pytest.approx(10.03)
+    assert measured.errors == 0
+
+
+def test_errors_add_non_2xx_and_socket_errors() -> None:
+    """Non-2xx responses and every kind of socket error count as errors."""
+    extra = "  Socket errors: connect 1, read 2, write 0, timeout 3\n  Non-2xx or 3xx responses: 4\n"
+    report = RECORDED.replace("Requests/sec:", extra + "Requests/sec:")
+    assert parse_wrk(report, "peer").errors == 10
+
+
+def test_latency_units_are_normalised_to_ms() -> None:
+    """Microseconds and seconds are converted to milliseconds."""
+    report = RECORDED.replace("1.69ms", "850.00us").replace("10.03ms", "1.20s")
+    measured = parse_wrk(report, "peer")
+    assert measured.p50_ms == pytest.approx(0.85)
+    assert measured.p99_ms == pytest.approx(1200.0)
+
+
+def test_truncated_report_is_an_error() -> None:
+    """A report missing its throughput line fails loudly instead of reporting zero."""
+    with pytest.raises(ValueError, match="Requests/sec"):
+        parse_wrk(RECORDED.split("Requests/sec")[0], "peer")
+
+
+def test_result_is_written_as_json_with_its_ratio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """write() saves both sides, the ratio and the machine; line() states the ratio."""
+    monkeypatch.setattr(harness, "RESULTS_DIR", tmp_path)
+    side = Measurement("folio", 100, 1.0, 100.0, 1.0, 2.0, 0)
+    result = BenchResult("demo", "a demo", side, side, "folio/peer req/s", 1.0)
+    saved = json.loads(result.write().read_text())
+    assert saved["ratio"] == 1.0
+    assert saved["machine"]["cpu_count"] >= 1
+    assert result.line().startswith("demo: folio/peer req/s = 1.00")
