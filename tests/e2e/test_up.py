@@ -162,3 +162,36 @@ def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Sett
     assert up.proc.returncode == 0, up.output
     after = {row.name: row.state for row in manager.status()}
     assert after == before
+
+
+def _gateway_events(home: Path, event: str) -> list[dict[str, object]]:
+    path = home / "logs" / "gateway.jsonl"
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [line for line in lines if line.get("event") == event]
+
+
+def _wait_for_event(home: Path, event: str, count: int) -> list[dict[str, object]]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = _gateway_events(home, event)
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"the gateway never logged {event!r} {count} time(s)")
+
+
+def test_running_gateway_reloads_its_config(tmp_path: Path) -> None:
+    """Editing folio.toml applies reloadable settings live; other changes are reported, not applied."""
+    config = tmp_path / "folio.toml"
+    config.write_text('[logging]\nlevel = "INFO"\n')
+    home = tmp_path / ".folio"
+    with running_folio_up(tmp_path, "--lite", env={}) as up:
+        config.write_text('[logging]\nlevel = "DEBUG"\n')
+        reloaded = _wait_for_event(home, "settings.reloaded", 1)
+        assert reloaded[0]["paths"] == ["logging.level"]
+        config.write_text('[logging]\nlevel = "DEBUG"\n[gateway]\ndocs_enabled = false\n')
+        restart = _wait_for_event(home, "settings.restart_required", 1)
+        assert restart[0]["paths"] == ["gateway.docs_enabled"]
+        assert httpx.get(f"{up.url}/openapi.json").status_code == 200

@@ -135,6 +135,11 @@ def _discover(config_file: Path | None, env_file: Path | None) -> ConfigInputs:
         raise SettingsError([SettingProblem("config_file", f"not valid TOML: {exc}", str(name))]) from None
 
 
+def active_config_file(config_file: Path | None = None) -> Path | None:
+    """The TOML file a load would read (argument, ``FOLIO_CONFIG_FILE``, ``./folio.toml``), if any."""
+    return _discover(config_file, None).config_file
+
+
 def subsystems() -> Iterator[type[FolioSettingsBase]]:
     """Every settings class in the tree, root first."""
     pending: list[type[FolioSettingsBase]] = [Settings]

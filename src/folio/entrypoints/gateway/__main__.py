@@ -12,7 +12,7 @@ import functools
 import uvicorn
 
 from folio.core.logging import configure_logging
-from folio.core.settings import SettingsReloader, load_settings
+from folio.core.settings import SettingsReloader, active_config_file, load_settings
 from folio.entrypoints.gateway.app import create_app
 
 
@@ -23,6 +23,9 @@ def main() -> None:
     reloader = SettingsReloader(settings, functools.partial(load_settings))
     reloader.subscribe(lambda _settings, _paths: runtime.apply_levels())
     reloader.install_sighup()
+    config_file = active_config_file()
+    if config_file is not None:
+        reloader.watch(config_file)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.gateway.host,
@@ -33,7 +36,10 @@ def main() -> None:
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        reloader.stop()
 
 
 if __name__ == "__main__":
