@@ -10,14 +10,18 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --locked
 FOLIO := $(RUN) folio
 
-.PHONY: help uv sync run run-lite test test-unit lint format typecheck bench docs docs-serve services-up services-down services-status clean
+.PHONY: help uv sync run run-lite test test-unit lint format typecheck bench mutation docs docs-serve services-up services-down services-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 uv: ## Install uv through pip when it is missing
-	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
-	@command -v $(UV) >/dev/null 2>&1 || { echo "uv is not on PATH after installing it"; exit 1; }
+	@# Debian's own python3 refuses plain `pip install` (PEP 668); uv is a standalone
+	@# binary, so installing it for the user alone cannot break system packages.
+	@command -v $(UV) >/dev/null 2>&1 \
+	  || $(PYTHON) -m pip install --quiet --user uv 2>/dev/null \
+	  || $(PYTHON) -m pip install --quiet --user --break-system-packages uv
+	@command -v $(UV) >/dev/null 2>&1 || { echo "uv is not at $(UV) after installing it"; exit 1; }
 
 sync: uv ## Create .venv from uv.lock
 	$(UV) sync --locked --quiet
@@ -50,6 +54,10 @@ typecheck: sync ## mypy (strict)
 bench: sync ## Benchmarks: Folio beside its peers, JSON results under .folio/bench
 	$(FOLIO) services up
 	$(RUN) python -m benchmarks
+
+mutation: sync ## Mutation testing of core logic with mutmut (see [tool.mutmut])
+	$(RUN) mutmut run --max-children 2
+	$(RUN) mutmut results
 
 docs: sync ## Build the docs site (strict)
 	$(RUN) mkdocs build --strict

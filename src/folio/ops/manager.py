@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from folio.core.settings.models import Settings
 from folio.ops.install import install
-from folio.ops.process import ProcessSpec, launch, read_pid_file, stop, wait_ready
+from folio.ops.process import ProcessError, ProcessSpec, detach, launch, read_pid_file, stop, wait_ready
 from folio.ops.reporting import Reporter, SilentReporter
 from folio.ops.service import Service
 from folio.ops.services import SERVICE_TYPES
@@ -51,15 +51,25 @@ class ServiceManager:
         wanted = list(names) if names else list(self.all)
         unknown = sorted(set(wanted) - set(self.all))
         if unknown:
-            raise UnknownServiceError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(self.all)}")
+            raise UnknownServiceError(
+                f"unknown service(s) {', '.join(unknown)}; known: {', '.join(self.all)}"
+            )
         ordered: list[Service] = []
+        visiting: list[str] = []
 
         def visit(name: str) -> None:
             service = self.all[name]
             if service in ordered:
                 return
+            if name in visiting:
+                cycle = " -> ".join([*visiting[visiting.index(name) :], name])
+                raise UnknownServiceError(f"services depend on each other in a cycle: {cycle}")
+            visiting.append(name)
             for dependency in service.depends_on:
+                if dependency not in self.all:
+                    raise UnknownServiceError(f"service {name} depends on unknown service {dependency}")
                 visit(dependency)
+            visiting.pop()
             ordered.append(service)
 
         for name in wanted:
@@ -72,7 +82,9 @@ class ServiceManager:
         if not missing:
             return []
         self.reporter.begin(1, "installing")
-        self.reporter.step("apt-get install " + " ".join(sorted({getattr(r, "package", "") for _, r in missing} - {""})))
+        self.reporter.step(
+            "apt-get install " + " ".join(sorted({getattr(r, "package", "") for _, r in missing} - {""}))
+        )
         install([req for _, req in missing], self.settings.services.data_dir.absolute() / "install.log")
         self.reporter.done("installed")
         return sorted({service.name for service, _ in missing})
@@ -88,15 +100,27 @@ class ServiceManager:
         specs = [spec for service in services for spec in service.processes()]
         self.reporter.begin(len(specs), "starting services")
         started: list[ProcessSpec] = []
-        for spec in specs:
-            self.reporter.step(spec.name)
-            record = read_pid_file(spec.pid_file)
-            if record is not None and record.is_alive():
-                wait_ready(spec)
-                continue
-            spec.pid_file.unlink(missing_ok=True)
-            wait_ready(spec, launch(spec))
-            started.append(spec)
+        for service in services:
+            started_here: list[ProcessSpec] = []
+            try:
+                for spec in service.processes():
+                    self.reporter.step(spec.name)
+                    record = read_pid_file(spec.pid_file)
+                    if record is not None and record.is_alive():
+                        wait_ready(spec)
+                        continue
+                    spec.pid_file.unlink(missing_ok=True)
+                    started_here.append(spec)
+                    proc = launch(spec)
+                    detach(proc)
+                    wait_ready(spec, proc)
+            except ProcessError:
+                # A half-started service (epmd up, node crashed) is worse than none:
+                # stop what this call started of it, keep the healthy services before it.
+                for spec in reversed(started_here):
+                    stop(spec)
+                raise
+            started.extend(started_here)
         self.reporter.done("services ready")
         return started
 
@@ -119,7 +143,9 @@ class ServiceManager:
     def _status_of(self, service: Service) -> ServiceStatus:
         log_dir = str(service.data_dir / "logs")
         if service.missing():
-            return ServiceStatus(service.name, State.NOT_INSTALLED, service.endpoints(), "run `folio services up`", log_dir)
+            return ServiceStatus(
+                service.name, State.NOT_INSTALLED, service.endpoints(), "run `folio services up`", log_dir
+            )
         problems = []
         running = 0
         for spec in service.processes():

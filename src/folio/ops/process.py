@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from folio.ops.health import Probe
 
@@ -66,28 +67,61 @@ class RunningProcess:
     pid: int
     executable: str
     started_at: float
+    start_ticks: int | None = None
+    """When the kernel started the process (clock ticks after boot); with the PID, unique."""
 
     def is_alive(self) -> bool:
-        """Whether the PID still runs the executable Folio started (guards against PID reuse)."""
+        """Whether the PID still runs the process Folio started (guards against PID reuse).
+
+        The command line must still name the executable and, when the PID file recorded
+        it, the kernel's start time must match, so a reused PID running the same program
+        (another ``python``, another ``postgres``) is not mistaken for ours.
+        """
         try:
             cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
+            fields = _stat_fields(self.pid)
+        except (OSError, IndexError, ValueError):
             return False
-        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        if fields[0] == "Z":
+            return False
+        if self.start_ticks is not None and int(fields[_STARTTIME]) != self.start_ticks:
             return False
         first = cmdline.split(b"\0", 1)[0].decode(errors="replace")
         return self.executable in Path(first).name or self.executable in cmdline.decode(errors="replace")
+
+
+# Index of ``starttime`` (field 22 of /proc/<pid>/stat) among the fields after the command name.
+_STARTTIME = 19
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after ``(comm)``, the state first."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    if len(fields) <= _STARTTIME:
+        raise ValueError(f"short /proc/{pid}/stat")
+    return fields
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        return int(_stat_fields(pid)[_STARTTIME])
+    except (OSError, ValueError):
+        return None
 
 
 def read_pid_file(path: Path) -> RunningProcess | None:
     """The process recorded in ``path``, or None when there is none or it is unreadable."""
     try:
         data = json.loads(path.read_text())
+        ticks = data.get("start_ticks")
         return RunningProcess(
-            name=str(data["name"]), pid=int(data["pid"]), executable=str(data["executable"]), started_at=float(data["started_at"])
+            name=str(data["name"]),
+            pid=int(data["pid"]),
+            executable=str(data["executable"]),
+            started_at=float(data["started_at"]),
+            start_ticks=None if ticks is None else int(ticks),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -106,12 +140,42 @@ def launch(spec: ProcessSpec) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             cwd=spec.cwd,
             env=env,
-            user=spec.user,
             start_new_session=True,
+            **_account(spec.user),
         )
-    record = {"name": spec.name, "pid": proc.pid, "executable": spec.executable, "started_at": time.time()}
+    record = {
+        "name": spec.name,
+        "pid": proc.pid,
+        "executable": spec.executable,
+        "started_at": time.time(),
+        "start_ticks": _start_ticks(proc.pid),
+    }
     spec.pid_file.write_text(json.dumps(record))
     return proc
+
+
+def _account(user: str | None) -> dict[str, Any]:
+    """Popen arguments that run as ``user`` with that account's own groups, not root's."""
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": os.getgrouplist(user, entry.pw_gid)}
+
+
+_detached: list[subprocess.Popen[bytes]] = []
+
+
+def detach(proc: subprocess.Popen[bytes]) -> None:
+    """Leave ``proc`` running on its own; from now on it is known by its PID file.
+
+    The ``Popen`` object is kept, and dropped once the process has exited and been
+    reaped, so that losing it neither warns that the process still runs
+    (``ResourceWarning``) nor leaves a zombie behind in a long-lived caller.
+    """
+    _detached[:] = [kept for kept in _detached if kept.poll() is None]
+    _detached.append(proc)
 
 
 def wait_ready(spec: ProcessSpec, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -132,7 +196,9 @@ def wait_ready(spec: ProcessSpec, proc: subprocess.Popen[bytes] | None = None) -
                 f"{spec.name} exited with code {proc.returncode} before it was ready; see {spec.log_file}"
             )
         time.sleep(0.25)
-    raise ProcessError(f"{spec.name} was not ready after {spec.ready_timeout_s:.0f}s ({reason}); see {spec.log_file}")
+    raise ProcessError(
+        f"{spec.name} was not ready after {spec.ready_timeout_s:g}s ({reason}); see {spec.log_file}"
+    )
 
 
 def stop(spec: ProcessSpec) -> bool:
@@ -147,16 +213,45 @@ def stop(spec: ProcessSpec) -> bool:
     stopped = False
     if record.is_alive():
         _signal_group(record.pid, spec.stop_signal)
-        deadline = time.monotonic() + spec.stop_timeout_s
-        while record.is_alive() and time.monotonic() < deadline:
-            _reap(record.pid)
-            time.sleep(0.1)
-        if record.is_alive():
+        if not _wait_gone(record, spec.stop_timeout_s):
             _signal_group(record.pid, signal.SIGKILL)
-        _reap(record.pid)
+            # SIGKILL cannot be ignored, but dying takes a moment: wait, so that a caller
+            # starting a replacement does not find the old one still holding its port.
+            _wait_gone(record, _KILL_WAIT_S)
         stopped = True
     spec.pid_file.unlink(missing_ok=True)
     return stopped
+
+
+_KILL_WAIT_S = 5.0
+
+
+def _wait_gone(record: RunningProcess, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for ``record`` to exit (reaping it if it is our child)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _reap(record.pid)
+        if _exited(record):
+            _reap(record.pid)  # it may have become a zombie since the first call
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _exited(record: RunningProcess) -> bool:
+    """Whether the process of ``record`` has finished exiting (gone, or a zombie).
+
+    Stricter than ``not is_alive()``: a process tearing down has already lost its
+    command line but may still hold its files and ports for a moment.
+    """
+    if record.start_ticks is None:
+        return not record.is_alive()
+    try:
+        fields = _stat_fields(record.pid)
+    except (OSError, ValueError):
+        return True
+    return fields[0] in {"Z", "X", "x"} or int(fields[_STARTTIME]) != record.start_ticks
 
 
 def _signal_group(pid: int, signo: signal.Signals) -> None:
