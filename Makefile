@@ -33,8 +33,10 @@ run-lite: sync ## The embedded mode: SQLite, no servers
 	$(FOLIO) up --lite
 
 test: sync ## The whole suite with its real services (what CI runs)
-	$(FOLIO) services up
-	$(RUN) pytest
+	@# Starting the servers is measured too: it is where their set-up code runs.
+	$(RUN) coverage erase
+	$(RUN) coverage run -m folio services up
+	$(RUN) pytest --cov-append
 
 test-unit: sync ## Unit tests only, no services needed
 	$(RUN) pytest -m unit --no-cov
