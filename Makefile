@@ -62,7 +62,7 @@ mutation: sync ## Mutation testing of core logic with mutmut (see [tool.mutmut])
 	$(RUN) mutmut results
 
 docs: sync ## Build the docs site (strict)
-	$(RUN) mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
 
 docs-serve: sync ## Serve the docs site with live reload
 	$(RUN) mkdocs serve

@@ -24,7 +24,7 @@ from folio.core.logging import correlation_id
 log = structlog.get_logger(__name__)
 
 SERVER_ERROR = 500
-_STATUS_CODES = {
+STATUS_CODES = {
     400: "bad-request",
     401: "authentication-required",
     403: "permission-denied",
@@ -80,7 +80,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast("StarletteHTTPException", exc)  # registered for HTTPException only
     fallback = "internal-error" if exc.status_code >= SERVER_ERROR else "bad-request"
-    code = _STATUS_CODES.get(exc.status_code, fallback)
+    code = STATUS_CODES.get(exc.status_code, fallback)
     phrase = HTTPStatus(exc.status_code).phrase
     problem = Problem(
         type=PROBLEM_BASE + code,
