@@ -21,6 +21,7 @@ class State(StrEnum):
     UNHEALTHY = "unhealthy"
     STOPPED = "stopped"
     NOT_INSTALLED = "not installed"
+    EXTERNAL = "external"
 
 
 @dataclass(frozen=True)
@@ -125,20 +126,29 @@ class ServiceManager:
         return started
 
     def down(self, names: Iterable[str] | None = None) -> list[str]:
-        """Stop the services' processes that Folio started, dependents first."""
-        stopped = []
-        for service in reversed(self.select(names)):
-            for spec in reversed(service.processes()):
-                if stop(spec):
-                    stopped.append(spec.name)
+        """Stop NAMES (default: all) and whatever depends on them, dependents first.
+
+        What they depend on keeps running: stopping the broker leaves the object
+        store it keeps its log in alone.
+        """
+        chosen = list(names or [])
+        self.select(chosen)  # rejects unknown names
+        wanted = {self.all[name] for name in chosen} if chosen else set(self.all.values())
+        while dependents := {
+            service
+            for service in self.all.values()
+            if service not in wanted and any(self.all[dep] in wanted for dep in service.depends_on)
+        }:
+            wanted |= dependents
+        stopped: list[str] = []
+        for service in reversed(self.select()):
+            if service in wanted:
+                stopped.extend(spec.name for spec in reversed(service.processes()) if stop(spec))
         return stopped
 
     def status(self, names: Iterable[str] | None = None) -> list[ServiceStatus]:
         """Each service's state, URLs and, when unhealthy, why."""
-        rows = []
-        for service in self.select(names):
-            rows.append(self._status_of(service))
-        return rows
+        return [self._status_of(service) for service in self.select(names)]
 
     def _status_of(self, service: Service) -> ServiceStatus:
         log_dir = str(service.data_dir / "logs")
@@ -146,9 +156,13 @@ class ServiceManager:
             return ServiceStatus(
                 service.name, State.NOT_INSTALLED, service.endpoints(), "run `folio services up`", log_dir
             )
+        specs = service.processes()
+        if not specs:
+            detail = "provided outside Folio (configured endpoint); not managed here"
+            return ServiceStatus(service.name, State.EXTERNAL, service.endpoints(), detail, log_dir)
         problems = []
         running = 0
-        for spec in service.processes():
+        for spec in specs:
             record = read_pid_file(spec.pid_file)
             if record is None or not record.is_alive():
                 problems.append(f"{spec.name} not running")

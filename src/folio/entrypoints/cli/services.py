@@ -15,10 +15,12 @@ from folio.ops.process import ProcessError
 
 _STATE_STYLE = {
     State.RUNNING: "green",
+    State.EXTERNAL: "cyan",
     State.UNHEALTHY: "yellow",
     State.STOPPED: "dim",
     State.NOT_INSTALLED: "red",
 }
+_USABLE = {State.RUNNING, State.EXTERNAL}
 
 
 @click.group("services")
@@ -90,5 +92,5 @@ def status_command(cli: CliContext, names: tuple[str, ...], as_json: bool) -> No
                 row.name, f"[{_STATE_STYLE[row.state]}]{row.state}[/]", endpoints, row.detail or row.log_dir
             )
         cli.console.print(table)
-    if any(row.state is not State.RUNNING for row in rows):
+    if any(row.state not in _USABLE for row in rows):
         raise SystemExit(1)

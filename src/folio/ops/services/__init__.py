@@ -7,6 +7,22 @@
 from __future__ import annotations
 
 from folio.ops.service import Service
+from folio.ops.services.kafka import KafkaService
+from folio.ops.services.nginx import NginxService
+from folio.ops.services.object_store import ObjectStoreService
+from folio.ops.services.postgres import PostgresService
+from folio.ops.services.prometheus import PrometheusService
+from folio.ops.services.rabbitmq import RabbitMQService
 from folio.ops.services.redis import RedisService
+from folio.ops.services.search import SearchService
 
-SERVICE_TYPES: tuple[type[Service], ...] = (RedisService,)
+SERVICE_TYPES: tuple[type[Service], ...] = (
+    PostgresService,
+    RedisService,
+    RabbitMQService,
+    NginxService,
+    PrometheusService,
+    KafkaService,
+    ObjectStoreService,
+    SearchService,
+)

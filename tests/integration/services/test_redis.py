@@ -1,0 +1,61 @@
+"""Redis round trips with redis.asyncio: values and expiry, under a unique key prefix per test."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from folio.core.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def redis(settings: Settings, require_service: Callable[[str], None]) -> AsyncIterator[Redis]:
+    """A client of the first Redis instance, decoding replies to str."""
+    require_service("redis")
+    client = Redis.from_url(settings.services.redis.urls[0], decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    """A key prefix no other test uses; its keys are deleted afterwards."""
+    value = f"test:{uuid.uuid4().hex[:12]}:"
+    try:
+        yield value
+    finally:
+        keys = [key async for key in redis.scan_iter(match=f"{value}*")]
+        if keys:
+            await redis.delete(*keys)
+
+
+async def test_value_set_is_read_back(redis: Redis, prefix: str) -> None:
+    """SET then GET returns the value; a key never set reads as None."""
+    assert await redis.set(f"{prefix}title", "Villette") is True
+    assert await redis.get(f"{prefix}title") == "Villette"
+    assert await redis.get(f"{prefix}missing") is None
+
+
+async def test_counter_increments_atomically(redis: Redis, prefix: str) -> None:
+    """Concurrent INCRs on one key all count."""
+    await asyncio.gather(*(redis.incr(f"{prefix}views") for _ in range(50)))
+    assert await redis.get(f"{prefix}views") == "50"
+
+
+async def test_key_with_expiry_disappears(redis: Redis, prefix: str) -> None:
+    """A key set with a 300 ms expiry has a TTL, then is gone once it elapses."""
+    await redis.set(f"{prefix}session", "s-1", px=300)
+    assert 0 < await redis.pttl(f"{prefix}session") <= 300
+    for _ in range(100):  # at most ~5 s
+        if not await redis.exists(f"{prefix}session"):
+            break
+        await asyncio.sleep(0.05)
+    assert await redis.get(f"{prefix}session") is None
