@@ -106,15 +106,8 @@ class ServiceManager:
             try:
                 for spec in service.processes():
                     self.reporter.step(spec.name)
-                    record = read_pid_file(spec.pid_file)
-                    if record is not None and record.is_alive():
-                        wait_ready(spec)
-                        continue
-                    spec.pid_file.unlink(missing_ok=True)
-                    started_here.append(spec)
-                    proc = launch(spec)
-                    detach(proc)
-                    wait_ready(spec, proc)
+                    if self._start(spec):
+                        started_here.append(spec)
             except ProcessError:
                 # A half-started service (epmd up, node crashed) is worse than none:
                 # stop what this call started of it, keep the healthy services before it.
@@ -124,6 +117,30 @@ class ServiceManager:
             started.extend(started_here)
         self.reporter.done("services ready")
         return started
+
+    @staticmethod
+    def _start(spec: ProcessSpec) -> bool:
+        """Start ``spec`` unless it already runs; True when this call started it."""
+        record = read_pid_file(spec.pid_file)
+        if record is not None and record.is_alive():
+            wait_ready(spec)
+            return False
+        spec.pid_file.unlink(missing_ok=True)
+        if spec.probe() is None:
+            # Something Folio did not start answers there: the launch would fail to bind
+            # while the probe passed on the stranger.
+            raise ProcessError(
+                f"{spec.name}: a process Folio did not start already answers on its port; "
+                "stop it or configure another port (see `folio config show`)"
+            )
+        proc = launch(spec)
+        detach(proc)
+        try:
+            wait_ready(spec, proc)
+        except ProcessError:
+            stop(spec)
+            raise
+        return True
 
     def down(self, names: Iterable[str] | None = None) -> list[str]:
         """Stop NAMES (default: all) and whatever depends on them, dependents first.
