@@ -141,7 +141,9 @@ class UnitOfWork:
 
 
 @asynccontextmanager
-async def open_database(settings: DatabaseSettings, url: str, replica_url: str | None = None) -> AsyncIterator[Database]:
+async def open_database(
+    settings: DatabaseSettings, url: str, replica_url: str | None = None
+) -> AsyncIterator[Database]:
     """A ``Database`` for the duration of the block, disposed at its end."""
     database = Database.from_urls(settings, url, replica_url)
     try:

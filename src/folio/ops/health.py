@@ -24,7 +24,9 @@ def tcp_probe(host: str, port: int, timeout_s: float = 1.0) -> Probe:
     return probe
 
 
-def http_probe(url: str, *, expect: Sequence[int] = (200,), timeout_s: float = 2.0, headers: dict[str, str] | None = None) -> Probe:
+def http_probe(
+    url: str, *, expect: Sequence[int] = (200,), timeout_s: float = 2.0, headers: dict[str, str] | None = None
+) -> Probe:
     """Healthy once ``GET url`` answers with one of the ``expect`` statuses."""
 
     def probe() -> str | None:

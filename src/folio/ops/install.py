@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from folio.ops.process import ProcessError
 from folio.ops.service import AptPackage, Requirement, WheelBinary
@@ -31,7 +32,9 @@ def install(requirements: Sequence[Requirement], log_file: Path) -> None:
     if not packages:
         return
     if os.geteuid() != 0:
-        raise ProcessError(f"installing {', '.join(packages)} needs root; run: apt-get install -y {' '.join(packages)}")
+        raise ProcessError(
+            f"installing {', '.join(packages)} needs root; run: apt-get install -y {' '.join(packages)}"
+        )
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     with log_file.open("ab") as log:
@@ -41,11 +44,11 @@ def install(requirements: Sequence[Requirement], log_file: Path) -> None:
 
 
 def _lists_stale() -> bool:
-    lists = [p for p in _APT_LISTS.glob("*_Packages*")] if _APT_LISTS.is_dir() else []
+    lists = list(_APT_LISTS.glob("*_Packages*")) if _APT_LISTS.is_dir() else []
     return not lists or time.time() - max(p.stat().st_mtime for p in lists) > _LISTS_MAX_AGE_S
 
 
-def _run(argv: list[str], log: object, env: dict[str, str], log_file: Path) -> None:
-    done = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)  # type: ignore[arg-type]
+def _run(argv: list[str], log: IO[bytes], env: dict[str, str], log_file: Path) -> None:
+    done = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
     if done.returncode != 0:
         raise ProcessError(f"`{' '.join(argv)}` failed with code {done.returncode}; see {log_file}")

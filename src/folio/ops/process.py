@@ -185,6 +185,7 @@ def wait_ready(spec: ProcessSpec, proc: subprocess.Popen[bytes] | None = None) -
     """
     deadline = time.monotonic() + spec.ready_timeout_s
     reason: str | None = "not probed yet"
+    pause_s = 0.02  # quick servers are noticed at once; slow ones are probed every 0.25 s
     while time.monotonic() < deadline:
         reason = spec.probe()
         if reason is None:
@@ -195,7 +196,8 @@ def wait_ready(spec: ProcessSpec, proc: subprocess.Popen[bytes] | None = None) -
             raise ProcessError(
                 f"{spec.name} exited with code {proc.returncode} before it was ready; see {spec.log_file}"
             )
-        time.sleep(0.25)
+        time.sleep(pause_s)
+        pause_s = min(0.25, pause_s * 2)
     raise ProcessError(
         f"{spec.name} was not ready after {spec.ready_timeout_s:g}s ({reason}); see {spec.log_file}"
     )
@@ -245,13 +247,18 @@ def _exited(record: RunningProcess) -> bool:
     Stricter than ``not is_alive()``: a process tearing down has already lost its
     command line but may still hold its files and ports for a moment.
     """
-    if record.start_ticks is None:
-        return not record.is_alive()
     try:
         fields = _stat_fields(record.pid)
+        cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return True
-    return fields[0] in {"Z", "X", "x"} or int(fields[_STARTTIME]) != record.start_ticks
+    if fields[0] in {"Z", "X", "x"}:
+        return True
+    if record.start_ticks is not None:
+        return int(fields[_STARTTIME]) != record.start_ticks
+    # No start time recorded (an older PID file): another command line means the PID was
+    # reused; an empty one means the process is still tearing down.
+    return bool(cmdline) and not record.is_alive()
 
 
 def _signal_group(pid: int, signo: signal.Signals) -> None:

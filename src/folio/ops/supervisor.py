@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from folio.ops.process import ProcessError, ProcessSpec, RestartPolicy, launch, stop, wait_ready
+from folio.ops.process import ProcessError, ProcessSpec, RestartPolicy, detach, launch, stop, wait_ready
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +38,8 @@ class Supervisor:
     specs: list[ProcessSpec]
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     poll_interval_s: float = 0.5
+    restart_backoff_s: float = 1.0
+    """Delay before the first restart; it doubles with each restart, up to 30 seconds."""
     _stopping: threading.Event = field(default_factory=threading.Event)
     _children: list[_Child] = field(default_factory=list)
 
@@ -85,28 +87,44 @@ class Supervisor:
         wants_restart = policy is RestartPolicy.ALWAYS or (policy is RestartPolicy.ON_FAILURE and code != 0)
         if not wants_restart or child.restarts >= child.spec.max_restarts:
             child.given_up = True
-            log.error("supervisor.process_exited", process=child.spec.name, code=code, restarts=child.restarts, log_file=str(child.spec.log_file))
+            log.error(
+                "supervisor.process_exited",
+                process=child.spec.name,
+                code=code,
+                restarts=child.restarts,
+                log_file=str(child.spec.log_file),
+            )
             return
         now = time.monotonic()
         if child.next_start == 0.0:
-            child.next_start = now + min(30.0, 2.0**child.restarts)
-            log.warning("supervisor.restarting", process=child.spec.name, code=code, in_s=round(child.next_start - now, 1))
+            child.next_start = now + min(30.0, self.restart_backoff_s * 2.0**child.restarts)
+            log.warning(
+                "supervisor.restarting",
+                process=child.spec.name,
+                code=code,
+                in_s=round(child.next_start - now, 1),
+            )
             return
         if now < child.next_start:
             return
         child.restarts += 1
         child.next_start = 0.0
-        child.proc = launch(child.spec)
         try:
+            child.proc = launch(child.spec)
             wait_ready(child.spec, child.proc)
-        except ProcessError as exc:
-            log.error("supervisor.restart_failed", process=child.spec.name, error=str(exc))
+        except (ProcessError, OSError) as exc:
+            # The next check sees the exit and retries (or gives up) like any other failure.
+            log.error("supervisor.restart_failed", process=child.spec.name, error=str(exc))  # noqa: TRY400
 
     def shutdown(self) -> None:
         """Stop started processes in reverse order, then run the cleanup hooks."""
         for child in reversed(self._children):
             if stop(child.spec):
                 log.info("supervisor.stopped", process=child.spec.name)
+            if child.proc is not None and child.proc.poll() is None:
+                # Not stopped (its PID file was gone or no longer matched): let it run on
+                # its own rather than warn about, or wait for, a process we cannot vouch for.
+                detach(child.proc)
         self._children.clear()
         for hook in reversed(self.cleanup):
             hook()

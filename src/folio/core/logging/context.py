@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import structlog
 
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
 
 def new_correlation_id() -> str:
@@ -28,19 +28,26 @@ def accept_correlation_id(candidate: str | None) -> str:
     A client-chosen id goes into every log line, so anything that could forge log
     structure (newlines, quotes, huge values) is replaced rather than trusted.
     """
-    if candidate and _VALID_ID.match(candidate):
+    # fullmatch, not match: ``$`` would also accept a trailing newline.
+    if candidate and _VALID_ID.fullmatch(candidate):
         return candidate
     return new_correlation_id()
 
 
 def trace_id_from(traceparent: str | None) -> str | None:
-    """The trace id of a W3C ``traceparent`` header, or None when absent or malformed."""
+    """The trace id of a W3C ``traceparent`` header, or None when absent or malformed.
+
+    Invalid per the spec, hence None: version ``ff`` and an all-zero trace or parent id.
+    """
     if not traceparent:
         return None
-    match = _TRACEPARENT.match(traceparent.strip().lower())
-    if match is None or set(match.group(1)) == {"0"}:
+    match = _TRACEPARENT.fullmatch(traceparent.strip().lower())
+    if match is None:
         return None
-    return match.group(1)
+    version, trace_id, parent_id = match.groups()
+    if version == "ff" or set(trace_id) == {"0"} or set(parent_id) == {"0"}:
+        return None
+    return trace_id
 
 
 def bind_request_context(**values: str | None) -> None:

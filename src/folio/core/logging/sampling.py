@@ -19,9 +19,12 @@ class EventSampler:
 
     def __init__(self, rates: Mapping[str, float], rng: random.Random | None = None) -> None:
         self.rates = rates
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - thinning out log lines needs no secrecy
 
-    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def __call__(
+        self, _logger: Any, method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        """Pass ``event`` on, or raise ``DropEvent`` for the share its rate leaves out."""
         rate = self.rates.get(str(event.get("event")))
         if rate is None or method in {"warning", "error", "critical", "exception"}:
             return event

@@ -33,12 +33,20 @@ class LoggingRuntime:
     sampler: EventSampler
     shipper: SearchLogShipper | None = None
     handlers: list[logging.Handler] = field(default_factory=list)
+    _leveled: set[str] = field(default_factory=set, init=False, repr=False)
 
     def apply_levels(self) -> None:
-        """(Re)apply the root and per-logger levels and sampling rates from ``settings``."""
+        """(Re)apply the root and per-logger levels and sampling rates from ``settings``.
+
+        A logger dropped from ``settings.levels`` since the last call goes back to
+        inheriting the root's level instead of keeping the one it was given.
+        """
         logging.getLogger().setLevel(self.settings.level)
+        for name in self._leveled - self.settings.levels.keys():
+            logging.getLogger(name).setLevel(logging.NOTSET)
         for name, level in self.settings.levels.items():
             logging.getLogger(name).setLevel(level)
+        self._leveled = set(self.settings.levels)
         self.sampler.rates = self.settings.sampling
 
 
@@ -67,7 +75,10 @@ def configure_logging(
     ``search`` is required when ``settings.ship_to_search`` is on; ``stream`` replaces
     stdout (the CLI logs to stderr so its output stays clean).
     """
-    global _runtime
+    global _runtime  # noqa: PLW0603 - one logging setup per process, replaced as a whole
+    if settings.ship_to_search and search is None:
+        # Checked before any handler exists, so a refused setup leaks no open log file.
+        raise ValueError("logging.ship_to_search needs the search server's settings")
     shutdown_logging()
     sampler = EventSampler(settings.sampling)
     shared: list[Processor] = [
@@ -108,9 +119,7 @@ def configure_logging(
         rotating.setFormatter(json_formatter)
         handlers.append(rotating)
     shipper = None
-    if settings.ship_to_search:
-        if search is None:
-            raise ValueError("logging.ship_to_search needs the search server's settings")
+    if settings.ship_to_search and search is not None:
         shipper = SearchLogShipper(search, settings)
         shipper.setFormatter(json_formatter)
         shipper.start()
@@ -121,7 +130,7 @@ def configure_logging(
         root.addHandler(handler)
     _runtime = LoggingRuntime(settings=settings, sampler=sampler, shipper=shipper, handlers=handlers)
     _runtime.apply_levels()
-    logging.captureWarnings(True)
+    logging.captureWarnings(capture=True)
     return _runtime
 
 
@@ -138,7 +147,7 @@ def _formatter(shared: list[Processor], renderer: Processor) -> logging.Formatte
 
 def shutdown_logging() -> None:
     """Flush and detach the handlers this module installed (ships what is queued)."""
-    global _runtime
+    global _runtime  # noqa: PLW0603 - see configure_logging
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == _FOLIO_HANDLER:

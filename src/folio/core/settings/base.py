@@ -10,14 +10,16 @@ first), then the field's default.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -82,18 +84,35 @@ def current_inputs() -> ConfigInputs:
     return _inputs.get() or ConfigInputs.discover()
 
 
+def profile_overlay(doc: dict[str, Any], profile: str | None) -> dict[str, Any]:
+    """The ``[profile.<profile>]`` table of ``doc``, or an empty one.
+
+    A top-level ``profile = "prod"`` string selects a profile instead of holding
+    overlays, so it yields no overlay.
+    """
+    tables = doc.get("profile")
+    overlay = tables.get(profile) if profile and isinstance(tables, dict) else None
+    return overlay if isinstance(overlay, dict) else {}
+
+
 def toml_section(doc: dict[str, Any], path: tuple[str, ...], profile: str | None) -> dict[str, Any]:
-    """The table at ``path`` in ``doc``, with ``[profile.<profile>.<path>]`` laid over it."""
+    """The table at ``path`` in ``doc``, with ``[profile.<profile>.<path>]`` laid over it.
+
+    At the top level, a ``[profile.*]`` table holds overlays rather than the value of
+    the ``profile`` setting, so it is left out.
+    """
     merged: dict[str, Any] = {}
     layers = [doc]
     if profile:
-        layers.append(doc.get("profile", {}).get(profile, {}))
+        layers.append(profile_overlay(doc, profile))
     for layer in layers:
         table: Any = layer
         for part in path:
             table = table.get(part, {}) if isinstance(table, dict) else {}
         if isinstance(table, dict):
             merged.update(table)
+    if not path and isinstance(doc.get("profile"), dict) and merged.get("profile") is doc["profile"]:
+        del merged["profile"]
     return merged
 
 
@@ -109,19 +128,45 @@ class TomlSectionSource(PydanticBaseSettingsSource):
         raise NotImplementedError  # pragma: no cover - the base class requires it
 
     def __call__(self) -> dict[str, Any]:
+        """This subsystem's TOML values; raises ``ValidationError`` for keys that set nothing."""
         inputs = current_inputs()
-        section = toml_section(inputs.config_doc, self._cls.settings_path, _profile_hint(inputs))
+        section = toml_section(inputs.config_doc, self._cls.settings_path, profile_in_force(inputs))
         nested = self._cls.nested_subsystems()
+        # The environment is shared with other programs, the config file is Folio's own:
+        # a key there that sets nothing is a typo, reported like any invalid value; so is
+        # a subsystem given a plain value (``gateway = 5``) where its table belongs.
+        errors = [
+            InitErrorDetails(type="extra_forbidden", loc=(key,), input=section[key])
+            for key in sorted(section)
+            if key not in self._cls.model_fields
+        ] + [
+            InitErrorDetails(type="dict_type", loc=(key,), input=section[key])
+            for key in sorted(nested)
+            if key in section and not isinstance(section[key], dict)
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(self._cls.__name__, errors)
         return {key: value for key, value in section.items() if key not in nested}
 
 
-def _profile_hint(inputs: ConfigInputs) -> str | None:
-    """The profile in force for this load: environment first, then the file's top level."""
+def profile_in_force(inputs: ConfigInputs) -> str | None:
+    """The profile in force for this load: environment, then ``.env``, then the file's top level.
+
+    The same order the ``profile`` setting itself is read in, so the overlay applied
+    is always the one of the profile the settings end up with.
+    """
     import os
 
-    env_profile = os.environ.get(f"{ENV_ROOT}_PROFILE")
-    if env_profile:
-        return env_profile
+    from dotenv import dotenv_values
+
+    name = f"{ENV_ROOT}_PROFILE"
+    sources: list[Mapping[str, str | None]] = [os.environ]
+    if inputs.env_file is not None and inputs.env_file.is_file():
+        sources.append(dotenv_values(inputs.env_file))
+    for source in sources:
+        value = next((v for k, v in source.items() if k.upper() == name and v), None)
+        if value:
+            return value
     value = inputs.config_doc.get("profile")
     return value if isinstance(value, str) else None
 
@@ -163,14 +208,14 @@ class FolioSettingsBase(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - replaced: the .env file is per load
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - Folio reads no secrets dir
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keyword arguments > environment > ``.env`` > TOML file > defaults."""
-        assert issubclass(settings_cls, FolioSettingsBase)
+        folio_cls = cast("type[FolioSettingsBase]", settings_cls)  # only Folio classes inherit this hook
         inputs = current_inputs()
-        dotenv = DotEnvSettingsSource(settings_cls, env_file=inputs.env_file)
-        return (init_settings, env_settings, dotenv, TomlSectionSource(settings_cls))
+        dotenv = DotEnvSettingsSource(folio_cls, env_file=inputs.env_file)
+        return (init_settings, env_settings, dotenv, TomlSectionSource(folio_cls))
 
 
 def env_prefix_for(path: tuple[str, ...]) -> str:

@@ -36,14 +36,10 @@ class DatabaseSettings(FolioSettingsBase):
         None,
         description="An explicit async URL of a read replica; reads go to the primary when unset.",
     )
-    sqlite_path: Path = setting(
-        Path(".folio/folio.db"), description="File of the embedded SQLite database."
-    )
+    sqlite_path: Path = setting(Path(".folio/folio.db"), description="File of the embedded SQLite database.")
     pool_size: int = setting(5, ge=1, le=100, description="Connections kept open per engine.")
-    pool_timeout_s: float = setting(
-        10.0, gt=0, description="Seconds to wait for a free pooled connection."
-    )
-    echo: bool = setting(False, description="Log every SQL statement (noisy; for debugging).")
+    pool_timeout_s: float = setting(10.0, gt=0, description="Seconds to wait for a free pooled connection.")
+    echo: bool = setting(default=False, description="Log every SQL statement (noisy; for debugging).")
 
 
 class LoggingSettings(FolioSettingsBase):
@@ -55,7 +51,7 @@ class LoggingSettings(FolioSettingsBase):
     levels: dict[str, LogLevel] = setting(
         default_factory=lambda: {"uvicorn.access": "WARNING", "sqlalchemy.engine": "WARNING"},
         reloadable=True,
-        description="Per-logger levels, e.g. `{\"sqlalchemy.engine\": \"INFO\"}`.",
+        description='Per-logger levels, e.g. `{"sqlalchemy.engine": "INFO"}`.',
     )
     format: Literal["json", "console"] = setting(
         "json", description="`json` lines for machines or `console` for humans."
@@ -72,7 +68,7 @@ class LoggingSettings(FolioSettingsBase):
         description="Keep-rate in [0, 1] per event name; events not listed are all kept.",
     )
     ship_to_search: bool = setting(
-        False, description="Also ship log lines to the search server (Typesense)."
+        default=False, description="Also ship log lines to the search server (Typesense)."
     )
     ship_collection: str = setting("folio-logs", description="Search collection logs go to.")
     ship_batch_size: int = setting(200, ge=1, description="Lines per bulk import to the search server.")
@@ -94,7 +90,7 @@ class GatewaySettings(FolioSettingsBase):
 
     host: str = setting(LOOPBACK, description="Interface the gateway binds.")
     port: int = setting(8000, ge=1, le=65535, description="Port the gateway binds.")
-    docs_enabled: bool = setting(True, description="Serve OpenAPI docs at `/docs`.")
+    docs_enabled: bool = setting(default=True, description="Serve OpenAPI docs at `/docs`.")
 
     @property
     def url(self) -> str:
@@ -122,7 +118,7 @@ class PostgresSettings(FolioSettingsBase):
     host: str = setting(LOOPBACK, description="Interface both servers bind.")
     port: int = setting(55432, ge=1, le=65535, description="Port of the primary.")
     replica_port: int = setting(55433, ge=1, le=65535, description="Port of the streaming replica.")
-    replica_enabled: bool = setting(True, description="Start the streaming read replica too.")
+    replica_enabled: bool = setting(default=True, description="Start the streaming read replica too.")
     database: str = setting("folio", description="Database the application uses.")
     app_user: str = setting("folio_app", description="Application role (not a superuser).")
     app_password: SecretStr = setting(
@@ -232,9 +228,7 @@ class ObjectStoreSettings(FolioSettingsBase):
         SecretStr("folio-dev-s3-secret"), insecure_default=True, description="S3 secret key."
     )
     region: str = setting("us-east-1", description="Region name S3 clients sign for.")
-    endpoint: str | None = setting(
-        None, description="Use an external S3 endpoint instead of the local one."
-    )
+    endpoint: str | None = setting(None, description="Use an external S3 endpoint instead of the local one.")
 
     @property
     def endpoint_url(self) -> str:
@@ -279,9 +273,7 @@ class ServicesSettings(FolioSettingsBase):
     data_dir: Path = setting(
         Path(".folio/services"), description="Data, logs and PID files of the local servers."
     )
-    ready_timeout_s: float = setting(
-        90.0, gt=0, description="Longest wait for one server to become ready."
-    )
+    ready_timeout_s: float = setting(90.0, gt=0, description="Longest wait for one server to become ready.")
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     rabbitmq: RabbitMQSettings = Field(default_factory=RabbitMQSettings)
@@ -297,7 +289,9 @@ class Settings(FolioSettingsBase):
 
     settings_path = ()
 
-    profile: Profile = setting("dev", description="`dev`, `test` or `prod`; `prod` refuses insecure defaults.")
+    profile: Profile = setting(
+        "dev", description="`dev`, `test` or `prod`; `prod` refuses insecure defaults."
+    )
     service_name: str = setting("folio", description="Name this process logs and reports as.")
     home: Path = setting(Path(".folio"), description="Folio's working folder (data, logs, state).")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -312,9 +306,7 @@ class Settings(FolioSettingsBase):
             return self
         offenders = [".".join(path) for path in insecure_defaults_in_use(self)]
         if offenders:
-            raise ValueError(
-                "the prod profile refuses development defaults; set " + ", ".join(offenders)
-            )
+            raise ValueError("the prod profile refuses development defaults; set " + ", ".join(offenders))
         return self
 
     @property

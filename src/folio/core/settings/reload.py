@@ -60,7 +60,7 @@ class SettingsReloader:
         try:
             fresh = self._load()
         except SettingsError as exc:
-            log.error("settings.reload_rejected", error=str(exc))
+            log.error("settings.reload_rejected", error=str(exc))  # noqa: TRY400 - the problems say it all
             return ReloadResult(error=str(exc))
         result = ReloadResult()
         with self._lock:
@@ -74,15 +74,39 @@ class SettingsReloader:
         return result
 
     def install_sighup(self) -> None:
-        """Reload on SIGHUP (call from the main thread)."""
-        signal.signal(signal.SIGHUP, lambda _signo, _frame: self.reload())
+        """Reload on SIGHUP (call from the main thread).
+
+        The reload runs on its own thread: run inside the handler, a SIGHUP arriving
+        while the main thread holds the reload lock would deadlock on it.
+        """
+
+        def on_sighup(_signo: int, _frame: object) -> None:
+            threading.Thread(target=self.reload, name="settings-sighup", daemon=True).start()
+
+        signal.signal(signal.SIGHUP, on_sighup)
 
     def watch(self, path: Path) -> None:
-        """Reload whenever ``path`` changes, from a daemon thread, until ``stop``."""
-        from watchfiles import watch
+        """Reload whenever ``path`` changes, from a daemon thread, until ``stop``.
+
+        The folder is watched rather than the file: editors that save by renaming a
+        new file over the old one would otherwise end the watch after the first save.
+        """
+        from watchfiles import Change, watch
+
+        target = path.absolute()
+
+        def is_target(_change: Change, changed: str) -> bool:
+            return Path(changed) == target
 
         def run() -> None:
-            for _changes in watch(path, stop_event=self._stop, debounce=200, rust_timeout=500):
+            for _changes in watch(
+                target.parent,
+                watch_filter=is_target,
+                recursive=False,
+                stop_event=self._stop,
+                debounce=200,
+                rust_timeout=500,
+            ):
                 self.reload()
 
         self._watcher = threading.Thread(target=run, name="settings-watch", daemon=True)
@@ -95,7 +119,9 @@ class SettingsReloader:
             self._watcher.join(timeout=5)
 
 
-def _apply(live: FolioSettingsBase, fresh: FolioSettingsBase, prefix: tuple[str, ...], result: ReloadResult) -> None:
+def _apply(
+    live: FolioSettingsBase, fresh: FolioSettingsBase, prefix: tuple[str, ...], result: ReloadResult
+) -> None:
     for name, info in type(live).model_fields.items():
         old: Any = getattr(live, name)
         new: Any = getattr(fresh, name)
