@@ -10,6 +10,7 @@ import click
 import pytest
 
 from folio.entrypoints.cli import build_cli
+from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import FolioRunner
 
 pytestmark = pytest.mark.e2e
@@ -204,3 +205,23 @@ def test_no_plugins_is_said_plainly(folio: FolioRunner) -> None:
     """Without plugins, `folio plugins list` says none are installed."""
     result = folio("plugins", "list")
     assert "no plugins installed" in result.stdout
+
+
+def test_services_status_down_and_up_round_trip(folio: FolioRunner) -> None:
+    """`folio services` stops one server by name, reports it stopped, and brings it back."""
+    env = {"FOLIO_SERVICES_DATA_DIR": str(REPO_ROOT / ".folio" / "services")}
+    before = folio("services", "status", "--json", env=env)
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert {row["name"]: row["state"] for row in json.loads(before.stdout)}["redis"] == "running"
+    down = folio("services", "down", "redis", env=env)
+    assert "stopped redis.instance-0" in down.stdout
+    stopped = folio("services", "status", "redis", env=env)
+    assert stopped.returncode == 1
+    assert "stopped" in stopped.stdout
+    up = folio("services", "up", "redis", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "started 1 process(es)" in up.stdout
+    table = folio("services", "status", env=env)
+    assert table.returncode == 0
+    for name in ("postgres", "redis", "rabbitmq", "kafka", "search", "object_store", "nginx", "prometheus"):
+        assert name in table.stdout
