@@ -19,3 +19,21 @@ def deploy_template(*parts: str) -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"template deploy/{'/'.join(parts)} is neither in the package nor the checkout")
+
+
+def render_deploy_template(*parts: str, trim_blocks: bool = False, **context: object) -> str:
+    """Render ``deploy/<parts...>`` with ``context``; an undefined variable is an error.
+
+    ``trim_blocks`` also strips the whitespace around block tags (nginx's braces).
+    """
+    import jinja2
+
+    template = deploy_template(*parts)
+    env = jinja2.Environment(  # noqa: S701 - renders server configuration, not HTML
+        loader=jinja2.FileSystemLoader(template.parent),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=trim_blocks,
+        lstrip_blocks=trim_blocks,
+        keep_trailing_newline=True,
+    )
+    return env.get_template(template.name).render(**context)

@@ -28,14 +28,12 @@ import time
 from pathlib import Path
 
 import httpx
-import jinja2
 
 from folio.ops.health import http_probe
 from folio.ops.process import ProcessError, ProcessSpec
 from folio.ops.service import AptPackage, Requirement, Service
-from folio.ops.templates import deploy_template
+from folio.ops.templates import render_deploy_template
 
-TEMPLATE = deploy_template("nginx", "nginx.conf.j2")
 _WORKER_USER = "www-data"
 _SAFE_PATH = re.compile(r"^[\w./+@-]+$")
 
@@ -89,15 +87,11 @@ class NginxService(Service):
             raise ProcessError(
                 f"nginx cannot use {path!r}: choose a services.data_dir without spaces or quotes"
             )
-        env = jinja2.Environment(  # noqa: S701 (renders nginx syntax, not HTML)
-            loader=jinja2.FileSystemLoader(TEMPLATE.parent),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
         cfg, gateway = self.settings.services.nginx, self.settings.gateway
-        return env.get_template(TEMPLATE.name).render(
+        return render_deploy_template(
+            "nginx",
+            "nginx.conf.j2",
+            trim_blocks=True,
             data_dir=path,
             host=cfg.host,
             port=cfg.port,

@@ -20,16 +20,13 @@ import json
 import re
 from pathlib import Path
 
-import jinja2
-
 from folio.core.settings.models import Settings
 from folio.ops.health import http_probe
 from folio.ops.process import ProcessSpec
 from folio.ops.service import AptPackage, Requirement, Service
 from folio.ops.services.accounts import SystemAccount
-from folio.ops.templates import deploy_template
+from folio.ops.templates import render_deploy_template
 
-TEMPLATE = deploy_template("prometheus", "prometheus.yml.j2")
 _OS_USER = "prometheus"
 _BINARY = "/usr/bin/prometheus"
 _MAX_SCRAPE_TIMEOUT_S = 10
@@ -82,13 +79,10 @@ class PrometheusService(Service):
 
     def render(self) -> str:
         """The prometheus.yml these settings produce (pure; writes nothing)."""
-        env = jinja2.Environment(  # noqa: S701 (renders YAML, not HTML)
-            loader=jinja2.FileSystemLoader(TEMPLATE.parent),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
         cfg, gateway = self.settings.services.prometheus, self.settings.gateway
-        return env.get_template(TEMPLATE.name).render(
+        return render_deploy_template(
+            "prometheus",
+            "prometheus.yml.j2",
             host=cfg.host,
             port=cfg.port,
             scrape_interval_s=cfg.scrape_interval_s,
