@@ -384,6 +384,7 @@ def test_missing_explicit_config_file_is_one_clear_problem(clean_env: Path) -> N
     problem = excinfo.value.problems[0]
     assert problem.path == "config_file"
     assert str(missing) in problem.message
+    assert problem.origin == "--config / FOLIO_CONFIG_FILE"
 
 
 def test_missing_file_named_by_env_is_one_clear_problem(
@@ -415,7 +416,39 @@ def test_malformed_toml_is_one_clear_problem(
     assert len(excinfo.value.problems) == 1
     problem = excinfo.value.problems[0]
     assert "not valid TOML" in problem.message
+    assert problem.path == "config_file"
     assert problem.origin.endswith(name)
+
+
+def test_describe_settings_cites_an_explicit_config_file(clean_env: Path) -> None:
+    """Origins name the file passed to describe_settings, not only ./folio.toml or FOLIO_CONFIG_FILE."""
+    config = write(clean_env / "shop.toml", "[gateway]\nport = 8123\n")
+    settings = load_settings(config_file=config)
+
+    rows = describe_settings(settings, config_file=config)
+
+    assert row(rows, "gateway.port").origin == f"{config} [gateway] port"
+
+
+def test_unknown_names_without_a_dotenv_file() -> None:
+    """With no .env, only the given environment is checked, and known names pass."""
+    messages = unknown_setting_names(
+        env_file=None, environ={"FOLIO_GATEWAY_PORT": "1", "FOLIO_GATEWAI_PORT": "2", "HOME": "/root"}
+    )
+
+    assert messages == ["FOLIO_GATEWAI_PORT is not a Folio setting (did you mean FOLIO_GATEWAY_PORT?)"]
+
+
+def test_keyword_override_does_not_take_the_blame_for_the_environment(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invalid env value is traced to its variable even when another field is passed as a keyword."""
+    monkeypatch.setenv("FOLIO_PROFILE", "staging")
+
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(service_name="gateway")
+
+    assert problems_of(excinfo)["profile"][1] == "environment variable FOLIO_PROFILE"
 
 
 # --- the prod profile ---------------------------------------------------------------------------
