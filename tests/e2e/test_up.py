@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,8 +150,26 @@ def test_supervisor_restarts_a_crashed_gateway(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/healthz").status_code == 200
 
 
+def _wait_for_shipped_lines(settings: Settings, request_id: str) -> list[dict[str, str]]:
+    """The gateway's log lines for ``request_id`` once they reach the search server."""
+    search = settings.services.search
+    params = {"q": "*", "query_by": "event", "filter_by": f"correlation_id:={request_id}"}
+    headers = {"X-TYPESENSE-API-KEY": search.api_key.get_secret_value()}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = httpx.get(
+            f"{search.url}/collections/{settings.logging.ship_collection}/documents/search",
+            params=params,
+            headers=headers,
+        )
+        if found.status_code == 200 and found.json()["found"]:
+            return [hit["document"] for hit in found.json()["hits"]]
+        time.sleep(0.5)
+    pytest.fail(f"no log line of {request_id} reached the search server")
+
+
 def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Settings, tmp_path: Path) -> None:
-    """`folio up` reuses running servers, is ready on PostgreSQL and its replica, leaves them running."""
+    """`folio up` reuses running servers, readies PostgreSQL + replica, ships logs, leaves servers up."""
     manager = ServiceManager(settings)
     before = {row.name: row.state for row in manager.status()}
     assert all(state is State.RUNNING for state in before.values()), before
@@ -159,6 +178,13 @@ def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Sett
         ready = httpx.get(f"{up.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "database-replica": "ok"}
+        request_id = f"full-{uuid.uuid4().hex[:12]}"
+        assert (
+            httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": request_id}).status_code == 404
+        )
+        shipped = _wait_for_shipped_lines(settings, request_id)
+        assert {line["event"] for line in shipped} == {"http.request"}
+        assert {line["service"] for line in shipped} == {"gateway"}
     assert up.proc.returncode == 0, up.output
     after = {row.name: row.state for row in manager.status()}
     assert after == before
