@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from folio.core.settings import Settings
+from folio.ops.manager import ServiceManager
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +61,54 @@ async def test_key_with_expiry_disappears(redis: Redis, prefix: str) -> None:
             break
         await asyncio.sleep(0.05)
     assert await redis.get(f"{prefix}session") is None
+
+
+def _three_free_consecutive_ports() -> int:
+    """The first of three consecutive free loopback ports."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base: int = probe.getsockname()[1]
+        if base + 2 > 65535:
+            continue
+        sockets = []
+        try:
+            for port in range(base, base + 3):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    pytest.fail("no three consecutive free ports")
+
+
+async def test_three_independent_instances_for_redlock(settings: Settings, tmp_path: Path) -> None:
+    """instances=3 starts three servers on consecutive ports that share no data, and stops them."""
+    base = _three_free_consecutive_ports()
+    redis_settings = settings.services.redis.model_copy(update={"port": base, "instances": 3})
+    services = settings.services.model_copy(
+        update={"data_dir": tmp_path / "services", "redis": redis_settings}
+    )
+    isolated = settings.model_copy(update={"services": services})
+    manager = ServiceManager(isolated)
+    started = await asyncio.to_thread(manager.up, ["redis"])
+    try:
+        assert [spec.name for spec in started] == [f"redis.instance-{i}" for i in range(3)]
+        clients = [Redis.from_url(url, decode_responses=True) for url in redis_settings.urls]
+        try:
+            await clients[0].set("lock:order-1", "owner-a")
+            assert await clients[0].get("lock:order-1") == "owner-a"
+            assert await clients[1].get("lock:order-1") is None
+            assert await clients[2].get("lock:order-1") is None
+        finally:
+            for client in clients:
+                await client.aclose()
+    finally:
+        stopped = await asyncio.to_thread(manager.down, ["redis"])
+    assert sorted(stopped) == [f"redis.instance-{i}" for i in range(3)]
