@@ -128,6 +128,18 @@ def test_failing_start_stops_what_was_already_started(procs: Procs, supervisors:
     assert cleaned == ["hook"]
 
 
+def run_until_given_up(supervisors: list[Supervisor], spec: ProcessSpec) -> Supervisor:
+    """Supervise ``spec`` until the supervisor gives up on it, then end the loop."""
+    supervisor = supervise(supervisors, [spec])
+    supervisor.start()
+    thread = run_in_thread(supervisor)
+    assert wait_until(lambda: supervisor._children[0].given_up)
+    supervisor.request_stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    return supervisor
+
+
 # --- restarts ----------------------------------------------------------------------------------
 
 
@@ -137,16 +149,9 @@ def test_on_failure_restarts_up_to_max_then_gives_up(
     """A crashing ON_FAILURE process is restarted ``max_restarts`` times, then left down."""
     count = tmp_path / "crasher.count"
     spec = procs.spec("crasher", counting_script(count, exit_code=1), max_restarts=2)
-    supervisor = supervise(supervisors, [spec])
-    supervisor.start()
-    thread = run_in_thread(supervisor)
-
-    assert wait_until(lambda: supervisor._children[0].given_up)
-    supervisor.request_stop()
-    thread.join(timeout=10)
+    run_until_given_up(supervisors, spec)
 
     assert runs(count) == 1 + 2
-    assert not thread.is_alive()
 
 
 @pytest.mark.parametrize(
@@ -159,13 +164,7 @@ def test_no_restart_for_never_or_clean_exit(
     """NEVER never restarts; ON_FAILURE leaves a clean (code 0) exit alone."""
     count = tmp_path / "once.count"
     spec = procs.spec("once", counting_script(count, exit_code=exit_code), restart=policy)
-    supervisor = supervise(supervisors, [spec])
-    supervisor.start()
-    thread = run_in_thread(supervisor)
-
-    assert wait_until(lambda: supervisor._children[0].given_up)
-    supervisor.request_stop()
-    thread.join(timeout=10)
+    supervisor = run_until_given_up(supervisors, spec)
 
     assert runs(count) == 1
     assert supervisor._children == []
@@ -179,13 +178,7 @@ def test_always_restarts_even_a_clean_exit(
     spec = procs.spec(
         "always", counting_script(count, exit_code=0), restart=RestartPolicy.ALWAYS, max_restarts=1
     )
-    supervisor = supervise(supervisors, [spec])
-    supervisor.start()
-    thread = run_in_thread(supervisor)
-
-    assert wait_until(lambda: supervisor._children[0].given_up)
-    supervisor.request_stop()
-    thread.join(timeout=10)
+    run_until_given_up(supervisors, spec)
 
     assert runs(count) == 2
 
@@ -211,13 +204,7 @@ def test_failed_restarts_count_and_end_in_giving_up(
         max_restarts=3,
         ready_timeout_s=5.0,
     )
-    supervisor = supervise(supervisors, [spec])
-    supervisor.start()
-    thread = run_in_thread(supervisor)
-
-    assert wait_until(lambda: supervisor._children[0].given_up)
-    supervisor.request_stop()
-    thread.join(timeout=10)
+    run_until_given_up(supervisors, spec)
 
     assert len(prepare_calls) == 1 + 3
     assert runs(count) == 1 + 3 - 1
