@@ -36,7 +36,7 @@ class Supervisor:
     """Runs ``specs`` until asked to stop; ``cleanup`` runs after they are stopped."""
 
     specs: list[ProcessSpec]
-    cleanup: list[Callable[[], None]] = field(default_factory=list)
+    cleanup: list[Callable[[], object]] = field(default_factory=list)
     poll_interval_s: float = 0.5
     restart_backoff_s: float = 1.0
     """Delay before the first restart; it doubles with each restart, up to 30 seconds."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import click
@@ -24,6 +25,14 @@ def _child_env(cli: CliContext, *, lite: bool) -> dict[str, str]:
     if cli.config_file is not None:
         chosen["FOLIO_CONFIG_FILE"] = str(cli.config_file.absolute())
     return {key: value for key, value in chosen.items() if key not in os.environ}
+
+
+def _children_database_url(cli: CliContext, env: dict[str, str]) -> str:
+    """The database the started processes will use: this command's settings plus ``env``."""
+    settings = cli.settings
+    backend = env.get("FOLIO_DATABASE_BACKEND", settings.database.backend)
+    database = settings.database.model_copy(update={"backend": backend})
+    return settings.model_copy(update={"database": database}).database_url
 
 
 @click.command(
@@ -54,13 +63,8 @@ def up_command(cli: CliContext, lite: bool) -> None:
             if not lite:
                 manager.reporter = reporter
                 started = manager.up()
-                supervisor.cleanup.extend(lambda spec=spec: stop(spec) and None for spec in started)  # type: ignore[misc]
-            url = (
-                settings.database_url
-                if lite or "FOLIO_DATABASE_BACKEND" not in env
-                else settings.services.postgres.url()
-            )
-            migrations.upgrade(os.environ.get("FOLIO_DATABASE_URL", url))
+                supervisor.cleanup.extend(functools.partial(stop, spec) for spec in started)
+            migrations.upgrade(_children_database_url(cli, env))
             supervisor.specs = folio_processes(settings, env)
             supervisor.start()
     except ProcessError as exc:
