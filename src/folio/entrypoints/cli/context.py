@@ -39,10 +39,9 @@ class CliContext:
                 for problem in exc.problems:
                     self.errors.print(f"[red]error:[/] {escape(str(problem))}", soft_wrap=True)
                 raise SystemExit(EXIT_CONFIG_ERROR) from None
+            # The CLI talks to a person: quiet unless asked (-v, -vv), whatever logging.level says.
             level = {0: "WARNING", 1: "INFO"}.get(self.verbosity, "DEBUG")
-            cli_logging = self._settings.logging.model_copy(
-                update={"level": level, "file": self._settings.logging.file}
-            )
+            cli_logging = self._settings.logging.model_copy(update={"level": level})
             configure_logging(
                 cli_logging,
                 service="cli",
