@@ -32,7 +32,9 @@ class Platform:
 def build_platform(settings: Settings) -> Platform:
     """Wire the adapters the settings choose; connects to nothing yet."""
     database = Database.from_urls(settings.database, settings.database_url, settings.database_replica_url)
-    readiness: dict[str, ReadinessCheck] = {"database": database.ping}
+    # The checks go through the engines' circuit breakers: while one is open the check
+    # fails at once naming its state, and once half-open a probe is its trial call.
+    readiness: dict[str, ReadinessCheck] = {"database": database.check_ready}
     if database.replica is not None:
-        readiness["database-replica"] = lambda: database.ping(readonly=True)
+        readiness["database-replica"] = lambda: database.check_ready(readonly=True)
     return Platform(settings=settings, database=database, readiness=readiness)

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 import folio
+import folio.core.db
 import folio.core.errors
 import folio.core.logging
+import folio.core.resilience
 import folio.core.settings
 
 pytestmark = pytest.mark.unit
@@ -51,6 +53,33 @@ def test_logging_exports() -> None:
     ]
 
 
+def test_db_exports() -> None:
+    """folio.core.db exports exactly its documented surface."""
+    assert sorted(folio.core.db.__all__) == [
+        "Base",
+        "Database",
+        "NAMING_CONVENTION",
+        "StatementTimeoutError",
+        "UnitOfWork",
+        "build_engine",
+        "is_connection_error",
+        "is_transient_error",
+        "open_database",
+        "read_your_writes_scope",
+    ]
+
+
+def test_resilience_exports() -> None:
+    """folio.core.resilience exports exactly its documented surface."""
+    assert sorted(folio.core.resilience.__all__) == [
+        "BreakerState",
+        "CircuitBreaker",
+        "CircuitOpenError",
+        "Clock",
+        "Permit",
+    ]
+
+
 def _all_modules() -> list[str]:
     return sorted(
         info.name
@@ -65,6 +94,7 @@ ENTRY_MODULES = [
     "folio.core.errors",
     "folio.core.logging",
     "folio.core.migrations",
+    "folio.core.resilience",
     "folio.core.settings",
     "folio.entrypoints.cli",
     "folio.entrypoints.gateway",

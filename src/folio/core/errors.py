@@ -130,6 +130,24 @@ class ServiceUnavailableError(FolioError):
     status = 503
 
 
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database cannot be reached, or its circuit breaker is open and failing fast.
+
+    ``retry_after_s`` is set when the breaker knows when it will let a trial call
+    through; it becomes a problem member (and the gateway's ``Retry-After``).
+    """
+
+    code = "database-unavailable"
+    title = "Database unavailable"
+    status = 503
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int | None = None, **extra: Any) -> None:
+        if retry_after_s is not None:
+            extra["retry_after_s"] = retry_after_s
+        super().__init__(detail, **extra)
+        self.retry_after_s = retry_after_s
+
+
 class NotImplementedYetError(FolioError):
     """A capability that is declared but not built yet: an honest 501."""
 
@@ -149,6 +167,7 @@ PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {
         AuthenticationRequiredError,
         RateLimitedError,
         ServiceUnavailableError,
+        DatabaseUnavailableError,
         NotImplementedYetError,
     )
 }

@@ -9,6 +9,7 @@ from folio.core.errors import (
     PROBLEM_CATALOGUE,
     AuthenticationRequiredError,
     ConflictError,
+    DatabaseUnavailableError,
     FolioError,
     InvalidParam,
     NotFoundError,
@@ -33,6 +34,7 @@ PUBLIC_CODES = {
     "authentication-required": 401,
     "rate-limited": 429,
     "service-unavailable": 503,
+    "database-unavailable": 503,
     "not-implemented": 501,
 }
 
@@ -44,6 +46,7 @@ SIMPLE_ERRORS: list[type[FolioError]] = [
     PermissionDeniedError,
     AuthenticationRequiredError,
     ServiceUnavailableError,
+    DatabaseUnavailableError,
     NotImplementedYetError,
 ]
 
@@ -100,6 +103,18 @@ def test_rate_limited_requires_retry_after() -> None:
     """A rate-limit error without a retry time cannot be built."""
     with pytest.raises(TypeError):
         RateLimitedError("slow down")  # type: ignore[call-arg]
+
+
+def test_database_unavailable_is_a_service_unavailable_with_optional_retry_after() -> None:
+    """DatabaseUnavailableError is a 503 ServiceUnavailableError; ``retry_after_s`` only when known."""
+    refused = DatabaseUnavailableError("circuit open", retry_after_s=12)
+    unreachable = DatabaseUnavailableError("no route")
+
+    assert isinstance(refused, ServiceUnavailableError)
+    assert refused.retry_after_s == 12
+    assert refused.to_problem().model_dump()["retry_after_s"] == 12
+    assert unreachable.retry_after_s is None
+    assert "retry_after_s" not in unreachable.to_problem().model_dump(exclude_none=True)
 
 
 def test_validation_problem_lists_invalid_params() -> None:

@@ -12,6 +12,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from folio.core.db import read_your_writes_scope
 from folio.core.logging.context import accept_correlation_id, request_context, trace_id_from
 from folio.entrypoints.gateway.problems import problem_response, unhandled_problem
 
@@ -75,7 +76,8 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
-        with request_context(correlation, trace_id):
+        # A fresh read-your-writes scope per request: its reads follow its own writes.
+        with request_context(correlation, trace_id), read_your_writes_scope():
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception as exc:

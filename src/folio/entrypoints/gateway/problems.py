@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from folio.core.errors import (
     PROBLEM_BASE,
     PROBLEM_MEDIA_TYPE,
+    DatabaseUnavailableError,
     FolioError,
     InvalidParam,
     Problem,
@@ -52,7 +53,9 @@ async def _folio_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast("FolioError", exc)  # registered for FolioError only
     if exc.status >= SERVER_ERROR:
         log.error("http.domain_error", code=exc.code, detail=exc.detail)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else None
+    # Rate limits and a database whose circuit breaker is open both know when to come back.
+    retry_after = exc.retry_after_s if isinstance(exc, RateLimitedError | DatabaseUnavailableError) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem_response(
         exc.to_problem(instance=request.url.path, correlation_id=correlation_id()), headers
     )
