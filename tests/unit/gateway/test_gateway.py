@@ -79,10 +79,16 @@ def log_file(gateway_settings: Settings, clean_env: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-async def client(gateway_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, lifespan included."""
+def app(gateway_settings: Settings) -> FastAPI:
+    """The gateway app with the test routes added."""
     app = create_app(gateway_settings)
     _add_test_routes(app)
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, lifespan included."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
@@ -260,3 +266,16 @@ async def test_platform_closes_with_the_app(gateway_settings: Settings) -> None:
     pool = platform.database.primary.pool
     assert isinstance(pool, QueuePool)
     assert pool.checkedout() == 0
+
+
+async def test_metrics_export_the_database_breaker_state(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """/metrics reports the primary's circuit breaker: 0 while closed, 2 once it has opened."""
+    closed = (await client.get("/metrics")).text
+    assert 'folio_db_breaker_state{engine="primary"} 0.0' in closed
+    assert 'engine="replica"' not in closed
+    platform: Platform = app.state.platform
+    breaker = platform.database.primary_breaker
+    for _ in range(breaker.failure_threshold):
+        breaker.record_failure(breaker.admit())
+    opened = (await client.get("/metrics")).text
+    assert 'folio_db_breaker_state{engine="primary"} 2.0' in opened

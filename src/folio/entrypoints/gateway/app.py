@@ -16,7 +16,11 @@ from prometheus_client import CollectorRegistry
 from folio.bootstrap import Platform, build_platform
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.health import router as health_router
-from folio.entrypoints.gateway.middleware import HttpMetrics, RequestContextMiddleware
+from folio.entrypoints.gateway.middleware import (
+    DatabaseBreakerCollector,
+    HttpMetrics,
+    RequestContextMiddleware,
+)
 from folio.entrypoints.gateway.problems import install_problem_handlers
 
 DESCRIPTION = """
@@ -32,9 +36,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.platform = platform or build_platform(settings)
+        breakers = DatabaseBreakerCollector(app.state.platform.database)
+        app.state.metrics.registry.register(breakers)
         try:
             yield
         finally:
+            app.state.metrics.registry.unregister(breakers)
             if platform is None:
                 await app.state.platform.aclose()
 

@@ -7,13 +7,18 @@ through streaming responses and the background tasks that run after the response
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from folio.core.db import read_your_writes_scope
+from folio.core.db import Database, read_your_writes_scope
 from folio.core.logging.context import accept_correlation_id, request_context, trace_id_from
+from folio.core.resilience import BreakerState
 from folio.entrypoints.gateway.problems import problem_response, unhandled_problem
 
 log = structlog.get_logger("folio.http")
@@ -39,6 +44,29 @@ class HttpMetrics:
             ["method", "route"],
             registry=registry,
         )
+
+
+_BREAKER_LEVEL = {BreakerState.CLOSED: 0.0, BreakerState.HALF_OPEN: 1.0, BreakerState.OPEN: 2.0}
+
+
+class DatabaseBreakerCollector(Collector):
+    """Exports each database engine's circuit-breaker state, read at scrape time."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def collect(self) -> Iterator[Metric]:
+        """One ``folio_db_breaker_state`` sample per engine: 0 closed, 1 half-open, 2 open."""
+        family = GaugeMetricFamily(
+            "folio_db_breaker_state",
+            "Database circuit breaker per engine: 0 closed, 1 half-open, 2 open.",
+            labels=["engine"],
+        )
+        breakers = {"primary": self.database.primary_breaker, "replica": self.database.replica_breaker}
+        for engine, breaker in breakers.items():
+            if breaker is not None:
+                family.add_metric([engine], _BREAKER_LEVEL[breaker.state])
+        yield family
 
 
 class RequestContextMiddleware:
