@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
+from folio.core.settings import Settings
 from folio.entrypoints.cli import build_cli
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import FolioRunner
@@ -145,6 +151,37 @@ def test_db_upgrade_current_downgrade_on_sqlite(folio: FolioRunner, tmp_path: Pa
     assert "database at base" in down.stdout
     history = folio("db", "history", env=env)
     assert "0001_baseline (head)" in history.stdout
+
+
+def test_db_upgrade_on_postgres_runs_as_the_owner_role(
+    folio: FolioRunner, settings: Settings, require_service: Callable[[str], None]
+) -> None:
+    """`folio db upgrade` on PostgreSQL connects as the owner role, so the owner owns alembic_version."""
+    require_service("postgres")
+    pg = settings.services.postgres
+    # The server require_service checked, wherever the suite's settings put it.
+    env = {
+        "FOLIO_DATABASE_BACKEND": "postgres",
+        "FOLIO_SERVICES_POSTGRES_HOST": pg.host,
+        "FOLIO_SERVICES_POSTGRES_PORT": str(pg.port),
+    }
+    upgraded = folio("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at 0001_baseline" in upgraded.stdout
+    assert "0001_baseline: up to date" in folio("db", "current", env=env).stdout
+
+    async def version_table_owner() -> str | None:
+        engine = create_async_engine(pg.url(), poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                owner: str | None = await connection.scalar(
+                    text("SELECT tableowner FROM pg_tables WHERE tablename = 'alembic_version'")
+                )
+                return owner
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(version_table_owner()) == pg.owner_user
 
 
 def test_unknown_service_is_a_clear_error(folio: FolioRunner) -> None:

@@ -16,6 +16,7 @@ import folio.core.errors
 import folio.core.logging
 import folio.core.resilience
 import folio.core.settings
+import folio.core.tenancy
 
 pytestmark = pytest.mark.unit
 
@@ -80,6 +81,22 @@ def test_resilience_exports() -> None:
     ]
 
 
+def test_tenancy_exports() -> None:
+    """folio.core.tenancy exports exactly its documented surface."""
+    assert sorted(folio.core.tenancy.__all__) == [
+        "POLICY_NAME",
+        "TENANT_SETTING",
+        "TenantOwned",
+        "TenantSession",
+        "current_tenant",
+        "disable_tenant_isolation",
+        "enable_tenant_isolation",
+        "require_tenant",
+        "tenant_filter",
+        "tenant_scope",
+    ]
+
+
 def _all_modules() -> list[str]:
     return sorted(
         info.name
@@ -96,6 +113,7 @@ ENTRY_MODULES = [
     "folio.core.migrations",
     "folio.core.resilience",
     "folio.core.settings",
+    "folio.core.tenancy",
     "folio.entrypoints.cli",
     "folio.entrypoints.gateway",
     "folio.ops.manager",

@@ -16,6 +16,8 @@ Key contracts (``docs/database.md`` has the long form):
   consecutive connection failures it opens, and calls fail fast with
   ``DatabaseUnavailableError`` (503) without opening a connection, until one trial
   call after ``database.breaker_reset_timeout_s`` finds the database back.
+- Every session is a ``folio.core.tenancy.TenantSession``: a transaction begun inside
+  a ``tenant_scope`` is scoped to that tenant by PostgreSQL's row-level security.
 - Reads (``readonly=True``) go to the replica, except inside a
   ``read_your_writes_scope`` (the gateway opens one per request) after a unit of work
   committed on the primary: from then on the scope's reads go to the primary, so a
@@ -49,6 +51,7 @@ from tenacity.wait import wait_random_exponential
 from folio.core.errors import DatabaseUnavailableError
 from folio.core.resilience import CircuitBreaker, CircuitOpenError, Clock, Permit
 from folio.core.settings.models import DatabaseSettings
+from folio.core.tenancy import TenantSession
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -298,7 +301,11 @@ def _target(name: str, engine: AsyncEngine, settings: DatabaseSettings, clock: C
         reset_timeout_s=settings.breaker_reset_timeout_s,
         clock=clock,
     )
-    return _Target(name, engine, async_sessionmaker(engine, expire_on_commit=False), breaker)
+    # TenantSession scopes every transaction to the tenant in scope (PostgreSQL's
+    # app.tenant_id), so no context can forget to; the replica's sessions too, so reads
+    # there are held to the same row-level security policy.
+    factory = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TenantSession)
+    return _Target(name, engine, factory, breaker)
 
 
 def _unavailable(exc: CircuitOpenError) -> DatabaseUnavailableError:

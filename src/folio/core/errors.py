@@ -110,6 +110,19 @@ class AuthenticationRequiredError(FolioError):
     status = 401
 
 
+class TenantRequiredError(FolioError):
+    """The operation is for one shop (tenant) and the request did not say which.
+
+    400, not 403: nothing is being refused to a known caller; the request lacks the
+    shop it is about (no tenant host, header or token claim), and the client fixes it
+    by sending one. A caller naming a shop it may not use gets ``PermissionDeniedError``.
+    """
+
+    code = "tenant-required"
+    title = "Tenant required"
+    status = 400
+
+
 class RateLimitedError(FolioError):
     """Too many requests; ``retry_after_s`` says when to come back."""
 
@@ -165,6 +178,7 @@ PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {
         ConflictError,
         PermissionDeniedError,
         AuthenticationRequiredError,
+        TenantRequiredError,
         RateLimitedError,
         ServiceUnavailableError,
         DatabaseUnavailableError,

@@ -1,4 +1,9 @@
-"""Running Alembic migrations programmatically (``folio db ...``, ``folio up``)."""
+"""Running Alembic migrations programmatically (``folio db ...``, ``folio up``).
+
+Migrations run as the role that owns the tables (``Settings.database_migration_url``),
+never the application role: a table the application role owned, it could take out
+of row-level security (see ``folio.core.tenancy``).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class MigrationRoleError(Exception):
+    """Migrations connected as a role that does not own the tables they must change."""
 
 
 def alembic_config(url: str) -> Config:
@@ -54,6 +64,31 @@ def _in_worker_thread(action: object) -> None:
         raise errors[0]
 
 
+def check_version_table_owner(connection: Connection) -> None:
+    """Fail clearly when ``alembic_version`` exists but belongs to another role (PostgreSQL only).
+
+    Databases migrated before migrations ran as the owner role have it owned by the
+    application role; the owner then cannot read it and Alembic would fail with a bare
+    "permission denied". Only a superuser can hand it over, which the Folio-run server
+    does on every start (``folio.ops.services.postgres``).
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    row = connection.execute(
+        text(
+            "SELECT tableowner, current_user AS me FROM pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = 'alembic_version'"
+        )
+    ).one_or_none()
+    if row is not None and row.tableowner != row.me:
+        raise MigrationRoleError(
+            f"alembic_version is owned by {row.tableowner}, but migrations run as {row.me}; "
+            f"as a superuser run ALTER TABLE alembic_version OWNER TO {row.me} "
+            "(restarting the local server does it: `folio services down postgres`, "
+            "then `folio services up postgres`)"
+        )
+
+
 @dataclass(frozen=True)
 class Revision:
     """One migration of the history."""
@@ -85,12 +120,16 @@ def head_revision() -> str:
 
 
 async def current_revision(url: str) -> str | None:
-    """The revision the database at ``url`` is at, or None when it was never migrated."""
+    """The revision the database at ``url`` is at, or None when it was never migrated.
+
+    Raises ``MigrationRoleError`` when ``alembic_version`` belongs to another role.
+    """
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
 
             def read(sync: Connection) -> str | None:
+                check_version_table_owner(sync)
                 return MigrationContext.configure(sync).get_current_revision()
 
             return await connection.run_sync(read)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from folio.core.db import Base
+from folio.core.migrations import check_version_table_owner
 
 config = context.config
 target_metadata = Base.metadata
@@ -36,6 +37,7 @@ def run_offline() -> None:
 
 
 def _run_sync(connection: Connection) -> None:
+    check_version_table_owner(connection)
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()

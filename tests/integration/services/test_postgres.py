@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from folio.core.settings import Settings
-from folio.ops.services.postgres import OWNER_ROLE, PostgresService
+from folio.ops.services.postgres import PostgresService
 
 pytestmark = pytest.mark.integration
 
@@ -122,12 +122,14 @@ async def test_app_role_is_neither_superuser_nor_exempt_from_row_level_security(
     }
 
 
-async def test_database_is_owned_by_the_owner_role_not_the_app_role(primary: AsyncConnection) -> None:
+async def test_database_is_owned_by_the_owner_role_not_the_app_role(
+    primary: AsyncConnection, settings: Settings
+) -> None:
     """Tables migrations create belong to the owner role, so row-level security binds the app role."""
     owner = await primary.scalar(
         text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
     )
-    assert owner == OWNER_ROLE
+    assert owner == settings.services.postgres.owner_user
 
 
 async def test_row_level_security_filters_the_app_role(

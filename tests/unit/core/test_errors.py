@@ -18,6 +18,7 @@ from folio.core.errors import (
     Problem,
     RateLimitedError,
     ServiceUnavailableError,
+    TenantRequiredError,
     ValidationFailedError,
 )
 
@@ -32,6 +33,7 @@ PUBLIC_CODES = {
     "conflict": 409,
     "permission-denied": 403,
     "authentication-required": 401,
+    "tenant-required": 400,
     "rate-limited": 429,
     "service-unavailable": 503,
     "database-unavailable": 503,
@@ -45,6 +47,7 @@ SIMPLE_ERRORS: list[type[FolioError]] = [
     ConflictError,
     PermissionDeniedError,
     AuthenticationRequiredError,
+    TenantRequiredError,
     ServiceUnavailableError,
     DatabaseUnavailableError,
     NotImplementedYetError,

@@ -20,6 +20,7 @@ from folio.core.settings import (
 from folio.core.settings.base import env_name_for
 from folio.core.settings.fields import INSECURE_DEFAULT, has_marker
 from folio.core.settings.loader import active_config_file, subsystems
+from folio.core.settings.models import insecure_defaults_in_use
 
 pytestmark = pytest.mark.unit
 
@@ -602,6 +603,41 @@ def test_database_url_postgres_backend(clean_env: Path, monkeypatch: pytest.Monk
     assert settings.database_replica_url == "postgresql+asyncpg://folio_app:pw@127.0.0.1:6001/folio"
     settings.services.postgres.replica_enabled = False
     assert settings.database_replica_url is None
+
+
+def test_migration_url_is_the_owner_role_on_postgres(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migrations connect to the local primary as the owner role with its own password, never the app role."""
+    monkeypatch.setenv("FOLIO_DATABASE_BACKEND", "postgres")
+    monkeypatch.setenv("FOLIO_SERVICES_POSTGRES_APP_PASSWORD", "app-pw")
+    monkeypatch.setenv("FOLIO_SERVICES_POSTGRES_OWNER_PASSWORD", "owner-pw")
+
+    settings = load_settings()
+
+    assert (
+        settings.database_migration_url == "postgresql+asyncpg://folio_owner:owner-pw@127.0.0.1:55432/folio"
+    )
+    assert settings.database_url == "postgresql+asyncpg://folio_app:app-pw@127.0.0.1:55432/folio"
+    monkeypatch.setenv("FOLIO_DATABASE_MIGRATION_URL", "postgresql+asyncpg://admin:x@db.internal/app")
+    assert load_settings().database_migration_url == "postgresql+asyncpg://admin:x@db.internal/app"
+
+
+def test_migration_url_falls_back_to_the_database_url(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite migrates its own file; an explicit `database.url` is migrated as given."""
+    settings = load_settings()
+    assert settings.database_migration_url == settings.database_url
+    assert settings.database_migration_url.startswith("sqlite+aiosqlite:///")
+    monkeypatch.setenv("FOLIO_DATABASE_BACKEND", "postgres")
+    monkeypatch.setenv("FOLIO_DATABASE_URL", "postgresql+asyncpg://u:p@db.internal/app")
+    assert load_settings().database_migration_url == "postgresql+asyncpg://u:p@db.internal/app"
+
+
+def test_owner_password_is_an_insecure_default_prod_refuses(clean_env: Path) -> None:
+    """The owner role's development password is flagged, so the prod profile refuses it."""
+    assert ("services", "postgres", "owner_password") in insecure_defaults_in_use(load_settings())
 
 
 def test_explicit_database_urls_override_backend(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -102,6 +102,7 @@ def test_configuration_example_loads_under_each_profile(
         for name in (
             "SECURITY_SECRET_KEY",
             "SERVICES_POSTGRES_APP_PASSWORD",
+            "SERVICES_POSTGRES_OWNER_PASSWORD",
             "SERVICES_RABBITMQ_PASSWORD",
             "SERVICES_SEARCH_API_KEY",
             "SERVICES_OBJECT_STORE_SECRET_KEY",

@@ -36,6 +36,12 @@ class DatabaseSettings(FolioSettingsBase):
         None,
         description="An explicit async URL of a read replica; reads go to the primary when unset.",
     )
+    migration_url: SecretStr | None = setting(
+        None,
+        description="An explicit async URL migrations connect with, as the role that owns the "
+        "tables (never the application role); when unset: the owner role for `backend = "
+        '"postgres"`, else `url` or the SQLite file.',
+    )
     sqlite_path: Path = setting(Path(".folio/folio.db"), description="File of the embedded SQLite database.")
     pool_size: int = setting(5, ge=1, le=100, description="Connections kept open per engine.")
     max_overflow: int = setting(
@@ -180,15 +186,32 @@ class PostgresSettings(FolioSettingsBase):
         insecure_default=True,
         description="Password of the application role.",
     )
+    owner_user: str = setting(
+        "folio_owner",
+        description="Role that owns the database and every table; migrations run as it.",
+    )
+    owner_password: SecretStr = setting(
+        SecretStr("folio-dev-password"),
+        insecure_default=True,
+        description="Password of the owner role.",
+    )
     bin_dir: Path = setting(
         Path("/usr/lib/postgresql/15/bin"), description="Where initdb, pg_ctl and postgres live."
     )
 
-    def url(self, *, replica: bool = False, driver: str = "postgresql+asyncpg") -> str:
-        """Connection URL of the primary (or the replica) as the application role."""
+    def url(
+        self,
+        *,
+        replica: bool = False,
+        driver: str = "postgresql+asyncpg",
+        role: Literal["app", "owner"] = "app",
+    ) -> str:
+        """Connection URL of the primary (or the replica) as the application (or the owner) role."""
         port = self.replica_port if replica else self.port
-        password = self.app_password.get_secret_value()
-        return f"{driver}://{self.app_user}:{password}@{self.host}:{port}/{self.database}"
+        user, secret = (
+            (self.owner_user, self.owner_password) if role == "owner" else (self.app_user, self.app_password)
+        )
+        return f"{driver}://{user}:{secret.get_secret_value()}@{self.host}:{port}/{self.database}"
 
 
 class RedisSettings(FolioSettingsBase):
@@ -371,6 +394,20 @@ class Settings(FolioSettingsBase):
         if self.database.backend == "postgres":
             return self.services.postgres.url()
         return f"sqlite+aiosqlite:///{self.database.sqlite_path}"
+
+    @property
+    def database_migration_url(self) -> str:
+        """The async URL migrations use: the role that owns the tables, never the application role.
+
+        ``database.migration_url`` when set; else the owner role on the local server for
+        ``backend = "postgres"``; else ``database_url`` (an explicit ``database.url`` is
+        trusted to name a suitable role, and SQLite has no roles).
+        """
+        if self.database.migration_url is not None:
+            return self.database.migration_url.get_secret_value()
+        if self.database.url is None and self.database.backend == "postgres":
+            return self.services.postgres.url(role="owner")
+        return self.database_url
 
     @property
     def database_replica_url(self) -> str | None:

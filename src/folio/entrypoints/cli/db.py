@@ -1,6 +1,9 @@
 """``folio db``: the database's migrations.
 
 Alembic and SQLAlchemy are imported inside the commands: `folio --help` stays fast.
+Every command connects with ``Settings.database_migration_url``: on PostgreSQL the
+role that owns the tables, never the application role (which must own nothing, or it
+could switch row-level security off).
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ def upgrade_command(cli: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     from folio.core import migrations
 
-    migrations.upgrade(cli.settings.database_url, revision)
-    cli.console.print(f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url)}[/]")
+    url = cli.settings.database_migration_url
+    try:
+        migrations.upgrade(url, revision)
+    except migrations.MigrationRoleError as exc:
+        cli.fail(str(exc))
+    cli.console.print(f"database at [bold]{migrations.current_revision_sync(url)}[/]")
 
 
 @db_group.command("downgrade", epilog="\b\nExamples:\n  folio db downgrade base")
@@ -33,10 +40,12 @@ def downgrade_command(cli: CliContext, revision: str) -> None:
     """Migrate the database down to REVISION (`base` empties it)."""
     from folio.core import migrations
 
-    migrations.downgrade(cli.settings.database_url, revision)
-    cli.console.print(
-        f"database at [bold]{migrations.current_revision_sync(cli.settings.database_url) or 'base'}[/]"
-    )
+    url = cli.settings.database_migration_url
+    try:
+        migrations.downgrade(url, revision)
+    except migrations.MigrationRoleError as exc:
+        cli.fail(str(exc))
+    cli.console.print(f"database at [bold]{migrations.current_revision_sync(url) or 'base'}[/]")
 
 
 @db_group.command("current", epilog="\b\nExamples:\n  folio db current")
@@ -45,7 +54,10 @@ def current_command(cli: CliContext) -> None:
     """Print the revision the database is at, and whether it is the newest."""
     from folio.core import migrations
 
-    current = migrations.current_revision_sync(cli.settings.database_url)
+    try:
+        current = migrations.current_revision_sync(cli.settings.database_migration_url)
+    except migrations.MigrationRoleError as exc:
+        cli.fail(str(exc))
     head = migrations.head_revision()
     state = "up to date" if current == head else f"behind (newest is {head}); run `folio db upgrade`"
     cli.console.print(f"{current or 'base (never migrated)'}: {state}")

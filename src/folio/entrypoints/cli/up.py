@@ -8,6 +8,7 @@ import os
 import click
 from rich.table import Table
 
+from folio.core.settings import Settings
 from folio.entrypoints.cli.context import CliContext, pass_cli
 from folio.entrypoints.cli.progress import RichReporter
 from folio.ops.apps import folio_processes
@@ -27,12 +28,17 @@ def _child_env(cli: CliContext, *, lite: bool) -> dict[str, str]:
     return {key: value for key, value in chosen.items() if key not in os.environ}
 
 
-def _children_database_url(cli: CliContext, env: dict[str, str]) -> str:
-    """The database the started processes will use: this command's settings plus ``env``."""
+def _children_settings(cli: CliContext, env: dict[str, str]) -> Settings:
+    """This command's settings with the database backend the started processes will use (``env``)."""
     settings = cli.settings
     backend = env.get("FOLIO_DATABASE_BACKEND", settings.database.backend)
     database = settings.database.model_copy(update={"backend": backend})
-    return settings.model_copy(update={"database": database}).database_url
+    return settings.model_copy(update={"database": database})
+
+
+def _children_migration_url(cli: CliContext, env: dict[str, str]) -> str:
+    """Where to migrate the children's database: its migration URL (the owner role on PostgreSQL)."""
+    return _children_settings(cli, env).database_migration_url
 
 
 @click.command(
@@ -64,10 +70,10 @@ def up_command(cli: CliContext, lite: bool) -> None:
                 manager.reporter = reporter
                 started = manager.up()
                 supervisor.cleanup.extend(functools.partial(stop, spec) for spec in started)
-            migrations.upgrade(_children_database_url(cli, env))
+            migrations.upgrade(_children_migration_url(cli, env))
             supervisor.specs = folio_processes(settings, env)
             supervisor.start()
-    except ProcessError as exc:
+    except (ProcessError, migrations.MigrationRoleError) as exc:
         supervisor.shutdown()
         cli.fail(str(exc))
     _print_urls(cli, manager, lite=lite)

@@ -12,14 +12,18 @@ Roles, created idempotently once the primary is ready:
 
 - ``folio_replicator``: LOGIN REPLICATION, a random password kept in ``auth/``;
   the replica streams as it (``primary_conninfo`` with ``passfile``).
-- ``folio_owner``: owns the database and what migrations create. It is LOGIN with
-  the application password, so migrations can connect as it without a second
-  secret; tables it owns are subject to row-level security for every other role.
+- the owner role (``services.postgres.owner_user``, ``folio_owner``): owns the
+  database and what migrations create (``folio db upgrade`` connects as it), LOGIN
+  with ``services.postgres.owner_password``; tables it owns are subject to
+  row-level security for every other role.
 - the application role (``services.postgres.app_user``): LOGIN, NOSUPERUSER,
   NOBYPASSRLS, NOCREATEDB, NOCREATEROLE, with CONNECT and TEMPORARY on the database.
-  For now it may also CREATE in schema ``public`` (tables it creates are its own);
-  default privileges give it SELECT/INSERT/UPDATE/DELETE on tables ``folio_owner``
-  creates, which is the intended shape once migrations run as the owner.
+  For now it may also CREATE in schema ``public`` (tests make throwaway tables);
+  default privileges give it SELECT/INSERT/UPDATE/DELETE on tables the owner
+  creates. Migrations connect as the owner, so the application role owns no
+  migrated table (an owner could take its table out of row-level security); every
+  start hands ``alembic_version`` to the owner, for databases first migrated as the
+  application role.
 
 Admin SQL runs through ``psql`` over the primary's unix socket as the ``postgres``
 OS user (peer authentication); nothing but the application and replication roles
@@ -43,7 +47,6 @@ from folio.ops.service import AptPackage, Requirement, Service
 from folio.ops.services.accounts import SystemAccount
 
 REPLICATION_ROLE = "folio_replicator"
-OWNER_ROLE = "folio_owner"
 _OS_USER = "postgres"
 _INCLUDE_LINE = "include 'folio.conf'  # added by Folio: its settings live there"
 _SOCKET_PATH_MAX = 107  # sun_path limit on Linux, minus the terminating NUL
@@ -186,13 +189,14 @@ class PostgresService(Service):
     def _after_primary_ready(self) -> None:
         """Create or update the replication, owner and application roles and the database."""
         cfg = self.settings.services.postgres
-        app, owner, repl, db = cfg.app_user, OWNER_ROLE, REPLICATION_ROLE, cfg.database
+        app, owner, repl, db = cfg.app_user, cfg.owner_user, REPLICATION_ROLE, cfg.database
         app_password = cfg.app_password.get_secret_value()
+        owner_password = cfg.owner_password.get_secret_value()
         common = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
         owner_defaults = f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_ident(owner)} IN SCHEMA public"
         lines = [
             *self._ensure_role(repl, f"LOGIN REPLICATION {common}", self._replication_password()),
-            *self._ensure_role(owner, f"LOGIN NOREPLICATION {common}", app_password),
+            *self._ensure_role(owner, f"LOGIN NOREPLICATION {common}", owner_password),
             *self._ensure_role(app, f"LOGIN NOREPLICATION {common}", app_password),
             _create_unless_exists(
                 f"format('CREATE DATABASE %I OWNER %I', {quote_literal(db)}, {quote_literal(owner)})",
@@ -203,6 +207,10 @@ class PostgresService(Service):
             f"GRANT CONNECT, TEMPORARY ON DATABASE {quote_ident(db)} TO {quote_ident(app)};",
             f"\\connect {quote_ident(db)}",
             f"GRANT USAGE, CREATE ON SCHEMA public TO {quote_ident(app)};",
+            # A database first migrated as the app role has an alembic_version the app role
+            # owns, which the owner (migrations run as it now) cannot update. Only a
+            # superuser can hand it over; a no-op once the owner has it.
+            f"ALTER TABLE IF EXISTS public.alembic_version OWNER TO {quote_ident(owner)};",
             f"{owner_defaults} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quote_ident(app)};",
             f"{owner_defaults} GRANT USAGE, SELECT ON SEQUENCES TO {quote_ident(app)};",
         ]
