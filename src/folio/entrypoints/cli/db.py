@@ -8,6 +8,8 @@ could switch row-level security off).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from folio.entrypoints.cli.context import CliContext, pass_cli
@@ -18,6 +20,18 @@ def db_group() -> None:
     """Migrate and inspect the database (SQLite or PostgreSQL, per settings)."""
 
 
+def _migrate(cli: CliContext, move: Callable[[str, str], None], revision: str) -> None:
+    """Run ``move(url, revision)`` on the migration URL and print where the database ends up."""
+    from folio.core import migrations
+
+    url = cli.settings.database_migration_url
+    try:
+        move(url, revision)
+    except migrations.MigrationRoleError as exc:
+        cli.fail(str(exc))
+    cli.console.print(f"database at [bold]{migrations.current_revision_sync(url) or 'base'}[/]")
+
+
 @db_group.command("upgrade", epilog="\b\nExamples:\n  folio db upgrade\n  folio db upgrade 0001_baseline")
 @click.argument("revision", default="head")
 @pass_cli
@@ -25,12 +39,7 @@ def upgrade_command(cli: CliContext, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     from folio.core import migrations
 
-    url = cli.settings.database_migration_url
-    try:
-        migrations.upgrade(url, revision)
-    except migrations.MigrationRoleError as exc:
-        cli.fail(str(exc))
-    cli.console.print(f"database at [bold]{migrations.current_revision_sync(url)}[/]")
+    _migrate(cli, migrations.upgrade, revision)
 
 
 @db_group.command("downgrade", epilog="\b\nExamples:\n  folio db downgrade base")
@@ -40,12 +49,7 @@ def downgrade_command(cli: CliContext, revision: str) -> None:
     """Migrate the database down to REVISION (`base` empties it)."""
     from folio.core import migrations
 
-    url = cli.settings.database_migration_url
-    try:
-        migrations.downgrade(url, revision)
-    except migrations.MigrationRoleError as exc:
-        cli.fail(str(exc))
-    cli.console.print(f"database at [bold]{migrations.current_revision_sync(url) or 'base'}[/]")
+    _migrate(cli, migrations.downgrade, revision)
 
 
 @db_group.command("current", epilog="\b\nExamples:\n  folio db current")
