@@ -149,7 +149,10 @@ def default_text(info: FieldInfo) -> str:
     if isinstance(value, bool):
         return _code("true" if value else "false")
     if isinstance(value, dict | list):
-        return _code(json.dumps(value))
+        # A mapping of secrets (signing keys by id) shows its keys, never its values.
+        return _code(
+            json.dumps(value, default=lambda secret: MASK if isinstance(secret, SecretStr) else str(secret))
+        )
     return _code(str(value))
 
 

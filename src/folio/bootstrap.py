@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from folio.core.db import Database
+from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -22,11 +23,13 @@ class Platform:
 
     settings: Settings
     database: Database
+    rate_limiter: RateLimiter
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         """Release every connection the platform holds."""
         await self.database.dispose()
+        await self.rate_limiter.aclose()
 
 
 def build_platform(settings: Settings) -> Platform:
@@ -37,4 +40,7 @@ def build_platform(settings: Settings) -> Platform:
     readiness: dict[str, ReadinessCheck] = {"database": database.check_ready}
     if database.replica is not None:
         readiness["database-replica"] = lambda: database.check_ready(readonly=True)
-    return Platform(settings=settings, database=database, readiness=readiness)
+    rate_limiter = RateLimiter(settings.cache_url)
+    if settings.cache.backend == "redis" or settings.cache.url is not None:
+        readiness["cache"] = rate_limiter.check
+    return Platform(settings=settings, database=database, rate_limiter=rate_limiter, readiness=readiness)

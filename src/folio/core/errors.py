@@ -8,6 +8,7 @@ place (``folio.entrypoints.gateway.problems``); no handler builds error bodies i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,10 +52,14 @@ class FolioError(Exception):
     title: ClassVar[str] = "Internal error"
     status: ClassVar[int] = 500
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
         self.extra = extra
+        self.headers: dict[str, str] = dict(headers or {})
+        """HTTP headers the response carries (``Retry-After``, ``WWW-Authenticate``, ...)."""
 
     def to_problem(self, *, instance: str | None = None, correlation_id: str | None = None) -> Problem:
         """The problem body for this error."""
@@ -130,8 +135,20 @@ class RateLimitedError(FolioError):
     title = "Too many requests"
     status = 429
 
-    def __init__(self, detail: str | None = None, *, retry_after_s: int, **extra: Any) -> None:
-        super().__init__(detail, retry_after_s=retry_after_s, **extra)
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after_s: int,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(
+            detail,
+            retry_after_s=retry_after_s,
+            headers={**(headers or {}), "Retry-After": str(retry_after_s)},
+            **extra,
+        )
         self.retry_after_s = retry_after_s
 
 
@@ -155,10 +172,49 @@ class DatabaseUnavailableError(ServiceUnavailableError):
     status = 503
 
     def __init__(self, detail: str | None = None, *, retry_after_s: int | None = None, **extra: Any) -> None:
+        headers = None
         if retry_after_s is not None:
             extra["retry_after_s"] = retry_after_s
-        super().__init__(detail, **extra)
+            headers = {"Retry-After": str(retry_after_s)}
+        super().__init__(detail, headers=headers, **extra)
         self.retry_after_s = retry_after_s
+
+
+class InvalidCredentialsError(AuthenticationRequiredError):
+    """The credentials given (password, token, API key) are wrong, expired or revoked.
+
+    One code for every cause, so a caller cannot tell an unknown account from a wrong
+    password; the log and the audit trail record the real reason.
+    """
+
+    code = "invalid-credentials"
+    title = "Invalid credentials"
+    status = 401
+
+
+class AccountLockedError(FolioError):
+    """Too many failed logins locked the account for a while (``retry_after_s``)."""
+
+    code = "account-locked"
+    title = "Account locked"
+    status = 423
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(
+            detail, retry_after_s=retry_after_s, headers={"Retry-After": str(retry_after_s)}, **extra
+        )
+        self.retry_after_s = retry_after_s
+
+
+class QuotaExceededError(FolioError):
+    """The shop has used all of a quota (tasks, seats, storage, API calls per day).
+
+    Members ``meter``, ``limit`` and ``in_use`` say which quota and how much of it.
+    """
+
+    code = "quota-exceeded"
+    title = "Quota exceeded"
+    status = 403
 
 
 class NotImplementedYetError(FolioError):
@@ -180,6 +236,9 @@ PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {
         AuthenticationRequiredError,
         TenantRequiredError,
         RateLimitedError,
+        InvalidCredentialsError,
+        AccountLockedError,
+        QuotaExceededError,
         ServiceUnavailableError,
         DatabaseUnavailableError,
         NotImplementedYetError,

@@ -7,6 +7,7 @@ import pytest
 from folio.core.errors import (
     PROBLEM_BASE,
     PROBLEM_CATALOGUE,
+    AccountLockedError,
     AuthenticationRequiredError,
     ConflictError,
     DatabaseUnavailableError,
@@ -35,6 +36,9 @@ PUBLIC_CODES = {
     "authentication-required": 401,
     "tenant-required": 400,
     "rate-limited": 429,
+    "invalid-credentials": 401,
+    "account-locked": 423,
+    "quota-exceeded": 403,
     "service-unavailable": 503,
     "database-unavailable": 503,
     "not-implemented": 501,
@@ -165,5 +169,5 @@ def test_problem_type_uris_are_stable() -> None:
     """Type URIs live under the documented base and end in the code."""
     assert PROBLEM_BASE == "https://folio.dev/problems/"
     for code, cls in PROBLEM_CATALOGUE.items():
-        error = RateLimitedError(retry_after_s=1) if cls is RateLimitedError else cls()
+        error = cls(retry_after_s=1) if cls in {RateLimitedError, AccountLockedError} else cls()
         assert error.to_problem().type == f"https://folio.dev/problems/{code}"

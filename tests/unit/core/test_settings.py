@@ -455,11 +455,19 @@ def test_keyword_override_does_not_take_the_blame_for_the_environment(
 # --- the prod profile ---------------------------------------------------------------------------
 
 
+# Replacements for insecure defaults that are not plain strings.
+PROD_VALUES = {
+    "identity.jwt_keys": '{"dev-1": "prod-signing-key-of-at-least-32-characters"}',
+    "identity.cookie_secure": "true",
+}
+
+
 def _set_all_insecure(monkeypatch: pytest.MonkeyPatch, *, except_for: str | None = None) -> None:
     for path in insecure_paths():
         if path != except_for:
             *parents, field_name = path.split(".")
-            monkeypatch.setenv(env_name_for(tuple(parents), field_name), f"prod-value-for-{field_name}")
+            value = PROD_VALUES.get(path, f"prod-value-for-{field_name}")
+            monkeypatch.setenv(env_name_for(tuple(parents), field_name), value)
 
 
 def test_there_are_insecure_defaults_to_guard() -> None:

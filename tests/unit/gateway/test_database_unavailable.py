@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.bootstrap import Platform
 from folio.core.db import Database
 from folio.core.errors import DatabaseUnavailableError
+from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway import create_app
 
@@ -69,7 +70,8 @@ async def database(gateway_settings: Settings, clean_env: Path) -> AsyncIterator
 @pytest.fixture
 async def client(gateway_settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client for an app wired to ``database``."""
-    app = create_app(gateway_settings, platform=Platform(settings=gateway_settings, database=database))
+    platform = Platform(settings=gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
+    app = create_app(gateway_settings, platform=platform)
     _add_routes(app)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

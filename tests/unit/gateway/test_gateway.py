@@ -63,8 +63,9 @@ def _add_test_routes(app: FastAPI) -> None:
 
 
 @pytest.fixture
-def gateway_settings(clean_env: Path) -> Settings:
-    """Settings with SQLite in the test's own folder and no .env file."""
+def gateway_settings(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings with SQLite in the test's own folder, counters in memory, and no .env file."""
+    monkeypatch.setenv("FOLIO_CACHE_BACKEND", "memory")
     return load_settings(env_file=clean_env / "absent.env")
 
 

@@ -108,6 +108,7 @@ def test_configuration_example_loads_under_each_profile(
             "SERVICES_OBJECT_STORE_SECRET_KEY",
         ):
             monkeypatch.setenv(f"FOLIO_{name}", f"prod-{name.lower()}")
+        monkeypatch.setenv("FOLIO_IDENTITY_JWT_KEYS", '{"2026-11": "a-production-signing-key-of-32-chars+"}')
     settings = load_settings(config_file=config, env_file=None)
     actual = {
         "backend": settings.database.backend,

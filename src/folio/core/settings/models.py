@@ -16,6 +16,8 @@ from folio.core.settings.fields import INSECURE_DEFAULT, has_marker, setting
 
 LOOPBACK = "127.0.0.1"
 Profile = Literal["dev", "test", "prod"]
+MIN_HMAC_KEY_CHARS = 32
+"""RFC 7518 3.2: an HS256 key is at least as long as the hash output (256 bits)."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -168,6 +170,130 @@ class SecuritySettings(FolioSettingsBase):
         insecure_default=True,
         description="Key that signs sessions and tokens; `prod` refuses the default.",
     )
+
+
+class IdentitySettings(FolioSettingsBase):
+    """Identity: password hashing, tokens, sessions, login throttling and resets."""
+
+    settings_path = ("identity",)
+
+    jwt_keys: dict[str, SecretStr] = setting(
+        default_factory=lambda: {"dev-1": SecretStr("folio-dev-jwt-key-change-me-0123456789abcdef")},
+        insecure_default=True,
+        description=(
+            "HMAC keys that sign and verify JWTs, by key id (`kid`). Rotate without downtime by "
+            "adding the new key, making it active, and removing the old one after `refresh_ttl_s`."
+        ),
+    )
+    jwt_active_kid: str = setting("dev-1", description="Key id (in `jwt_keys`) that signs new tokens.")
+    jwt_issuer: str = setting("folio", description="`iss` claim of issued tokens, checked on verify.")
+    access_ttl_s: int = setting(900, ge=30, le=86_400, description="Lifetime of an access token.")
+    refresh_ttl_s: int = setting(
+        14 * 86_400, ge=300, le=90 * 86_400, description="Lifetime of a refresh token (and its family)."
+    )
+    argon2_time_cost: int = setting(3, ge=1, le=20, description="argon2id iterations.")
+    argon2_memory_kib: int = setting(65_536, ge=8_192, description="argon2id memory per hash, in KiB.")
+    argon2_parallelism: int = setting(2, ge=1, le=16, description="argon2id lanes.")
+    password_min_length: int = setting(12, ge=8, le=128, description="Shortest password accepted.")
+    lockout_threshold: int = setting(
+        5, ge=1, le=100, description="Consecutive failed logins that lock an account."
+    )
+    lockout_base_s: int = setting(60, ge=1, description="First lockout; each further lockout doubles it.")
+    lockout_max_s: int = setting(3_600, ge=1, description="Longest lockout.")
+    login_rate_per_ip: str = setting(
+        "20/minute", description="Login attempts allowed per client IP (`limits` notation)."
+    )
+    login_rate_per_account: str = setting(
+        "10/minute", description="Login attempts allowed per account (`limits` notation)."
+    )
+    reset_token_ttl_s: int = setting(3_600, ge=60, description="Lifetime of a password-reset token.")
+    session_ttl_s: int = setting(8 * 3_600, ge=60, description="Idle lifetime of a web session.")
+    cookie_secure: bool = setting(
+        default=False,
+        insecure_default=True,
+        description="Send session cookies only over HTTPS; `prod` refuses `false`.",
+    )
+
+    @model_validator(mode="after")
+    def _active_key_is_known_and_long(self) -> Self:
+        if self.jwt_active_kid not in self.jwt_keys:
+            known = ", ".join(sorted(self.jwt_keys)) or "none"
+            raise ValueError(f"jwt_active_kid {self.jwt_active_kid!r} is not in jwt_keys (known: {known})")
+        short = sorted(
+            kid for kid, key in self.jwt_keys.items() if len(key.get_secret_value()) < MIN_HMAC_KEY_CHARS
+        )
+        if short:
+            raise ValueError(f"jwt_keys must be at least 32 characters long; too short: {', '.join(short)}")
+        return self
+
+
+class MailSettings(FolioSettingsBase):
+    """Outgoing mail: a dev outbox in the database, or SMTP."""
+
+    settings_path = ("mail",)
+
+    backend: Literal["outbox", "smtp"] = setting(
+        "outbox", description="`outbox` keeps mail in the database for `folio mail outbox`; `smtp` sends it."
+    )
+    sender: str = setting("Folio <no-reply@folio.localhost>", description="From address of every mail.")
+    smtp_host: str = setting(LOOPBACK, description="SMTP server host (backend `smtp`).")
+    smtp_port: int = setting(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_user: str | None = setting(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = setting(None, description="SMTP password.")
+    smtp_starttls: bool = setting(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    base_url: str = setting(
+        "http://127.0.0.1:8000", description="Public base URL that links in mails point to."
+    )
+
+
+class ApiSettings(FolioSettingsBase):
+    """The public REST API: rate limits and paging."""
+
+    settings_path = ("api",)
+
+    rate_limit_per_key: str = setting(
+        "100/minute",
+        reloadable=True,
+        description="Requests allowed per credential (token user or API key), `limits` notation.",
+    )
+    rate_limit_per_tenant: str = setting(
+        "1000/minute", reloadable=True, description="Requests allowed per shop across all its credentials."
+    )
+    default_page_size: int = setting(20, ge=1, le=100, description="Items per page when none is asked for.")
+    max_page_size: int = setting(100, ge=1, le=1000, description="Largest page a client may ask for.")
+
+
+class QuotaSettings(FolioSettingsBase):
+    """Default per-shop quotas; a shop's own overrides (`usage` context) win."""
+
+    settings_path = ("tenancy", "quotas")
+
+    tasks: int = setting(10_000, ge=0, description="Tasks a shop may hold.")
+    members: int = setting(50, ge=0, description="Members (seats) a shop may have.")
+    api_calls_per_day: int = setting(100_000, ge=0, description="API requests a shop may make per UTC day.")
+    storage_bytes: int = setting(1_073_741_824, ge=0, description="Bytes of files a shop may store.")
+
+
+class TenancySettings(FolioSettingsBase):
+    """Multi-tenancy: quotas and metering."""
+
+    settings_path = ("tenancy",)
+
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    usage_flush_interval_s: float = setting(
+        30.0, gt=0, description="How often the gateway copies Redis usage counters into the database."
+    )
+
+
+class CacheSettings(FolioSettingsBase):
+    """Where counters, rate limits and web sessions live."""
+
+    settings_path = ("cache",)
+
+    backend: Literal["redis", "memory"] = setting(
+        "redis", description="`redis` (the services' Redis), or `memory` for lite mode (one process)."
+    )
+    url: SecretStr | None = setting(None, description="Redis URL to use instead of the local server.")
 
 
 class PostgresSettings(FolioSettingsBase):
@@ -375,6 +501,11 @@ class Settings(FolioSettingsBase):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    tenancy: TenancySettings = Field(default_factory=TenancySettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     services: ServicesSettings = Field(default_factory=ServicesSettings)
 
     @model_validator(mode="after")
@@ -394,6 +525,15 @@ class Settings(FolioSettingsBase):
         if self.database.backend == "postgres":
             return self.services.postgres.url()
         return f"sqlite+aiosqlite:///{self.database.sqlite_path}"
+
+    @property
+    def cache_url(self) -> str:
+        """Storage URL of counters and rate limits: Redis, or ``memory://`` in lite mode."""
+        if self.cache.url is not None:
+            return self.cache.url.get_secret_value()
+        if self.cache.backend == "redis":
+            return self.services.redis.urls[0]
+        return "memory://"
 
     @property
     def database_migration_url(self) -> str:

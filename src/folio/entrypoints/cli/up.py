@@ -21,6 +21,7 @@ def _child_env(cli: CliContext, *, lite: bool) -> dict[str, str]:
     """Settings ``folio up`` hands its processes, unless the environment already sets them."""
     chosen = {
         "FOLIO_DATABASE_BACKEND": "sqlite" if lite else "postgres",
+        "FOLIO_CACHE_BACKEND": "memory" if lite else "redis",
         "FOLIO_LOGGING_SHIP_TO_SEARCH": "false" if lite else "true",
     }
     if cli.config_file is not None:

@@ -10,18 +10,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
+from folio.audit.api import http_router as audit_router
 from folio.bootstrap import Platform, build_platform
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.health import router as health_router
+from folio.entrypoints.gateway.limits import enforce_api_limits
 from folio.entrypoints.gateway.middleware import (
     DatabaseBreakerCollector,
     HttpMetrics,
     RequestContextMiddleware,
 )
 from folio.entrypoints.gateway.problems import install_problem_handlers
+from folio.entrypoints.web import mount_web_app
+from folio.identity.api import http_router as identity_router
+from folio.tasks.api import v1_router as tasks_v1_router
+from folio.tasks.api import v2_router as tasks_v2_router
+from folio.usage.api import http_router as usage_router
 
 DESCRIPTION = """
 Folio's public HTTP API. Every error is an RFC 9457 `application/problem+json`
@@ -60,4 +67,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(health_router)
+    # Auth endpoints throttle logins themselves (per IP and per account); every other
+    # API route counts against the caller's and the shop's rate limits.
+    app.include_router(identity_router, prefix="/api/v1")
+    limited = [Depends(enforce_api_limits)]
+    app.include_router(tasks_v1_router, prefix="/api/v1", dependencies=limited)
+    app.include_router(tasks_v2_router, prefix="/api/v2", dependencies=limited)
+    app.include_router(audit_router, prefix="/api/v1", dependencies=limited)
+    app.include_router(usage_router, prefix="/api/v1", dependencies=limited)
+    mount_web_app(app, settings)
     return app

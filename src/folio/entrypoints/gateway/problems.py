@@ -14,11 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from folio.core.errors import (
     PROBLEM_BASE,
     PROBLEM_MEDIA_TYPE,
-    DatabaseUnavailableError,
     FolioError,
     InvalidParam,
     Problem,
-    RateLimitedError,
 )
 from folio.core.logging import correlation_id
 
@@ -35,6 +33,7 @@ STATUS_CODES = {
     409: "conflict",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    423: "account-locked",
     429: "rate-limited",
 }
 
@@ -53,11 +52,8 @@ async def _folio_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast("FolioError", exc)  # registered for FolioError only
     if exc.status >= SERVER_ERROR:
         log.error("http.domain_error", code=exc.code, detail=exc.detail)
-    # Rate limits and a database whose circuit breaker is open both know when to come back.
-    retry_after = exc.retry_after_s if isinstance(exc, RateLimitedError | DatabaseUnavailableError) else None
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem_response(
-        exc.to_problem(instance=request.url.path, correlation_id=correlation_id()), headers
+        exc.to_problem(instance=request.url.path, correlation_id=correlation_id()), exc.headers or None
     )
 
 

@@ -1,0 +1,7 @@
+"""The audit context's HTTP adapter (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
