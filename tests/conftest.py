@@ -8,11 +8,13 @@ broken environment, never a reason to skip.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
+from folio.core.db import Database
+from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings, load_settings
 from folio.ops.manager import ServiceManager, State
 
@@ -65,3 +67,69 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# --- context fixtures: migrated databases ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(settings: Settings, require_service: Callable[[str], None]) -> Settings:
+    """The services' PostgreSQL, migrated to head as the owner role; settings that point at it."""
+    from folio.core.migrations import upgrade
+
+    require_service("postgres")
+    postgres = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"backend": "postgres", "url": None})}
+    )
+    upgrade(postgres.database_migration_url)
+    return postgres
+
+
+@pytest.fixture
+async def pg_database(migrated_postgres: Settings) -> AsyncIterator[Database]:
+    """A ``Database`` on the migrated PostgreSQL, as the application role (RLS applies)."""
+    from folio.core.db import open_database
+
+    async with open_database(
+        migrated_postgres.database, migrated_postgres.database_url, migrated_postgres.database_replica_url
+    ) as database:
+        yield database
+
+
+@pytest.fixture
+async def sqlite_database(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
+    """A ``Database`` on a fresh SQLite file in the test's folder, migrated to head."""
+    from folio.core.db import open_database
+    from folio.core.migrations import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'folio.db'}"
+    upgrade(url)
+    db_settings = settings.database.model_copy(update={"backend": "sqlite", "url": None})
+    async with open_database(db_settings, url) as database:
+        yield database
+
+
+@pytest.fixture(params=["pg", "sqlite"])
+def any_database(request: pytest.FixtureRequest) -> Database:
+    """Each test runs on the migrated PostgreSQL (as the app role) and on a fresh SQLite file."""
+    database: Database = request.getfixturevalue(f"{request.param}_database")
+    return database
+
+
+@pytest.fixture
+def memory_limiter() -> RateLimiter:
+    """A rate limiter whose counters live in this process (no Redis)."""
+    return RateLimiter("memory://")
+
+
+@pytest.fixture
+async def redis_limiter(
+    settings: Settings, require_service: Callable[[str], None]
+) -> AsyncIterator[RateLimiter]:
+    """A rate limiter on the services' Redis, in a namespace of its own so tests never share counters."""
+    import uuid
+
+    require_service("redis")
+    limiter = RateLimiter(settings.services.redis.urls[0], namespace=f"test-{uuid.uuid4().hex[:8]}")
+    yield limiter
+    await limiter.aclose()
