@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, event, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from folio.core.db import Database, _sqlite_pragmas, open_database
 from folio.core.settings import Settings
@@ -31,6 +34,8 @@ class Target:
     backend: str
     url: str
     replica_url: str | None
+    ddl_url: str
+    """Where tables are created: the owner role on PostgreSQL (the app role may not)."""
 
 
 @pytest.fixture(params=BACKENDS)
@@ -42,8 +47,10 @@ def target(
     if backend == "postgres":
         require_service("postgres")
         pg = settings.services.postgres
-        return Target(backend, pg.url(), pg.url(replica=True) if pg.replica_enabled else None)
-    return Target(backend, f"sqlite+aiosqlite:///{tmp_path / 'folio-test.db'}", None)
+        replica_url = pg.url(replica=True) if pg.replica_enabled else None
+        return Target(backend, pg.url(), replica_url, pg.url(role="owner"))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'folio-test.db'}"
+    return Target(backend, url, None, url)
 
 
 @pytest.fixture
@@ -53,8 +60,19 @@ async def database(target: Target, settings: Settings) -> AsyncIterator[Database
         yield db
 
 
+@asynccontextmanager
+async def _ddl(target: Target) -> AsyncIterator[AsyncConnection]:
+    """A transaction as the role that may change the schema (the owner on PostgreSQL)."""
+    engine = create_async_engine(target.ddl_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
-async def notes(database: Database) -> AsyncIterator[Table]:
+async def notes(database: Database, target: Target) -> AsyncIterator[Table]:
     """A throwaway table with a unique name on its own metadata, dropped afterwards."""
     metadata = MetaData()
     table = Table(
@@ -63,10 +81,10 @@ async def notes(database: Database) -> AsyncIterator[Table]:
         Column("id", Integer, primary_key=True),
         Column("body", String(200), nullable=False),
     )
-    async with database.primary.begin() as connection:
+    async with _ddl(target) as connection:
         await connection.run_sync(metadata.create_all)
     yield table
-    async with database.primary.begin() as connection:
+    async with _ddl(target) as connection:
         await connection.run_sync(metadata.drop_all)
 
 
@@ -136,7 +154,7 @@ async def test_session_outside_the_block_raises(database: Database) -> None:
         _ = uow.session
 
 
-async def test_foreign_keys_are_enforced(database: Database) -> None:
+async def test_foreign_keys_are_enforced(database: Database, target: Target) -> None:
     """A row pointing at a missing parent is refused (SQLite needs its pragma for that)."""
     metadata = MetaData()
     suffix = uuid.uuid4().hex[:12]
@@ -153,13 +171,13 @@ async def test_foreign_keys_are_enforced(database: Database) -> None:
             await uow.session.execute(insert(child).values(id=1, parent_id=404))
             await uow.commit()
 
-    async with database.primary.begin() as connection:
+    async with _ddl(target) as connection:
         await connection.run_sync(metadata.create_all)
     try:
         with pytest.raises(IntegrityError):
             await insert_orphan()
     finally:
-        async with database.primary.begin() as connection:
+        async with _ddl(target) as connection:
             await connection.run_sync(metadata.drop_all)
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from folio.core.db import Database, StatementTimeoutError, read_your_writes_scope
 from folio.core.errors import DatabaseUnavailableError
@@ -119,7 +120,7 @@ async def database(
 
 
 @pytest.fixture
-async def notes(database: Database) -> AsyncIterator[Table]:
+async def notes(database: Database, dedicated: Dedicated) -> AsyncIterator[Table]:
     """A throwaway table on the primary, dropped afterwards."""
     table = Table(
         f"notes_{uuid.uuid4().hex[:10]}",
@@ -127,11 +128,16 @@ async def notes(database: Database) -> AsyncIterator[Table]:
         Column("id", Integer, primary_key=True),
         Column("body", String(50), nullable=False),
     )
-    async with database.primary.begin() as connection:
-        await connection.run_sync(table.metadata.create_all)
-    yield table
-    async with database.primary.begin() as connection:
-        await connection.run_sync(table.metadata.drop_all)
+    # Tables are the owner role's to create (migrations run as it); the app role may not.
+    owner = create_async_engine(dedicated.settings.services.postgres.url(role="owner"), poolclass=NullPool)
+    try:
+        async with owner.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+        yield table
+        async with owner.begin() as connection:
+            await connection.run_sync(table.metadata.drop_all)
+    finally:
+        await owner.dispose()
 
 
 async def count(database: Database, table: Table) -> int:

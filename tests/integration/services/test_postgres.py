@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Literal
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select, text
@@ -24,11 +25,16 @@ from folio.ops.services.postgres import PostgresService
 pytestmark = pytest.mark.integration
 
 REPLICATION_WAIT_S = 10.0
+INSUFFICIENT_PRIVILEGE = "42501"
 READ_ONLY_SQL_TRANSACTION = "25006"
 
 
-async def _connect(settings: Settings, *, replica: bool) -> AsyncIterator[AsyncConnection]:
-    engine = create_async_engine(settings.services.postgres.url(replica=replica), poolclass=NullPool)
+async def _connect(
+    settings: Settings, *, replica: bool, role: Literal["app", "owner"] = "app"
+) -> AsyncIterator[AsyncConnection]:
+    engine = create_async_engine(
+        settings.services.postgres.url(replica=replica, role=role), poolclass=NullPool
+    )
     try:
         async with engine.connect() as conn:
             yield conn
@@ -43,6 +49,16 @@ async def primary(
     """An autocommit connection to the primary as the application role."""
     require_service("postgres")
     async for conn in _connect(settings, replica=False):
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture
+async def owner_primary(
+    settings: Settings, require_service: Callable[[str], None]
+) -> AsyncIterator[AsyncConnection]:
+    """An autocommit connection to the primary as the owner role (the one that creates tables)."""
+    require_service("postgres")
+    async for conn in _connect(settings, replica=False, role="owner"):
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
@@ -69,13 +85,13 @@ def books() -> Table:
 
 
 @pytest.fixture
-async def created_books(primary: AsyncConnection, books: Table) -> AsyncIterator[Table]:
-    """``books`` created on the primary by the app role, dropped afterwards."""
-    await primary.run_sync(books.metadata.create_all)
+async def created_books(owner_primary: AsyncConnection, books: Table) -> AsyncIterator[Table]:
+    """``books`` created on the primary by the owner role (as a migration would), dropped afterwards."""
+    await owner_primary.run_sync(books.metadata.create_all)
     try:
         yield books
     finally:
-        await primary.run_sync(books.metadata.drop_all)
+        await owner_primary.run_sync(books.metadata.drop_all)
 
 
 async def test_row_written_on_primary_is_read_back_from_replica(
@@ -133,23 +149,30 @@ async def test_database_is_owned_by_the_owner_role_not_the_app_role(
 
 
 async def test_row_level_security_filters_the_app_role(
-    primary: AsyncConnection, created_books: Table
+    primary: AsyncConnection, owner_primary: AsyncConnection, created_books: Table
 ) -> None:
-    """A forced row-level security policy hides other tenants' rows from the app role."""
-    await primary.execute(
+    """A forced row-level security policy the owner sets hides other tenants' rows from the app role."""
+    await owner_primary.execute(
         insert(created_books),
         [{"id": 1, "tenant": "a", "title": "Emma"}, {"id": 2, "tenant": "b", "title": "Persuasion"}],
     )
     name = created_books.name
-    await primary.execute(text(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"))
-    await primary.execute(text(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY"))
-    await primary.execute(
+    await owner_primary.execute(text(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"))
+    await owner_primary.execute(text(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY"))
+    await owner_primary.execute(
         text(f"CREATE POLICY tenant_only ON {name} USING (tenant = current_setting('folio.tenant'))")
     )
     # Session-wide on purpose: the connection is closed (NullPool) when the test ends.
     await primary.execute(text("SELECT set_config('folio.tenant', 'a', false)"))
     titles = (await primary.scalars(select(created_books.c.title))).all()
     assert titles == ["Emma"]
+
+
+async def test_app_role_cannot_create_tables(primary: AsyncConnection, books: Table) -> None:
+    """Only migrations (the owner role) change the schema: the app role's CREATE TABLE is refused."""
+    with pytest.raises(DBAPIError) as caught:
+        await primary.run_sync(books.metadata.create_all)
+    assert getattr(caught.value.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
 
 
 def _free_port() -> int:

@@ -206,7 +206,10 @@ class PostgresService(Service):
             f"REVOKE ALL ON DATABASE {quote_ident(db)} FROM PUBLIC;",
             f"GRANT CONNECT, TEMPORARY ON DATABASE {quote_ident(db)} TO {quote_ident(app)};",
             f"\\connect {quote_ident(db)}",
-            f"GRANT USAGE, CREATE ON SCHEMA public TO {quote_ident(app)};",
+            # The app role uses the schema but never changes it: only migrations (the
+            # owner) create tables, so the app role owns none and RLS always binds it.
+            f"GRANT USAGE ON SCHEMA public TO {quote_ident(app)};",
+            f"REVOKE CREATE ON SCHEMA public FROM {quote_ident(app)};",
             # A database first migrated as the app role has an alembic_version the app role
             # owns, which the owner (migrations run as it now) cannot update. Only a
             # superuser can hand it over; a no-op once the owner has it.
