@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 RESULTS_DIR = Path(".folio/bench")
 
@@ -102,14 +110,17 @@ def _wrk_field(pattern: str, out: str) -> str:
     return match.group(1)
 
 
-def http_load(url: str, *, seconds: int, connections: int, label: str) -> Measurement:
+def http_load(
+    url: str, *, seconds: int, connections: int, label: str, headers: dict[str, str] | None = None
+) -> Measurement:
     """Load ``url`` with wrk (2 threads, ``connections`` keep-alive connections) for ``seconds``.
 
     wrk runs as its own native process, so it does not steal the server's event loop
-    the way an in-process Python client would.
+    the way an in-process Python client would. ``headers`` go on every request.
     """
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     done = subprocess.run(
-        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *header_args, url],
         capture_output=True,
         text=True,
         check=True,
@@ -131,3 +142,41 @@ def parse_wrk(out: str, label: str) -> Measurement:
         p99_ms=_to_ms(_wrk_field(r"^\s*99%\s+(\S+)$", out)),
         errors=errors,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve_app(factory: str, env: dict[str, str], *, ready_path: str = "/healthz") -> Iterator[str]:
+    """Run the uvicorn app ``factory`` in its own process on loopback; yield its base URL.
+
+    Both sides of a comparison run this way, with the same uvicorn settings (one worker,
+    no access log of uvicorn's own), one at a time.
+    """
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)]
+    argv += ["--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(
+        argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + ready_path, timeout=1).is_success:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{factory} did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
