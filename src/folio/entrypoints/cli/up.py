@@ -87,6 +87,7 @@ def _print_urls(cli: CliContext, manager: ServiceManager, *, lite: bool) -> None
     table = Table(title="Folio is up" + (" (lite)" if lite else ""), show_header=True)
     table.add_column("what")
     table.add_column("where", overflow="fold")
+    table.add_row("web app", f"{gateway}/app/")
     table.add_row("API docs", f"{gateway}/docs")
     table.add_row("health", f"{gateway}/healthz")
     table.add_row("readiness", f"{gateway}/readyz")
