@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from folio.core.data_migrations import DataMigration
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
@@ -44,3 +45,15 @@ def build_platform(settings: Settings) -> Platform:
     if settings.cache.backend == "redis" or settings.cache.url is not None:
         readiness["cache"] = rate_limiter.check
     return Platform(settings=settings, database=database, rate_limiter=rate_limiter, readiness=readiness)
+
+
+def data_migrations() -> list[DataMigration]:
+    """Every context's per-tenant data migrations, in the order ``folio tenants migrate`` runs them.
+
+    Contexts declare theirs as ``DATA_MIGRATIONS`` in their ``api`` module; a context
+    whose migrations read another's data comes after it here. Imported here, not at the
+    top: only ``folio tenants migrate`` needs them.
+    """
+    from folio.tasks.api import DATA_MIGRATIONS as TASKS_DATA_MIGRATIONS
+
+    return [*TASKS_DATA_MIGRATIONS]

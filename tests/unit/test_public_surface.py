@@ -66,6 +66,7 @@ def test_db_exports() -> None:
         "is_connection_error",
         "is_transient_error",
         "open_database",
+        "pin_reads_to_primary",
         "read_your_writes_scope",
     ]
 

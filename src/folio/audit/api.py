@@ -1,7 +1,23 @@
-"""The audit context's public surface (being built)."""
+"""The audit context's public surface: what other contexts and entry points may import.
+
+Key contracts: ``record_event(session, ...)`` writes in the caller's transaction (the
+event commits with the change, or not at all); ``actor_of(principal)`` names who acts;
+events are append-only (see ``folio.audit.service``) and only managers read them.
+"""
 
 from __future__ import annotations
 
 from folio.audit.http import router as http_router
+from folio.audit.schemas import ActorKind, AuditEventRead, AuditPage
+from folio.audit.service import actor_of, list_events, list_tenant_events, record_event
 
-__all__ = ["http_router"]
+__all__ = [
+    "ActorKind",
+    "AuditEventRead",
+    "AuditPage",
+    "actor_of",
+    "http_router",
+    "list_events",
+    "list_tenant_events",
+    "record_event",
+]

@@ -1,7 +1,73 @@
-"""The audit context's HTTP adapter (being built)."""
+"""The audit context's HTTP adapter: ``GET /audit-events`` (mounted under ``/api/v1``).
+
+Audit sits below identity (identity records its own events here), so it cannot
+import ``folio.identity.api.CurrentPrincipal``. Its routes read the principal the
+gateway authenticated instead: the gateway mounts this router with
+``enforce_api_limits``, which authenticates the caller (identity's dependency) and
+leaves the principal on ``request.state.principal`` before any route dependency runs.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request
+
+from folio.audit.schemas import AuditPage
+from folio.audit.service import MAX_PAGE_SIZE, list_events
+from folio.core.errors import AuthenticationRequiredError
+from folio.core.security import Principal
+from folio.httpkit import DatabaseDep, problem_responses
+
+router = APIRouter(tags=["audit"])
+
+
+def authenticated_principal(request: Request) -> Principal:
+    """The caller the gateway authenticated for this request (401 when none was)."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise AuthenticationRequiredError(
+            "authenticate with a bearer token or an API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticated_principal)]
+
+
+@router.get(
+    "/audit-events",
+    summary="List the shop's audit trail",
+    response_model=AuditPage,
+    responses=problem_responses(401, 403, 422, 429),
+)
+async def list_audit_events(
+    *,
+    principal: CurrentPrincipal,
+    db: DatabaseDep,
+    action: Annotated[
+        str | None, Query(description="Only events with this action.", examples=["task.updated"])
+    ] = None,
+    entity_type: Annotated[
+        str | None, Query(description="Only events about this kind of thing.", examples=["task"])
+    ] = None,
+    entity_id: Annotated[str | None, Query(description="Only events about this one thing.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Events per page.")] = 50,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the previous page, to get the next one.")
+    ] = None,
+) -> AuditPage:
+    """Every recorded state change in the caller's shop, newest first (owners and admins only).
+
+    Each event names its actor, the action, the thing changed, its state before and after,
+    and the correlation id of the request that made it. Page with `next_cursor`.
+    """
+    return await list_events(
+        db,
+        principal=principal,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -1,4 +1,9 @@
-"""The audit trail's table: one row per state change, append-only, tenant-owned."""
+"""The audit trail's table: one row per state change, append-only, tenant-owned.
+
+Append-only is enforced twice: the mapper events below refuse to flush an UPDATE or
+DELETE of a loaded event (both backends), and on PostgreSQL the application role
+holds no UPDATE or DELETE privilege on the table (revision ``0007_audit_append_only``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Index, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Connection, Index, String, Uuid, event
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from folio.core.columns import JsonDocument, UtcDateTime, utcnow
 from folio.core.db import Base
@@ -30,3 +35,17 @@ class AuditEvent(TenantOwned, Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     after: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     correlation_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class AuditTrailImmutableError(RuntimeError):
+    """Code tried to change or delete a recorded audit event: history is never rewritten."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(_mapper: Mapper[AuditEvent], _connection: Connection, target: AuditEvent) -> None:
+    raise AuditTrailImmutableError(f"audit event {target.id} is append-only and cannot be updated")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(_mapper: Mapper[AuditEvent], _connection: Connection, target: AuditEvent) -> None:
+    raise AuditTrailImmutableError(f"audit event {target.id} is append-only and cannot be deleted")

@@ -63,6 +63,7 @@ __all__ = [
     "is_connection_error",
     "is_transient_error",
     "open_database",
+    "pin_reads_to_primary",
     "read_your_writes_scope",
 ]
 
@@ -266,6 +267,15 @@ def read_your_writes_scope() -> Iterator[None]:
         yield
     finally:
         _read_scope.reset(token)
+
+
+def pin_reads_to_primary() -> None:
+    """Send the rest of the current read-your-writes scope's reads to the primary.
+
+    For a caller that knows its reads must see a write made outside the scope (the
+    previous request of the same web session, say). Outside any scope it does nothing.
+    """
+    _note_primary_commit()
 
 
 def _note_primary_commit() -> None:

@@ -68,7 +68,11 @@ class RateLimiter:
     """Moving-window rate limits and expiring counters on one `limits` storage."""
 
     def __init__(self, cache_url: str, *, namespace: str = "folio") -> None:
-        self._storage: Storage = storage_from_string(async_storage_uri(cache_url))  # type: ignore[assignment]
+        uri = async_storage_uri(cache_url)
+        # redis-py rather than `limits`' default coredis: one Redis client library in
+        # Folio, and one whose connections ``aclose`` can release.
+        options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
+        self._storage: Storage = storage_from_string(uri, **options)  # type: ignore[assignment]
         self._strategy = MovingWindowRateLimiter(self._storage)
         self._namespace = namespace
 
@@ -109,10 +113,12 @@ class RateLimiter:
             raise ConnectionError("the rate-limit storage did not answer")
 
     async def aclose(self) -> None:
-        """Release the storage's connections, if it keeps any."""
-        close = getattr(self._storage, "close", None)
-        if close is not None:  # pragma: no branch - depends on the limits backend
-            await close()
+        """Release the storage's connections, if it keeps any (Redis does; memory does not)."""
+        # `limits` exposes no close(); its Redis storage keeps the redis-py client on a
+        # "bridge". Left open, the socket outlives the limiter (a ResourceWarning).
+        bridge = getattr(self._storage, "bridge", None)
+        if bridge is not None:
+            await bridge.storage.aclose()
 
     async def _decision(
         self, item: RateLimitItem, key: tuple[str, ...], *, allowed: bool

@@ -1,7 +1,40 @@
-"""The usage context's public surface (being built)."""
+"""The usage context's public surface: what other contexts and entry points may import.
+
+Key contracts: ``enforce_quota(session, ...)`` raises ``QuotaExceededError`` (403
+``quota-exceeded``) before a change would exceed the shop's quota, and
+``record_usage(session, ...)`` adds to today's meter; both run in the caller's
+transaction. ``ApiCallMeter`` counts API calls per shop per UTC day outside the
+database and ``flush`` copies them in.
+"""
 
 from __future__ import annotations
 
 from folio.usage.http import router as http_router
+from folio.usage.meter import ApiCallMeter
+from folio.usage.schemas import Meter, QuotaRead, UsageRead
+from folio.usage.service import (
+    enforce_quota,
+    get_quotas,
+    get_tenant_quotas,
+    get_tenant_usage,
+    get_usage,
+    quota_limit,
+    record_usage,
+    set_quota_override,
+)
 
-__all__ = ["http_router"]
+__all__ = [
+    "ApiCallMeter",
+    "Meter",
+    "QuotaRead",
+    "UsageRead",
+    "enforce_quota",
+    "get_quotas",
+    "get_tenant_quotas",
+    "get_tenant_usage",
+    "get_usage",
+    "http_router",
+    "quota_limit",
+    "record_usage",
+    "set_quota_override",
+]

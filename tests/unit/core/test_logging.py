@@ -498,3 +498,18 @@ def test_shipping_handler_is_attached_and_closed(configure: Configure, log_file:
 
     assert not shipper._thread.is_alive()
     assert folio_handlers() == []
+
+
+def test_request_context_drops_fields_bound_inside_it() -> None:
+    """A field bound during a request (the tenant) does not outlive the request's block."""
+    structlog.contextvars.bind_contextvars(service_role="outer")
+    try:
+        with request_context("req-1"):
+            bind_request_context(tenant_id="shop-a")
+            assert structlog.contextvars.get_contextvars()["tenant_id"] == "shop-a"
+        after = structlog.contextvars.get_contextvars()
+        assert "tenant_id" not in after
+        assert "correlation_id" not in after
+        assert after["service_role"] == "outer"
+    finally:
+        structlog.contextvars.unbind_contextvars("service_role")

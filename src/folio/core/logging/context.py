@@ -57,12 +57,23 @@ def bind_request_context(**values: str | None) -> None:
 
 @contextmanager
 def request_context(correlation: str, trace_id: str | None = None) -> Iterator[None]:
-    """Bind a request's ids for the duration of the block, then restore the outer context."""
+    """Bind a request's ids for the duration of the block, then restore the outer context.
+
+    Everything bound inside the block (``bind_request_context``: the tenant, the user)
+    is dropped at its end too, so nothing of one request reaches the next one served
+    in the same context.
+    """
+    outer = structlog.contextvars.get_contextvars()
     fields = {"correlation_id": correlation}
     if trace_id:
         fields["trace_id"] = trace_id
-    with structlog.contextvars.bound_contextvars(**fields):
-        yield
+    try:
+        with structlog.contextvars.bound_contextvars(**fields):
+            yield
+    finally:
+        added = set(structlog.contextvars.get_contextvars()) - set(outer)
+        structlog.contextvars.unbind_contextvars(*added)
+        structlog.contextvars.bind_contextvars(**outer)
 
 
 def correlation_id() -> str | None:

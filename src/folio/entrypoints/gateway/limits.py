@@ -1,7 +1,121 @@
-"""Per-credential and per-shop API rate limits, and API-call metering (being built)."""
+"""Per-credential and per-shop API rate limits, and API-call metering.
+
+``enforce_api_limits`` is the dependency the gateway mounts on every API router but
+identity's (whose auth endpoints throttle logins themselves). For each request it:
+
+1. authenticates the caller (identity's ``CurrentPrincipal``: 401 without one) and
+   leaves the principal on ``request.state.principal``, where the routers of contexts
+   below identity (audit, usage) read it;
+2. counts the request against ``api.rate_limit_per_key`` for the credential (a token's
+   user or an API key) and ``api.rate_limit_per_tenant`` for the shop across all its
+   credentials (moving windows, so no burst at a window's edge);
+3. answers 429 with ``Retry-After`` and the ``RateLimit-*`` headers when either is
+   spent, and otherwise puts the ``RateLimit-*`` headers of the tighter one on the
+   response;
+4. counts the call on the shop's daily ``api_calls`` meter (``ApiCallMeter``; 403
+   ``quota-exceeded`` past the shop's daily quota).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
-async def enforce_api_limits() -> None:
-    """Count the request against its limits (not built yet: allows everything)."""
+import structlog
+from fastapi import Request, Response
+
+from folio.core.db import Database
+from folio.core.errors import RateLimitedError
+from folio.core.ratelimit import RateLimitDecision
+from folio.core.settings import Settings
+from folio.httpkit import DatabaseDep, RateLimiterDep, SettingsDep
+from folio.identity.api import CurrentPrincipal
+from folio.usage.api import ApiCallMeter
+
+__all__ = ["api_call_meter", "enforce_api_limits", "usage_flusher"]
+
+log = structlog.get_logger(__name__)
+
+
+def api_call_meter(request: Request) -> ApiCallMeter:
+    """The process's API-call meter (``app.state.api_call_meter``, made in the gateway's lifespan)."""
+    meter = getattr(request.app.state, "api_call_meter", None)
+    if not isinstance(meter, ApiCallMeter):
+        # An app whose lifespan did not make one (a test's bare app): make it now, once.
+        platform = request.app.state.platform
+        meter = ApiCallMeter(platform.rate_limiter, platform.settings)
+        request.app.state.api_call_meter = meter
+    return meter
+
+
+def _refusal(decision: RateLimitDecision, *, whose: str, settings: Settings) -> RateLimitedError:
+    rate = settings.api.rate_limit_per_key if whose == "credential" else settings.api.rate_limit_per_tenant
+    return RateLimitedError(
+        f"this {whose} made more than {rate} requests; retry in {max(decision.reset_after_s, 1)}s",
+        retry_after_s=max(decision.reset_after_s, 1),
+        headers=decision.headers(),
+        limit=decision.limit,
+        window_s=decision.window_s,
+    )
+
+
+async def enforce_api_limits(
+    *,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    limiter: RateLimiterDep,
+    settings: SettingsDep,
+    db: DatabaseDep,
+) -> None:
+    """Authenticate, rate-limit and meter one API request (see the module docstring).
+
+    Raises ``RateLimitedError`` (429) when the credential's or the shop's rate is spent,
+    ``QuotaExceededError`` (403) past the shop's daily API calls. The credential's
+    window is checked first: a credential over its own limit does not eat into its
+    shop's.
+    """
+    request.state.principal = principal
+    per_key = await limiter.hit(settings.api.rate_limit_per_key, "api", principal.rate_limit_key)
+    if not per_key.allowed:
+        raise _refusal(per_key, whose="credential", settings=settings)
+    per_tenant = await limiter.hit(settings.api.rate_limit_per_tenant, "api-tenant", principal.tenant_id.hex)
+    if not per_tenant.allowed:
+        raise _refusal(per_tenant, whose="shop", settings=settings)
+    tighter = per_key if per_key.remaining <= per_tenant.remaining else per_tenant
+    response.headers.update(tighter.headers())
+    meter = api_call_meter(request)
+    await meter.count(principal.tenant_id, limit=await meter.limit_for(db, principal.tenant_id))
+
+
+async def _flush(meter: ApiCallMeter, database: Database) -> None:
+    # Metering must never take the gateway down: a failed flush is logged and the
+    # counters stay in Redis for the next one (the flush writes absolute values).
+    try:
+        await meter.flush(database)
+    except Exception:  # any failure: the next interval retries it
+        log.exception("usage.flush_failed")
+
+
+async def _flush_every(meter: ApiCallMeter, database: Database, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await _flush(meter, database)
+
+
+@contextlib.asynccontextmanager
+async def usage_flusher(meter: ApiCallMeter, database: Database, *, interval_s: float) -> AsyncIterator[None]:
+    """Flush ``meter`` into ``database`` every ``interval_s`` while the block runs, and once at its end.
+
+    The gateway's lifespan wraps its ``yield`` in it, so the API calls counted since
+    the last interval reach ``usage_daily`` at shutdown too.
+    """
+    task = asyncio.create_task(_flush_every(meter, database, interval_s), name="usage-flush")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await _flush(meter, database)

@@ -1,0 +1,141 @@
+"""API-call metering: a per-shop, per-UTC-day counter in the rate limiter's storage.
+
+Counting every API call in the database would add a write to every request; the
+counter lives in Redis (or memory in lite mode) instead, and ``ApiCallMeter.flush``
+copies it into ``usage_daily`` every ``tenancy.usage_flush_interval_s`` (the gateway
+runs it in its lifespan, and once more at shutdown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.core.columns import utcnow
+from folio.core.db import Database
+from folio.core.errors import QuotaExceededError
+from folio.core.ratelimit import RateLimiter
+from folio.core.settings import Settings
+from folio.core.tenancy import tenant_scope
+from folio.usage.schemas import Meter
+from folio.usage.service import quota_limit, store_usage_total
+
+__all__ = ["COUNTER_TTL_S", "ApiCallMeter"]
+
+log = structlog.get_logger(__name__)
+
+COUNTER_TTL_S = 2 * 24 * 3600
+"""How long a day's counter outlives its first call: long enough to flush it after midnight."""
+
+
+class ApiCallMeter:
+    """Counts a shop's API calls per UTC day against its ``api_calls`` quota; flushes them to the database.
+
+    One instance per process (the gateway keeps it on ``app.state.api_call_meter``): it
+    remembers which shops it counted, so ``flush`` copies only their counters. The
+    counters themselves are shared by every gateway process on the same Redis, and
+    ``flush`` writes their absolute value, so several processes flushing the same shop
+    agree. ``clock`` is a seam for tests (the UTC day rolls over).
+    """
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        settings: Settings,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limiter = limiter
+        self._settings = settings
+        self._clock = clock
+        self._monotonic = monotonic
+        self._seen: set[tuple[uuid.UUID, dt.date]] = set()
+        self._limits: dict[uuid.UUID, tuple[float, int]] = {}
+
+    @staticmethod
+    def counter_key(tenant_id: uuid.UUID, day: dt.date) -> str:
+        """The counter's key in the limiter's storage."""
+        return f"usage:{Meter.API_CALLS.value}:{tenant_id.hex}:{day.isoformat()}"
+
+    async def count(self, tenant_id: uuid.UUID, *, limit: int | None = None) -> int:
+        """Count one API call for the shop today and return today's total.
+
+        Raises ``QuotaExceededError`` (meter ``api_calls``) when the call would pass
+        ``limit`` (default: ``tenancy.quotas.api_calls_per_day``); a refused call is not
+        counted, so the day's total is the calls served.
+        """
+        day = self._clock().date()
+        key = self.counter_key(tenant_id, day)
+        self._seen.add((tenant_id, day))
+        allowed = limit if limit is not None else self._settings.tenancy.quotas.api_calls_per_day
+        total = await self._limiter.counter_add(key, 1, expiry_s=COUNTER_TTL_S)
+        if total > allowed:
+            await self._limiter.counter_add(key, -1, expiry_s=COUNTER_TTL_S)
+            raise QuotaExceededError(
+                f"the shop has made its {allowed} API calls for today; the quota resets at midnight UTC",
+                meter=Meter.API_CALLS.value,
+                limit=allowed,
+                in_use=total - 1,
+            )
+        return total
+
+    async def current(self, tenant_id: uuid.UUID) -> int:
+        """The shop's API calls so far today (UTC)."""
+        return await self._limiter.counter_get(self.counter_key(tenant_id, self._clock().date()))
+
+    async def limit_for(self, db: Database, tenant_id: uuid.UUID) -> int:
+        """The shop's daily API-call limit (its override, else the default), cached per shop.
+
+        The cache lives ``tenancy.usage_flush_interval_s``: an operator's new override
+        takes effect within one flush interval, and a busy shop costs one query per
+        interval rather than one per request.
+        """
+        now = self._monotonic()
+        cached = self._limits.get(tenant_id)
+        if cached is not None and now - cached[0] < self._settings.tenancy.usage_flush_interval_s:
+            return cached[1]
+
+        async def work(session: AsyncSession) -> int:
+            return await quota_limit(
+                session, settings=self._settings, tenant_id=tenant_id, meter=Meter.API_CALLS
+            )
+
+        with tenant_scope(tenant_id):
+            limit = await db.run(work, readonly=True)
+        self._limits[tenant_id] = (now, limit)
+        return limit
+
+    async def flush(self, db: Database) -> int:
+        """Copy the counters of every shop counted since the last flush into ``usage_daily``.
+
+        Writes each counter's absolute value (idempotent: flushing twice changes
+        nothing), one shop per transaction. Days before today are flushed one last time
+        and then forgotten. Returns how many (shop, day) rows it wrote.
+        """
+        today = self._clock().date()
+        written = 0
+        for tenant_id, day in sorted(self._seen):
+            total = await self._limiter.counter_get(self.counter_key(tenant_id, day))
+            if total > 0:
+                await self._store(db, tenant_id, day, total)
+                written += 1
+            if day < today:
+                self._seen.discard((tenant_id, day))
+        log.debug("usage.flushed", rows=written)
+        return written
+
+    @staticmethod
+    async def _store(db: Database, tenant_id: uuid.UUID, day: dt.date, total: int) -> None:
+        async def work(session: AsyncSession) -> None:
+            await store_usage_total(
+                session, tenant_id=tenant_id, meter=Meter.API_CALLS, day=day, quantity=total
+            )
+
+        with tenant_scope(tenant_id):
+            await db.run(work)
