@@ -2,15 +2,86 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from folio.core.security import Principal
-from folio.identity.http import current_principal
+from folio.identity.api_keys import authenticate_api_key, create_api_key, list_api_keys, revoke_api_key
+from folio.identity.dependencies import CurrentPrincipal, current_principal
+from folio.identity.http import account_router as http_account_router
+from folio.identity.http import auth_router as http_auth_router
 from folio.identity.http import router as http_router
+from folio.identity.login import authenticate_password
+from folio.identity.me import Me, get_me
+from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role
+from folio.identity.passwords import check_password_policy
+from folio.identity.resets import request_password_reset, reset_password
+from folio.identity.schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyRead,
+    Login,
+    MemberAdd,
+    MemberRead,
+    MemberUpdate,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    RegisterShop,
+    Registration,
+    TenantRead,
+    TokenPair,
+    UserRead,
+)
+from folio.identity.service import get_tenant_by_slug, get_user, list_tenants, principal_for, register_shop
+from folio.identity.tokens import (
+    issue_access_token,
+    issue_token_pair,
+    refresh_token_pair,
+    revoke_refresh_family,
+    verify_access_token,
+)
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-"""The authenticated caller of an API endpoint (401 problem when there is none)."""
-
-__all__ = ["CurrentPrincipal", "http_router"]
+__all__ = [
+    "ApiKeyCreate",
+    "ApiKeyIssued",
+    "ApiKeyRead",
+    "CurrentPrincipal",
+    "Login",
+    "Me",
+    "MemberAdd",
+    "MemberRead",
+    "MemberUpdate",
+    "PasswordResetConfirm",
+    "PasswordResetRequest",
+    "RefreshRequest",
+    "RegisterShop",
+    "Registration",
+    "TenantRead",
+    "TokenPair",
+    "UserRead",
+    "add_member",
+    "authenticate_api_key",
+    "authenticate_password",
+    "check_password_policy",
+    "create_api_key",
+    "current_principal",
+    "get_me",
+    "get_tenant_by_slug",
+    "get_user",
+    "http_account_router",
+    "http_auth_router",
+    "http_router",
+    "issue_access_token",
+    "issue_token_pair",
+    "list_api_keys",
+    "list_members",
+    "list_tenants",
+    "principal_for",
+    "refresh_token_pair",
+    "register_shop",
+    "remove_member",
+    "request_password_reset",
+    "reset_password",
+    "revoke_api_key",
+    "revoke_refresh_family",
+    "unlock_member",
+    "update_member_role",
+    "verify_access_token",
+]
