@@ -1,7 +1,58 @@
-"""The tasks context's public surface (being built)."""
+"""The tasks context's public surface: what other contexts and entry points may import.
+
+Key contracts: the service functions take ``(db, *, principal, ...)`` and apply the
+visibility rules themselves (customers see only their own tasks; another shop's task
+is ``NotFoundError``); DTOs are the v1 shapes (``TaskRead``), the v2 renaming lives in
+the HTTP adapter; ``DATA_MIGRATIONS`` are the per-shop data migrations the
+``folio tenants migrate`` runner applies.
+"""
 
 from __future__ import annotations
 
-from folio.tasks.http import v1_router, v2_router
+from folio.tasks.cursor import InvalidCursorError
+from folio.tasks.data_migrations import DATA_MIGRATIONS
+from folio.tasks.http import OPENAPI_TAGS, v1_router, v2_router
+from folio.tasks.schemas import (
+    TaskCreate,
+    TaskFilter,
+    TaskPage,
+    TaskPriority,
+    TaskRead,
+    TaskSlice,
+    TaskSort,
+    TaskStatus,
+    TaskUpdate,
+    normalise_tags,
+)
+from folio.tasks.service import (
+    create_task,
+    delete_task,
+    get_task,
+    list_tasks,
+    list_tasks_after,
+    update_task,
+)
 
-__all__ = ["v1_router", "v2_router"]
+__all__ = [
+    "DATA_MIGRATIONS",
+    "OPENAPI_TAGS",
+    "InvalidCursorError",
+    "TaskCreate",
+    "TaskFilter",
+    "TaskPage",
+    "TaskPriority",
+    "TaskRead",
+    "TaskSlice",
+    "TaskSort",
+    "TaskStatus",
+    "TaskUpdate",
+    "create_task",
+    "delete_task",
+    "get_task",
+    "list_tasks",
+    "list_tasks_after",
+    "normalise_tags",
+    "update_task",
+    "v1_router",
+    "v2_router",
+]

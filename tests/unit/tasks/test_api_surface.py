@@ -1,0 +1,46 @@
+"""``folio.tasks.api`` exports exactly what other contexts and entry points may use."""
+
+from __future__ import annotations
+
+import pytest
+
+import folio.tasks.api
+
+pytestmark = pytest.mark.unit
+
+
+def test_tasks_api_exports() -> None:
+    """The public surface is the service, its DTOs, the routers and the data migrations."""
+    assert sorted(folio.tasks.api.__all__) == [
+        "DATA_MIGRATIONS",
+        "InvalidCursorError",
+        "OPENAPI_TAGS",
+        "TaskCreate",
+        "TaskFilter",
+        "TaskPage",
+        "TaskPriority",
+        "TaskRead",
+        "TaskSlice",
+        "TaskSort",
+        "TaskStatus",
+        "TaskUpdate",
+        "create_task",
+        "delete_task",
+        "get_task",
+        "list_tasks",
+        "list_tasks_after",
+        "normalise_tags",
+        "update_task",
+        "v1_router",
+        "v2_router",
+    ]
+    for name in folio.tasks.api.__all__:
+        assert getattr(folio.tasks.api, name) is not None
+
+
+def test_openapi_tags_describe_both_versions() -> None:
+    """The tag descriptions mark v2 current and say what changed from v1."""
+    tags = {tag["name"]: tag["description"] for tag in folio.tasks.api.OPENAPI_TAGS}
+    assert "Current" in tags["tasks v2"]
+    assert "not deprecated" in tags["tasks v1"]
+    assert "description" in tags["tasks v1"]
