@@ -177,7 +177,7 @@ def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Sett
     with running_folio_up(tmp_path, env=env) as up:
         ready = httpx.get(f"{up.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "database-replica": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "database-replica": "ok", "cache": "ok"}
         request_id = f"full-{uuid.uuid4().hex[:12]}"
         assert (
             httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": request_id}).status_code == 404

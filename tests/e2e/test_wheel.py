@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from folio.core.migrations import head_revision
 from folio.ops.templates import deploy_template
 from tests.conftest import REPO_ROOT
 
@@ -25,6 +26,8 @@ def test_wheel_carries_migrations_and_templates(tmp_path: Path) -> None:
         "folio/migrations/env.py",
         "folio/migrations/script.py.mako",
         "folio/migrations/versions/0001_baseline.py",
+        "folio/entrypoints/web/templates/base.html",
+        "folio/entrypoints/web/static/folio.css",
         "folio/_deploy/nginx/nginx.conf.j2",
         "folio/_deploy/prometheus/prometheus.yml.j2",
     } <= names
@@ -45,7 +48,7 @@ def test_wheel_carries_migrations_and_templates(tmp_path: Path) -> None:
     )
     template_path, head = done.stdout.split()
     assert template_path.startswith(str(target))
-    assert head == "0001_baseline"
+    assert head == head_revision()  # every revision made it into the wheel
 
 
 def _without_coverage(environ: os._Environ[str]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from folio.audit.api import http_router as audit_router
 from folio.bootstrap import Platform, build_platform
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.health import router as health_router
-from folio.entrypoints.gateway.limits import enforce_api_limits
+from folio.entrypoints.gateway.limits import enforce_api_limits, usage_flusher
 from folio.entrypoints.gateway.middleware import (
     DatabaseBreakerCollector,
     HttpMetrics,
@@ -25,9 +25,12 @@ from folio.entrypoints.gateway.middleware import (
 )
 from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
-from folio.identity.api import http_router as identity_router
+from folio.identity.api import http_account_router as account_router
+from folio.identity.api import http_auth_router as auth_router
+from folio.tasks.api import OPENAPI_TAGS as TASKS_OPENAPI_TAGS
 from folio.tasks.api import v1_router as tasks_v1_router
 from folio.tasks.api import v2_router as tasks_v2_router
+from folio.usage.api import ApiCallMeter
 from folio.usage.api import http_router as usage_router
 
 DESCRIPTION = """
@@ -45,8 +48,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         app.state.platform = platform or build_platform(settings)
         breakers = DatabaseBreakerCollector(app.state.platform.database)
         app.state.metrics.registry.register(breakers)
+        wired = app.state.platform
+        app.state.api_call_meter = ApiCallMeter(wired.rate_limiter, wired.settings)
         try:
-            yield
+            # API calls are counted in the cache; this copies them into usage_daily.
+            async with usage_flusher(
+                app.state.api_call_meter,
+                wired.database,
+                interval_s=wired.settings.tenancy.usage_flush_interval_s,
+            ):
+                yield
         finally:
             app.state.metrics.registry.unregister(breakers)
             if platform is None:
@@ -58,6 +69,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         version=version("folio"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=TASKS_OPENAPI_TAGS,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
@@ -69,8 +81,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(health_router)
     # Auth endpoints throttle logins themselves (per IP and per account); every other
     # API route counts against the caller's and the shop's rate limits.
-    app.include_router(identity_router, prefix="/api/v1")
+    app.include_router(auth_router, prefix="/api/v1")
     limited = [Depends(enforce_api_limits)]
+    app.include_router(account_router, prefix="/api/v1", dependencies=limited)
     app.include_router(tasks_v1_router, prefix="/api/v1", dependencies=limited)
     app.include_router(tasks_v2_router, prefix="/api/v2", dependencies=limited)
     app.include_router(audit_router, prefix="/api/v1", dependencies=limited)

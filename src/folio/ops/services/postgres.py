@@ -18,9 +18,9 @@ Roles, created idempotently once the primary is ready:
   row-level security for every other role.
 - the application role (``services.postgres.app_user``): LOGIN, NOSUPERUSER,
   NOBYPASSRLS, NOCREATEDB, NOCREATEROLE, with CONNECT and TEMPORARY on the database.
-  For now it may also CREATE in schema ``public`` (tests make throwaway tables);
-  default privileges give it SELECT/INSERT/UPDATE/DELETE on tables the owner
-  creates. Migrations connect as the owner, so the application role owns no
+  It may use schema ``public`` but not CREATE in it (only migrations change the
+  schema); default privileges give it SELECT/INSERT/UPDATE/DELETE on tables the
+  owner creates. Migrations connect as the owner, so the application role owns no
   migrated table (an owner could take its table out of row-level security); every
   start hands ``alembic_version`` to the owner, for databases first migrated as the
   application role.
