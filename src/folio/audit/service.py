@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.audit.models import AuditEvent
 from folio.audit.schemas import ActorKind, AuditEventRead, AuditPage
 from folio.core.db import Database
-from folio.core.errors import InvalidParam, ValidationFailedError
+from folio.core.errors import InvalidCursorError, InvalidParam, ValidationFailedError
 from folio.core.logging import correlation_id
 from folio.core.security import MANAGER_ROLES, Principal, require_role
 from folio.core.tenancy import tenant_filter, tenant_scope
@@ -129,8 +129,8 @@ async def list_tenant_events(
 
     Pages by keyset on ``(occurred_at, id)``: ``cursor`` is the ``next_cursor`` of the
     previous page, so events recorded meanwhile never shift or repeat a page. Filters
-    match exactly. Raises ``ValidationFailedError`` for a limit outside 1..200 or a
-    malformed cursor.
+    match exactly. Raises ``ValidationFailedError`` for a limit outside 1..200 and
+    ``InvalidCursorError`` for a malformed cursor.
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValidationFailedError(
@@ -172,20 +172,14 @@ def encode_cursor(occurred_at: dt.datetime, event_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    """The position ``encode_cursor`` wrote; ``ValidationFailedError`` when it is not one."""
+    """The position ``encode_cursor`` wrote; ``InvalidCursorError`` (400) when it is not one."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at_text, _, id_text = raw.partition("|")
         at = dt.datetime.fromisoformat(at_text)
         event_id = uuid.UUID(hex=id_text)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationFailedError(
-            "the cursor is not one this endpoint returned",
-            errors=[InvalidParam(name="query.cursor", reason="malformed cursor")],
-        ) from exc
+        raise InvalidCursorError("the cursor is not one this endpoint returned") from exc
     if at.tzinfo is None:
-        raise ValidationFailedError(
-            "the cursor is not one this endpoint returned",
-            errors=[InvalidParam(name="query.cursor", reason="malformed cursor")],
-        )
+        raise InvalidCursorError("the cursor is not one this endpoint returned")
     return at, event_id

@@ -91,6 +91,18 @@ class ValidationFailedError(FolioError):
     status = 422
 
 
+class InvalidCursorError(FolioError):
+    """A pagination ``cursor`` was not one the API issued, was edited, or belongs to another listing.
+
+    400, not 422: the client did not get a field wrong; it sent back something it should
+    only ever copy from a previous page's ``next_cursor``.
+    """
+
+    code = "invalid-cursor"
+    title = "Invalid cursor"
+    status = 400
+
+
 class ConflictError(FolioError):
     """The request conflicts with the current state (duplicate, stale version)."""
 
@@ -232,6 +244,7 @@ PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {
         NotFoundError,
         ValidationFailedError,
         ConflictError,
+        InvalidCursorError,
         PermissionDeniedError,
         AuthenticationRequiredError,
         TenantRequiredError,

@@ -35,7 +35,7 @@ from folio.identity.notifications import queue_invitation_mail
 from folio.identity.repository import IdentityRepository
 from folio.identity.resets import INVITATION_TTL_S, issue_reset_token
 from folio.identity.schemas import MemberAdd, MemberRead, MemberUpdate
-from folio.usage.api import Meter, enforce_quota
+from folio.usage.api import Meter, enforce_quota, lock_quota
 
 __all__ = ["add_member", "list_members", "remove_member", "unlock_member", "update_member_role"]
 
@@ -142,6 +142,7 @@ async def add_member(
     async def work(session: AsyncSession) -> MemberRead:
         repo = IdentityRepository(session)
         now = utcnow()
+        await lock_quota(session, tenant_id=principal.tenant_id, meter=Meter.MEMBERS)
         in_use = await repo.count_members()
         user = await _user_for(repo, data, now)
         await enforce_quota(

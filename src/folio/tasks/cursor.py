@@ -21,9 +21,9 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from folio.core.errors import FolioError
+from folio.core.errors import InvalidCursorError
 from folio.tasks.schemas import TaskSort
 
 __all__ = ["CursorCodec", "CursorPosition", "InvalidCursorError", "SortKey"]
@@ -33,14 +33,6 @@ SortKey = dt.datetime | dt.date | int | str
 
 _KEY_TYPES: dict[str, type] = {"created_at": dt.datetime, "due_date": dt.date, "priority": int, "title": str}
 _MAX_CURSOR_LENGTH = 2048
-
-
-class InvalidCursorError(FolioError):
-    """The ``cursor`` parameter was not one this API issued, was edited, or belongs to another sort."""
-
-    code: ClassVar[str] = "invalid-cursor"
-    title: ClassVar[str] = "Invalid cursor"
-    status: ClassVar[int] = 400
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from folio.tasks.schemas import (
     TaskSort,
     TaskUpdate,
 )
-from folio.usage.api import Meter, enforce_quota, record_usage
+from folio.usage.api import Meter, enforce_quota, lock_quota, record_usage
 
 __all__ = [
     "check_may_assign",
@@ -159,6 +159,7 @@ async def create_task(
 
     async def work(session: AsyncSession) -> TaskRead:
         tasks = SqlAlchemyTaskRepository(session)
+        await lock_quota(session, tenant_id=principal.tenant_id, meter=Meter.TASKS)
         await enforce_quota(
             session,
             settings=settings,

@@ -9,10 +9,11 @@ with its change. ``record_usage`` is an upsert (PostgreSQL and SQLite both speak
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,6 +80,23 @@ async def quota_limit(
     return override if override is not None else default_limit(settings, meter)
 
 
+async def lock_quota(session: AsyncSession, *, tenant_id: uuid.UUID, meter: Meter) -> None:
+    """Serialise quota checks of one shop's ``meter`` until this transaction ends.
+
+    Call it before counting what is in use: two transactions that count and then add
+    would otherwise both see room for one more and both add. On PostgreSQL it takes a
+    transaction-scoped advisory lock keyed by shop and meter, so creations in other
+    shops never wait. SQLite allows one writer at a time, and a transaction whose
+    snapshot went stale by the time it writes fails (busy) rather than overshooting.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"quota:{tenant_id}:{meter.value}".encode(), digest_size=8).digest()
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)}
+    )
+
+
 async def enforce_quota(
     session: AsyncSession,
     *,
@@ -90,8 +108,8 @@ async def enforce_quota(
 ) -> None:
     """Raise ``QuotaExceededError`` (403 ``quota-exceeded``) unless ``in_use + adding`` fits the quota.
 
-    Precondition: the caller counted ``in_use`` (its tasks, its members) in this same
-    transaction, inside ``tenant_scope(tenant_id)``. The problem carries ``meter``,
+    Precondition: the caller took ``lock_quota`` and then counted ``in_use`` (its tasks,
+    its members) in this same transaction, inside ``tenant_scope(tenant_id)``. The problem carries ``meter``,
     ``limit`` and ``in_use`` so a client can say which quota is full.
     """
     limit = await quota_limit(session, settings=settings, tenant_id=tenant_id, meter=meter)

@@ -63,13 +63,13 @@ async def test_admin_api_key_reads_the_trail(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
 
 
-async def test_bad_cursor_and_limit_are_422(client: httpx.AsyncClient) -> None:
-    """A malformed cursor or an out-of-range limit is a validation problem."""
+async def test_bad_cursor_is_400_and_bad_limit_is_422(client: httpx.AsyncClient) -> None:
+    """A malformed cursor is the `invalid-cursor` problem (as on /api/v2/tasks); a bad limit is 422."""
     owner = await register_and_login(client)
     bad_cursor = await client.get("/api/v1/audit-events", params={"cursor": "nope"}, headers=owner.headers)
     bad_limit = await client.get("/api/v1/audit-events", params={"limit": 0}, headers=owner.headers)
-    assert (bad_cursor.status_code, bad_limit.status_code) == (422, 422)
-    assert bad_cursor.json()["errors"][0]["name"] == "query.cursor"
+    assert (bad_cursor.status_code, bad_limit.status_code) == (400, 422)
+    assert bad_cursor.json()["code"] == "invalid-cursor"
 
 
 async def test_without_credentials_is_401(client: httpx.AsyncClient) -> None:

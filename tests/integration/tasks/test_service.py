@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -395,3 +396,20 @@ async def test_cursor_must_match_the_sort(any_database: Database, settings: Sett
         )
     with pytest.raises(InvalidCursorError):
         await list_tasks_after(any_database, settings=settings, principal=owner, cursor=chunk.next_cursor[1:])
+
+
+async def test_concurrent_creations_never_overshoot_the_quota(
+    pg_database: Database, settings: Settings
+) -> None:
+    """Eight creations racing for the last free slot of a shop's task quota: exactly one gets it."""
+    owner = await create_member(pg_database)
+    await set_quota_override(pg_database, tenant_id=owner.tenant_id, meter=Meter.TASKS, limit=1)
+
+    outcomes = await asyncio.gather(
+        *(new_task(pg_database, settings, owner) for _ in range(8)), return_exceptions=True
+    )
+
+    created = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, QuotaExceededError)]
+    assert (len(created), len(refused)) == (1, 7)
+    assert (await list_tasks(pg_database, settings=settings, principal=owner)).total == 1

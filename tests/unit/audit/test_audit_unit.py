@@ -11,7 +11,7 @@ import pytest
 from folio.audit.api import actor_of
 from folio.audit.models import AuditEvent, AuditTrailImmutableError
 from folio.audit.service import decode_cursor, encode_cursor
-from folio.core.errors import ValidationFailedError
+from folio.core.errors import InvalidCursorError
 from folio.core.security import Principal, Role
 
 pytestmark = pytest.mark.unit
@@ -48,11 +48,11 @@ def test_cursor_round_trips() -> None:
     ],
     ids=["garbage", "bad-id", "naive-time", "not-utf8"],
 )
-def test_malformed_cursor_is_a_validation_problem(cursor: str) -> None:
-    """A cursor this API did not make is a 422 naming `query.cursor`, never a 500."""
-    with pytest.raises(ValidationFailedError) as caught:
+def test_malformed_cursor_is_an_invalid_cursor_problem(cursor: str) -> None:
+    """A cursor this API did not make is a 400 `invalid-cursor`, never a 500."""
+    with pytest.raises(InvalidCursorError) as caught:
         decode_cursor(cursor)
-    assert caught.value.extra["errors"][0].name == "query.cursor"
+    assert caught.value.status == 400
 
 
 def test_audit_guard_is_registered() -> None:

@@ -32,6 +32,7 @@ PUBLIC_CODES = {
     "not-found": 404,
     "validation-failed": 422,
     "conflict": 409,
+    "invalid-cursor": 400,
     "permission-denied": 403,
     "authentication-required": 401,
     "tenant-required": 400,
