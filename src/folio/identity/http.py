@@ -20,10 +20,10 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.routing import APIRoute
 
-from folio.core.errors import AuthenticationRequiredError
+from folio.core.errors import AuthenticationRequiredError, RateLimitedError
 from folio.httpkit import DatabaseDep, RateLimiterDep, SettingsDep, client_ip, problem_responses
 from folio.identity.api_keys import create_api_key, list_api_keys, revoke_api_key
 from folio.identity.dependencies import CHALLENGE, CurrentPrincipal
@@ -93,12 +93,31 @@ def _no_store(response: Response) -> None:
 # --- /auth: before the caller has a credential ------------------------------------------------
 
 
+async def throttle_anonymous(request: Request, limiter: RateLimiterDep, settings: SettingsDep) -> None:
+    """Count the request against ``identity.anonymous_rate_per_ip``; 429 past it.
+
+    Registering hashes a password and asking for a reset sends a mail: without a
+    limit, one client could make the server do either without end.
+    """
+    decision = await limiter.hit(settings.identity.anonymous_rate_per_ip, "anonymous-ip", client_ip(request))
+    if not decision.allowed:
+        raise RateLimitedError(
+            "too many requests from this address; wait before trying again",
+            retry_after_s=max(decision.reset_after_s, 1),
+            headers=decision.headers(),
+        )
+
+
+AnonymousThrottle = Depends(throttle_anonymous)
+
+
 @auth_router.post(
     "/register",
     summary="Register a shop and its owner",
     status_code=status.HTTP_201_CREATED,
     response_model=Registration,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429),
+    dependencies=[AnonymousThrottle],
 )
 async def register(data: RegisterShop, db: DatabaseDep, settings: SettingsDep) -> Registration:
     """Create a new shop with the person registering as its owner.
@@ -184,7 +203,8 @@ async def logout(data: RefreshRequest, db: DatabaseDep, settings: SettingsDep) -
     "/password-reset",
     summary="Ask for a password-reset mail",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 429),
+    dependencies=[AnonymousThrottle],
 )
 async def ask_for_password_reset(data: PasswordResetRequest, db: DatabaseDep, settings: SettingsDep) -> None:
     """Mail a single-use, expiring reset link if the address belongs to an account.

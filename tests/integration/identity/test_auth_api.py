@@ -354,3 +354,22 @@ async def test_access_log_names_the_principal(api_client: httpx.AsyncClient, log
     assert access["tenant_id"] == str(owner.tenant_id)
     assert access["user_id"] == str(owner.user_id)
     assert access["status"] == 200
+
+
+async def test_registrations_and_reset_requests_are_throttled_per_ip(
+    api_client: httpx.AsyncClient, api_app: FastAPI
+) -> None:
+    """Past `identity.anonymous_rate_per_ip`, sign-up and reset requests get 429 with Retry-After."""
+    platform = api_app.state.platform
+    identity = platform.settings.identity.model_copy(update={"anonymous_rate_per_ip": "2/hour"})
+    platform.settings = platform.settings.model_copy(update={"identity": identity})
+
+    await register_shop(api_client)
+    await api_client.post("/api/v1/auth/password-reset", json={"email": unique_email("nobody")})
+    refused = await api_client.post("/api/v1/auth/password-reset", json={"email": unique_email("nobody")})
+
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith(PROBLEM)
+    assert refused.json()["code"] == "rate-limited"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.headers["RateLimit-Policy"] == "2;w=3600"

@@ -206,6 +206,13 @@ class IdentitySettings(FolioSettingsBase):
     login_rate_per_account: str = setting(
         "10/minute", description="Login attempts allowed per account (`limits` notation)."
     )
+    anonymous_rate_per_ip: str = setting(
+        "20/hour",
+        description=(
+            "Registrations and password-reset requests allowed per client IP (`limits` notation): "
+            "both cost a slow hash or a mail and need no credential."
+        ),
+    )
     reset_token_ttl_s: int = setting(3_600, ge=60, description="Lifetime of a password-reset token.")
     session_ttl_s: int = setting(8 * 3_600, ge=60, description="Idle lifetime of a web session.")
     cookie_secure: bool = setting(
