@@ -23,6 +23,7 @@ def test_public_surface() -> None:
         "get_tenant_usage",
         "get_usage",
         "http_router",
+        "lock_quota",
         "quota_limit",
         "record_usage",
         "set_quota_override",
