@@ -1,0 +1,1 @@
+"""Public data sets: a committed manifest (``sources.toml``) and a verifying fetcher."""

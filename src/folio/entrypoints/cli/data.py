@@ -1,0 +1,63 @@
+"""``folio data``: the public data sets of ``folio.datasets`` (list them, fetch them).
+
+The fetcher (and httpx) is imported inside the commands: `folio --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from folio.entrypoints.cli.context import CliContext, pass_cli
+
+
+def data_dir_of(cli: CliContext) -> Path:
+    """Where data sets live: ``<settings.home>/data``."""
+    return Path(cli.settings.home) / "data"
+
+
+@click.group("data")
+def data_group() -> None:
+    """List and fetch the public data sets Folio's features use."""
+
+
+@data_group.command(
+    "list",
+    epilog="""\b
+Examples:
+  folio data list                   # what can be fetched, and what already is""",
+)
+@pass_cli
+def list_command(cli: CliContext) -> None:
+    """Each data set: name, whether fetched, licence, description."""
+    from folio.datasets.api import is_fetched, load_sources
+
+    data_dir = data_dir_of(cli)
+    for source in load_sources().values():
+        state = "fetched" if is_fetched(source, data_dir=data_dir) else "not fetched"
+        click.echo(f"{source.name}  [{state}]  {source.kind}  {source.licence}")
+        click.echo(f"    {source.description}")
+
+
+@data_group.command(
+    "fetch",
+    epilog="""\b
+Examples:
+  folio data fetch                     every data set in the manifest
+  folio data fetch shakespeare-texts""",
+)
+@click.argument("names", nargs=-1)
+@pass_cli
+def fetch_command(cli: CliContext, names: tuple[str, ...]) -> None:
+    """Download, verify (sha256) and extract data sets; ones already there are skipped."""
+    from folio.core.errors import FolioError
+    from folio.datasets.api import fetch, load_sources
+
+    data_dir = data_dir_of(cli)
+    for name in names or tuple(load_sources()):
+        try:
+            path = fetch(name, data_dir=data_dir)
+        except FolioError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"{name}: {path}")
