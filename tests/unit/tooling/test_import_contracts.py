@@ -33,12 +33,13 @@ def test_lint_imports_passes() -> None:
 
 
 def test_layers_put_contexts_between_bootstrap_and_httpkit() -> None:
-    """Layers run entrypoints > bootstrap > (ops : contexts) > httpkit > core."""
+    """Layers run entrypoints > bootstrap > (ops : contexts) > text tools > httpkit > core."""
     layers = _contracts()["layers"]["layers"]
     assert isinstance(layers, list)
     assert layers[:2] == ["folio.entrypoints", "folio.bootstrap"]
     assert layers[-2:] == ["folio.httpkit", "folio.core"]
     assert {part.strip() for part in layers[2].split(":")} == {"folio.ops", *(f"folio.{c}" for c in CONTEXTS)}
+    assert layers[3:-2] == ["folio.pdfindex", "folio.datasets | folio.textanalysis"]
 
 
 def test_contexts_are_ordered() -> None:

@@ -13,11 +13,14 @@ import click
 from folio.entrypoints.cli.audit import audit_group
 from folio.entrypoints.cli.config import config_group
 from folio.entrypoints.cli.context import CliContext
+from folio.entrypoints.cli.data import data_group
 from folio.entrypoints.cli.db import db_group
 from folio.entrypoints.cli.mail import mail_group
+from folio.entrypoints.cli.pdf import pdf_group
 from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
 from folio.entrypoints.cli.services import services_group
 from folio.entrypoints.cli.tenants import tenants_group
+from folio.entrypoints.cli.text import text_group
 from folio.entrypoints.cli.up import up_command
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -67,6 +70,9 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
     cli.add_command(mail_group)
     cli.add_command(tenants_group)
     cli.add_command(audit_group)
+    cli.add_command(data_group)
+    cli.add_command(text_group)
+    cli.add_command(pdf_group)
     load_plugins(cli)
     return cli
 
