@@ -65,10 +65,15 @@ class BenchResult:
     def line(self) -> str:
         """The one-line summary ``make bench`` prints."""
         return (
-            f"{self.name}: {self.ratio_label} = {self.ratio:.2f} "
+            f"{self.name}: {self.ratio_label} = {_ratio_text(self.ratio)} "
             f"(folio {self.folio.rps:.0f} req/s p99 {self.folio.p99_ms:.1f} ms; "
             f"{self.peer.label} {self.peer.rps:.0f} req/s p99 {self.peer.p99_ms:.1f} ms)"
         )
+
+
+def _ratio_text(ratio: float) -> str:
+    """Two decimals, or two significant digits for a ratio too small for two decimals to show."""
+    return f"{ratio:.2f}" if ratio >= 0.01 else f"{ratio:.2g}"  # noqa: PLR2004 - the display threshold
 
 
 def _cpus() -> int:

@@ -56,3 +56,17 @@ def test_result_is_written_as_json_with_its_ratio(tmp_path: Path, monkeypatch: p
     assert saved["ratio"] == 1.0
     assert saved["machine"]["cpu_count"] >= 1
     assert result.line().startswith("demo: folio/peer req/s = 1.00")
+
+
+def test_a_tiny_ratio_keeps_two_significant_digits() -> None:
+    """A ratio below 0.01 is not printed as 0.00 (the PDF index vs tantivy is one)."""
+    measurement = Measurement(label="x", requests=1, seconds=1.0, rps=1.0, p50_ms=1.0, p99_ms=1.0, errors=0)
+    result = BenchResult(
+        name="tiny",
+        description="tiny",
+        folio=measurement,
+        peer=measurement,
+        ratio_label="folio/peer",
+        ratio=0.00055,
+    )
+    assert result.line().startswith("tiny: folio/peer = 0.00055 ")
