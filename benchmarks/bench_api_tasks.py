@@ -15,7 +15,7 @@ import os
 import secrets
 import uuid
 
-from benchmarks.harness import BenchResult, Measurement, http_load, serve_app
+from benchmarks.harness import BenchResult, Measurement, measure_http, serve_app
 from folio.core.db import open_database
 from folio.core.migrations import upgrade
 from folio.core.security import Principal, Role
@@ -74,8 +74,7 @@ async def _seed(settings: Settings) -> tuple[uuid.UUID, str]:
 
 
 def _measure(url: str, label: str, headers: dict[str, str] | None = None) -> Measurement:
-    http_load(url, seconds=2, connections=CONNECTIONS, label=label, headers=headers)  # warm-up
-    return http_load(url, seconds=SECONDS, connections=CONNECTIONS, label=label, headers=headers)
+    return measure_http(url, label=label, seconds=SECONDS, connections=CONNECTIONS, headers=headers)
 
 
 def run() -> BenchResult:
@@ -92,13 +91,12 @@ def run() -> BenchResult:
         peer = _measure(f"{base}/tasks", "bare FastAPI")
     if folio.errors or peer.errors:
         raise RuntimeError(f"requests failed during the run: folio {folio.errors}, bare {peer.errors}")
-    return BenchResult(
+    return BenchResult.comparing(
+        __doc__,
         name=NAME,
-        description=__doc__.splitlines()[0] if __doc__ else NAME,
         folio=folio,
         peer=peer,
         ratio_label="folio/bare req/s",
-        ratio=folio.rps / peer.rps,
         parameters={
             "seconds": SECONDS,
             "connections": CONNECTIONS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from benchmarks.harness import BenchResult, Measurement, http_load, serve_app
+from benchmarks.harness import BenchResult, Measurement, measure_http, serve_app
 
 NAME = "gateway_overhead"
 SECONDS = int(os.environ.get("FOLIO_BENCH_SECONDS", "10"))
@@ -16,8 +16,7 @@ CONNECTIONS = 16
 
 
 def _measure(url: str, label: str) -> Measurement:
-    http_load(url, seconds=2, connections=CONNECTIONS, label=label)  # warm-up
-    return http_load(url, seconds=SECONDS, connections=CONNECTIONS, label=label)
+    return measure_http(url, label=label, seconds=SECONDS, connections=CONNECTIONS)
 
 
 def run() -> BenchResult:
@@ -27,13 +26,12 @@ def run() -> BenchResult:
         folio = _measure(f"{base}/healthz", "folio")
     with serve_app("benchmarks.peers:bare_fastapi", {}) as base:
         peer = _measure(f"{base}/healthz", "bare FastAPI")
-    return BenchResult(
+    return BenchResult.comparing(
+        __doc__,
         name=NAME,
-        description=__doc__.splitlines()[0] if __doc__ else NAME,
         folio=folio,
         peer=peer,
         ratio_label="folio/bare req/s",
-        ratio=folio.rps / peer.rps,
         parameters={
             "seconds": SECONDS,
             "connections": CONNECTIONS,

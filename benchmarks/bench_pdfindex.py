@@ -156,13 +156,12 @@ def run() -> BenchResult:
         union = ours | theirs
         overlaps.append(len(ours & theirs) / len(union) if union else 1.0)
 
-    return BenchResult(
+    return BenchResult.comparing(
+        __doc__,
         name=NAME,
-        description=__doc__.splitlines()[0] if __doc__ else NAME,
         folio=folio,
         peer=peer,
         ratio_label="folio/tantivy queries/s",
-        ratio=folio.rps / peer.rps,
         parameters={
             "documents": len(docs),
             "words_per_pdf": WORDS,

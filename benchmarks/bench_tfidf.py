@@ -93,13 +93,12 @@ def run() -> BenchResult:
     difference = max_abs_difference(model, vectorizer, matrix)
     if difference > TOLERANCE:
         raise AssertionError(f"TF-IDF matrices differ by {difference} (> {TOLERANCE})")
-    return BenchResult(
+    return BenchResult.comparing(
+        __doc__,
         name=NAME,
-        description=__doc__.splitlines()[0] if __doc__ else NAME,
         folio=folio,
         peer=peer,
         ratio_label="folio/sklearn docs/s",
-        ratio=folio.rps / peer.rps,
         parameters={
             "corpus": CORPUS,
             "documents": n,

@@ -46,6 +46,31 @@ class BenchResult:
     ratio: float
     parameters: dict[str, object] = field(default_factory=dict)
 
+    @classmethod
+    def comparing(
+        cls,
+        module_doc: str | None,
+        *,
+        name: str,
+        folio: Measurement,
+        peer: Measurement,
+        ratio_label: str,
+        parameters: dict[str, object],
+    ) -> BenchResult:
+        """``folio`` beside ``peer``, with Folio's throughput over the peer's as the ratio.
+
+        The description is the first line of the benchmark module's docstring.
+        """
+        return cls(
+            name=name,
+            description=module_doc.splitlines()[0] if module_doc else name,
+            folio=folio,
+            peer=peer,
+            ratio_label=ratio_label,
+            ratio=folio.rps / peer.rps,
+            parameters=parameters,
+        )
+
     def write(self) -> Path:
         """Save as JSON under ``.folio/bench/`` with the machine it ran on."""
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -132,6 +157,20 @@ def http_load(
         timeout=seconds + 30,
     )
     return parse_wrk(done.stdout, label)
+
+
+def measure_http(
+    url: str,
+    *,
+    label: str,
+    seconds: int,
+    connections: int,
+    headers: dict[str, str] | None = None,
+    warmup_s: int = 2,
+) -> Measurement:
+    """``http_load`` after an unmeasured warm-up of ``warmup_s`` (pools filled, caches warm)."""
+    http_load(url, seconds=warmup_s, connections=connections, label=label, headers=headers)
+    return http_load(url, seconds=seconds, connections=connections, label=label, headers=headers)
 
 
 def parse_wrk(out: str, label: str) -> Measurement:
