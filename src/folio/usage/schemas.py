@@ -17,6 +17,7 @@ class Meter(StrEnum):
     MEMBERS = "members"
     API_CALLS = "api_calls"
     STORAGE_BYTES = "storage_bytes"
+    LISTINGS = "listings"
 
 
 class UsageRead(BaseModel):

@@ -52,6 +52,7 @@ def default_limit(settings: Settings, meter: Meter) -> int:
         Meter.MEMBERS: quotas.members,
         Meter.API_CALLS: quotas.api_calls_per_day,
         Meter.STORAGE_BYTES: quotas.storage_bytes,
+        Meter.LISTINGS: quotas.listings,
     }
     return limits[meter]
 

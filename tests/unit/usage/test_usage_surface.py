@@ -30,6 +30,6 @@ def test_public_surface() -> None:
     ]
 
 
-def test_meters_are_the_documented_four() -> None:
+def test_meters_are_the_documented_five() -> None:
     """Meter values are stable strings stored in usage_daily.meter."""
-    assert [m.value for m in Meter] == ["tasks", "members", "api_calls", "storage_bytes"]
+    assert [m.value for m in Meter] == ["tasks", "members", "api_calls", "storage_bytes", "listings"]

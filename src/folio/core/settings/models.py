@@ -279,6 +279,7 @@ class QuotaSettings(FolioSettingsBase):
     members: int = setting(50, ge=0, description="Members (seats) a shop may have.")
     api_calls_per_day: int = setting(100_000, ge=0, description="API requests a shop may make per UTC day.")
     storage_bytes: int = setting(1_073_741_824, ge=0, description="Bytes of files a shop may store.")
+    listings: int = setting(100_000, ge=0, description="Catalogue listings a shop may hold.")
 
 
 class TenancySettings(FolioSettingsBase):

@@ -1,0 +1,1 @@
+"""The catalog context: bibliographic works shared by every shop, and each shop's listings."""
