@@ -4,14 +4,16 @@ One PDF per Shakespeare text (its first ``WORDS`` words, made with fpdf2) is gen
 under ``.folio/bench/pdfs``; their text is extracted once with ``folio.pdfindex.extract``,
 then indexed by both sides (title and body; tantivy with the ``en_stem`` tokenizer, in
 RAM). The same ``QUERIES`` run ``ROUNDS`` times on each (words are ANDed on both sides,
-title boosted 3x); ``parameters`` holds indexing times, p95 latency and the mean top-10
-overlap (Jaccard of doc ids).
+title boosted 3x); ``parameters`` holds indexing times, p95 latency, the mean top-10
+overlap (Jaccard of doc ids), and how long Folio takes to save its index and load it
+again (what every ``folio pdf search`` pays before its query).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +133,13 @@ def run() -> BenchResult:
     for doc_id, title, body in docs:
         folio_index.add(doc_id, {"title": title, "body": body})
     folio_index_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as saved:
+        start = time.perf_counter()
+        folio_index.save(Path(saved))
+        folio_save_s = time.perf_counter() - start
+        start = time.perf_counter()
+        InvertedIndex.load(Path(saved))
+        folio_load_s = time.perf_counter() - start
 
     start = time.perf_counter()
     index = _tantivy_index(docs)
@@ -173,6 +182,8 @@ def run() -> BenchResult:
             "extract_s": extract_s,
             "folio_index_s": folio_index_s,
             "tantivy_index_s": tantivy_index_s,
+            "folio_save_s": folio_save_s,
+            "folio_load_s": folio_load_s,
             "folio_p50_ms": folio.p50_ms,
             "folio_p95_ms": folio_p95,
             "tantivy_p50_ms": peer.p50_ms,
