@@ -9,12 +9,14 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -32,6 +34,7 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     errors: int
+    p95_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -140,22 +143,61 @@ def _wrk_field(pattern: str, out: str) -> str:
     return match.group(1)
 
 
+_WRK_SCRIPT = """
+local paths = {%s}
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("p95_us %%d\\n", latency:percentile(95)))
+end
+"""
+
+
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wrk_script(paths: Sequence[str]) -> str:
+    """A wrk Lua script that sends ``paths`` in turn and prints the 95th latency percentile."""
+    if not paths:
+        raise ValueError("wrk_script needs at least one path")
+    return _WRK_SCRIPT % ", ".join(_lua_string(path) for path in paths)
+
+
 def http_load(
-    url: str, *, seconds: int, connections: int, label: str, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    label: str,
+    headers: dict[str, str] | None = None,
+    paths: Sequence[str] | None = None,
 ) -> Measurement:
     """Load ``url`` with wrk (2 threads, ``connections`` keep-alive connections) for ``seconds``.
 
     wrk runs as its own native process, so it does not steal the server's event loop
-    the way an in-process Python client would. ``headers`` go on every request.
+    the way an in-process Python client would. ``headers`` go on every request;
+    ``paths`` (on ``url``'s host) are requested in turn instead of ``url``'s own path.
     """
+    split = urlsplit(url)
+    rotation = list(paths) if paths else [split.path + (f"?{split.query}" if split.query else "")]
     header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
-    done = subprocess.run(
-        [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *header_args, url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(wrk_script(rotation))
+    try:
+        argv = [ensure_wrk(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name]
+        done = subprocess.run(
+            [*argv, *header_args, url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 30,
+        )
+    finally:
+        Path(script.name).unlink()
     return parse_wrk(done.stdout, label)
 
 
@@ -166,11 +208,15 @@ def measure_http(
     seconds: int,
     connections: int,
     headers: dict[str, str] | None = None,
+    paths: Sequence[str] | None = None,
     warmup_s: int = 2,
 ) -> Measurement:
     """``http_load`` after an unmeasured warm-up of ``warmup_s`` (pools filled, caches warm)."""
-    http_load(url, seconds=warmup_s, connections=connections, label=label, headers=headers)
-    return http_load(url, seconds=seconds, connections=connections, label=label, headers=headers)
+    for duration in (warmup_s, seconds):
+        measured = http_load(
+            url, seconds=duration, connections=connections, label=label, headers=headers, paths=paths
+        )
+    return measured
 
 
 def parse_wrk(out: str, label: str) -> Measurement:
@@ -185,7 +231,14 @@ def parse_wrk(out: str, label: str) -> Measurement:
         p50_ms=_to_ms(_wrk_field(r"^\s*50%\s+(\S+)$", out)),
         p99_ms=_to_ms(_wrk_field(r"^\s*99%\s+(\S+)$", out)),
         errors=errors,
+        p95_ms=_p95_ms(out),
     )
+
+
+def _p95_ms(out: str) -> float | None:
+    """The 95th percentile ``wrk_script``'s ``done`` printed (microseconds), if it did."""
+    match = re.search(r"^p95_us (\d+)$", out, re.MULTILINE)
+    return int(match.group(1)) / 1000 if match else None
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from benchmarks import harness
-from benchmarks.harness import BenchResult, Measurement, parse_wrk
+from benchmarks.harness import BenchResult, Measurement, parse_wrk, wrk_script
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +70,20 @@ def test_a_tiny_ratio_keeps_two_significant_digits() -> None:
         ratio=0.00055,
     )
     assert result.line().startswith("tiny: folio/peer = 0.00055 ")
+
+
+def test_wrk_script_rotates_paths_and_reports_p95() -> None:
+    """Paths are quoted for Lua (quotes and backslashes escaped) and the script prints p95."""
+    script = wrk_script(['/search?q="lear"', "/a\\b"])
+    assert '"/search?q=\\"lear\\""' in script
+    assert '"/a\\\\b"' in script
+    assert "latency:percentile(95)" in script
+    with pytest.raises(ValueError, match="at least one path"):
+        wrk_script([])
+
+
+def test_parse_wrk_reads_the_p95_line() -> None:
+    """The p95 the script prints (microseconds) becomes milliseconds; absent, it stays None."""
+    with_p95 = RECORDED + "p95_us 2500\n"
+    assert parse_wrk(with_p95, "x").p95_ms == 2.5
+    assert parse_wrk(RECORDED, "x").p95_ms is None
