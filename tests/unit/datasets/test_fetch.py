@@ -63,7 +63,7 @@ def server(generated_archive: tuple[Path, str]) -> Iterator[str]:
     served, _ = generated_archive
     CountingHandler.hits = 0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(CountingHandler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()

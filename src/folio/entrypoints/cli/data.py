@@ -44,16 +44,21 @@ def list_command(cli: CliContext) -> None:
     "fetch",
     epilog="""\b
 Examples:
-  folio data fetch                     every data set in the manifest
-  folio data fetch shakespeare-texts""",
+  folio data fetch shakespeare-texts   one data set
+  folio data fetch austen-novels bible-kjv
+  folio data fetch --all               every data set in the manifest""",
 )
 @click.argument("names", nargs=-1)
+@click.option("--all", "fetch_all", is_flag=True, help="Fetch every data set in the manifest.")
 @pass_cli
-def fetch_command(cli: CliContext, names: tuple[str, ...]) -> None:
+def fetch_command(cli: CliContext, names: tuple[str, ...], fetch_all: bool) -> None:
     """Download, verify (sha256) and extract data sets; ones already there are skipped."""
     from folio.core.errors import FolioError
     from folio.datasets.api import fetch, load_sources
 
+    if fetch_all == bool(names):
+        # Fetching everything is ~37 MB of downloads: ask for it by name, not by omission.
+        raise click.UsageError("name the data sets to fetch, or pass --all")
     data_dir = data_dir_of(cli)
     for name in names or tuple(load_sources()):
         try:

