@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[impo
 
 from benchmarks.harness import BenchResult, Measurement
 from folio.core.settings import load_settings
-from folio.datasets.api import fetch, get_source_or_raise
+from folio.datasets.api import fetch, read_public_domain_texts
 from folio.textanalysis.analysis import analyze
 from folio.textanalysis.tfidf import TfidfModel, build_tfidf
 
@@ -31,11 +31,10 @@ TOLERANCE = 1e-9
 
 
 def load_corpus() -> dict[str, list[str]]:
-    """The analysed Shakespeare texts by file stem, fetching the corpus when missing."""
+    """The analysed Shakespeare texts by key, fetching the corpus when missing."""
     data_dir = Path(load_settings().home) / "data"
     root = fetch(CORPUS, data_dir=data_dir)
-    files = get_source_or_raise(CORPUS).list_files(root)
-    return {path.stem: analyze(path.read_text(encoding="utf-8", errors="replace")) for path in files}
+    return {work.key: analyze(work.text) for work in read_public_domain_texts(CORPUS, root)}
 
 
 def _identity(doc: list[str]) -> list[str]:

