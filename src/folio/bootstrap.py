@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from folio.core.data_migrations import DataMigration
 from folio.core.db import Database
+from folio.core.objectstore import ObjectStore
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 
@@ -26,6 +27,7 @@ class Platform:
     database: Database
     rate_limiter: RateLimiter
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    object_store: ObjectStore | None = None  # None: adapters build one from settings (object_store_for)
 
     async def aclose(self) -> None:
         """Release every connection the platform holds."""

@@ -440,6 +440,13 @@ class ObjectStoreSettings(FolioSettingsBase):
     )
     region: str = setting("us-east-1", description="Region name S3 clients sign for.")
     endpoint: str | None = setting(None, description="Use an external S3 endpoint instead of the local one.")
+    bucket: str = setting(
+        "folio",
+        min_length=3,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$",
+        description="The bucket Folio keeps its objects in (created on first use).",
+    )
 
     @property
     def endpoint_url(self) -> str:

@@ -1,0 +1,99 @@
+"""The catalog context's public surface: what other contexts and entry points may import.
+
+Key contracts: service functions take ``(db, *, [settings,] principal, ...)`` and apply
+the role rules themselves (another shop's listing is ``NotFoundError``); every work or
+listing write adds a ``catalog_changes`` outbox row in its own transaction, which the
+search context follows with ``claim_changes`` / ``mark_changes_synced`` /
+``mark_change_failed`` (at-least-once; see ``folio.catalog.outbox``) and reads back
+with ``get_works``, ``iter_works``, ``get_listings_for_search`` and ``iter_listings``.
+"""
+
+from __future__ import annotations
+
+from folio.catalog.http import OPENAPI_TAGS, v1_router, v2_router
+from folio.catalog.importer import BOOK_CROSSING, PUBLIC_DOMAIN_SOURCES, REASONS, import_works
+from folio.catalog.isbn import InvalidIsbnError, Isbn, parse_isbn
+from folio.catalog.outbox import claim_changes, mark_change_failed, mark_changes_synced, pending_change_count
+from folio.catalog.previews import PreviewReport, export_previews, generate_previews, render_preview
+from folio.catalog.runs import import_source, list_import_runs, list_quarantine, run_previews
+from folio.catalog.schemas import (
+    CatalogChangeRead,
+    Condition,
+    ImportRunRead,
+    ListingCreate,
+    ListingRead,
+    ListingUpdate,
+    ListingWithWork,
+    QuarantinedRowRead,
+    WorkCreate,
+    WorkRead,
+    WorkUpdate,
+)
+from folio.catalog.service import (
+    create_listing,
+    create_work,
+    delete_listing,
+    get_listing,
+    get_listings_for_search,
+    get_work,
+    get_works,
+    iter_listings,
+    iter_works,
+    list_listings,
+    list_listings_after,
+    list_tenants_with_listings,
+    list_works,
+    update_listing,
+    update_work,
+)
+
+__all__ = [
+    "BOOK_CROSSING",
+    "OPENAPI_TAGS",
+    "PUBLIC_DOMAIN_SOURCES",
+    "REASONS",
+    "CatalogChangeRead",
+    "Condition",
+    "ImportRunRead",
+    "InvalidIsbnError",
+    "Isbn",
+    "ListingCreate",
+    "ListingRead",
+    "ListingUpdate",
+    "ListingWithWork",
+    "PreviewReport",
+    "QuarantinedRowRead",
+    "WorkCreate",
+    "WorkRead",
+    "WorkUpdate",
+    "claim_changes",
+    "create_listing",
+    "create_work",
+    "delete_listing",
+    "export_previews",
+    "generate_previews",
+    "get_listing",
+    "get_listings_for_search",
+    "get_work",
+    "get_works",
+    "import_source",
+    "import_works",
+    "iter_listings",
+    "iter_works",
+    "list_import_runs",
+    "list_listings",
+    "list_listings_after",
+    "list_quarantine",
+    "list_tenants_with_listings",
+    "list_works",
+    "mark_change_failed",
+    "mark_changes_synced",
+    "parse_isbn",
+    "pending_change_count",
+    "render_preview",
+    "run_previews",
+    "update_listing",
+    "update_work",
+    "v1_router",
+    "v2_router",
+]

@@ -1,0 +1,176 @@
+"""Bulk import on both backends, from generated rows: counts, quarantine, idempotence, crash and re-run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from folio.catalog.api import list_import_runs, list_quarantine
+from folio.catalog.importer import Candidate, Rejection, import_works, map_book_crossing_row
+from folio.catalog.models import CatalogChange, Work
+from folio.core.db import Database
+from tests.integration.catalog.conftest import generated_isbn
+from tests.unit.catalog.test_importer_mapping import GeneratedRow
+
+pytestmark = pytest.mark.integration
+
+
+def generated_rows(isbns: list[str], *, title: str = "Generated Title") -> list[Candidate | Rejection]:
+    """Generated Book-Crossing-shaped rows for ``isbns`` plus four bad ones, mapped as the importer does."""
+    rows = [
+        GeneratedRow(
+            i + 2,
+            f"generated line {i}",
+            {
+                "ISBN": isbn,
+                "Book-Title": f"{title} {i}",
+                "Book-Author": "Gen Author",
+                "Year-Of-Publication": "0",
+            },
+        )
+        for i, isbn in enumerate(isbns)
+    ]
+    rows += [
+        GeneratedRow(
+            900, "bad isbn", {"ISBN": "0195153449", "Book-Title": "X", "Year-Of-Publication": "1999"}
+        ),
+        GeneratedRow(
+            901, "future", {"ISBN": generated_isbn(), "Book-Title": "X", "Year-Of-Publication": "2999"}
+        ),
+        GeneratedRow(
+            902, "no title", {"ISBN": generated_isbn(), "Book-Title": " ", "Year-Of-Publication": "1"}
+        ),
+        GeneratedRow(903, '"half;line', None, "unterminated quote"),
+    ]
+    return [map_book_crossing_row(row) for row in rows]
+
+
+async def works_of(db: Database, source: str) -> int:
+    """How many works ``source`` has."""
+
+    async def work(session: AsyncSession) -> int:
+        return int((await session.execute(select(func.count()).where(Work.source == source))).scalar_one())
+
+    return await db.run(work)
+
+
+async def reindex_rows(db: Database) -> int:
+    """How many ``catalog reindex`` outbox rows exist."""
+
+    async def work(session: AsyncSession) -> int:
+        statement = select(func.count()).where(
+            CatalogChange.entity == "catalog", CatalogChange.op == "reindex"
+        )
+        return int((await session.execute(statement)).scalar_one())
+
+    return await db.run(work)
+
+
+async def test_import_is_idempotent_and_quarantines(any_database: Database) -> None:
+    """A second run inserts nothing and finds every row unchanged; bad rows are quarantined each time."""
+    source = f"test-{uuid.uuid4().hex[:12]}"
+    isbns = [generated_isbn() for _ in range(25)]
+    first = await import_works(any_database, source=source, items=generated_rows(isbns), batch_size=10)
+    assert first.status == "completed"
+    assert first.counts == {"read": 29, "inserted": 25, "updated": 0, "unchanged": 0, "quarantined": 4}
+    assert first.reasons == {"invalid-isbn": 1, "impossible-year": 1, "missing-title": 1, "parse-error": 1}
+    assert await works_of(any_database, source) == 25
+
+    second = await import_works(any_database, source=source, items=generated_rows(isbns), batch_size=10)
+    assert second.counts == {"read": 29, "inserted": 0, "updated": 0, "unchanged": 25, "quarantined": 4}
+    assert await works_of(any_database, source) == 25
+
+    changed = await import_works(any_database, source=source, items=generated_rows(isbns, title="Renamed"))
+    assert (changed.counts["updated"], changed.counts["unchanged"]) == (25, 0)
+
+    quarantined = await list_quarantine(any_database, run_id=second.id)
+    assert sorted((row.line_no, row.reason) for row in quarantined) == [
+        (900, "invalid-isbn"),
+        (901, "impossible-year"),
+        (902, "missing-title"),
+        (903, "parse-error"),
+    ]
+    assert [
+        row.raw for row in await list_quarantine(any_database, run_id=second.id, reason="parse-error")
+    ] == ['"half;line']
+    assert second.id in [run.id for run in await list_import_runs(any_database, limit=200)]
+
+
+async def test_duplicates_and_isbns_of_other_sources(any_database: Database) -> None:
+    """The same ISBN twice in a run, or one another source holds, is quarantined, not double-written."""
+    isbn = generated_isbn()
+    taken = generated_isbn()
+    await import_works(any_database, source=f"test-{uuid.uuid4().hex[:12]}", items=generated_rows([taken]))
+    source = f"test-{uuid.uuid4().hex[:12]}"
+    run = await import_works(
+        any_database, source=source, items=generated_rows([isbn, isbn, taken]), batch_size=2
+    )
+    assert run.counts["inserted"] == 1
+    assert run.reasons["duplicate-key"] == 1
+    assert run.reasons["isbn-catalogued-elsewhere"] == 1
+    assert await works_of(any_database, source) == 1
+
+
+async def test_crash_mid_import_then_rerun(any_database: Database) -> None:
+    """Batches committed before a crash stay; a re-run completes the rest with no duplicates."""
+    source = f"test-{uuid.uuid4().hex[:12]}"
+    isbns = [generated_isbn() for _ in range(30)]
+    items = generated_rows(isbns)
+
+    def crashing() -> Iterator[Candidate | Rejection]:
+        for count, item in enumerate(items):
+            if count == 25:
+                raise OSError("generated crash: the disk went away")
+            yield item
+
+    with pytest.raises(OSError, match="generated crash"):
+        await import_works(any_database, source=source, items=crashing(), batch_size=10)
+    assert await works_of(any_database, source) == 20
+    failed = next(run for run in await list_import_runs(any_database, limit=200) if run.source == source)
+    assert (failed.status, failed.counts["inserted"]) == ("failed", 20)
+
+    rerun = await import_works(any_database, source=source, items=items, batch_size=10)
+    assert rerun.status == "completed"
+    assert (rerun.counts["inserted"], rerun.counts["unchanged"], rerun.counts["quarantined"]) == (10, 20, 4)
+    assert await works_of(any_database, source) == 30
+
+
+async def test_limit_stops_early(sqlite_database: Database) -> None:
+    """``limit`` reads at most that many input rows."""
+    run = await import_works(
+        sqlite_database,
+        source="test-limit",
+        items=generated_rows([generated_isbn() for _ in range(10)]),
+        limit=4,
+    )
+    assert run.counts["read"] == 4
+
+
+async def test_one_reindex_row_per_run_that_changed_something(sqlite_database: Database) -> None:
+    """A run that wrote works, or follows one that did not finish, asks for one reindex; a no-op run none.
+
+    On a fresh SQLite file: the shared PostgreSQL's outbox also holds other tests' rows.
+    """
+    db = sqlite_database
+    source = "test-reindex"
+    items = generated_rows([generated_isbn() for _ in range(12)])
+    await import_works(db, source=source, items=items, batch_size=5)
+    assert await reindex_rows(db) == 1
+    await import_works(db, source=source, items=items, batch_size=5)
+    assert await reindex_rows(db) == 1
+
+    def crashing() -> Iterator[Candidate | Rejection]:
+        yield from items[:3]
+        raise OSError("generated crash")
+
+    with pytest.raises(OSError, match="generated crash"):
+        await import_works(db, source=source, items=crashing(), batch_size=5)
+    assert await reindex_rows(db) == 1  # the failed run changed nothing
+    await import_works(db, source=source, items=items, batch_size=5)
+    assert await reindex_rows(db) == 2  # nothing changed, but the previous run did not finish
+    await import_works(db, source=source, items=items, batch_size=5)
+    assert await reindex_rows(db) == 2
