@@ -1,0 +1,67 @@
+"""The async Typesense client against the real server: round trips, alias swaps, error mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from folio.search.api import SearchBackend, SearchEngine, SearchEngineError, SearchUnavailableError
+from folio.search.engine import EngineNotFoundError
+from folio.search.indexes import collection_schema, ensure_index, work_document
+from tests.conftest import free_port
+from tests.support.search import generated_work
+
+pytestmark = pytest.mark.integration
+
+
+async def test_documents_round_trip_through_an_alias(backend: SearchBackend) -> None:
+    """Documents written through an alias are found by a search on it, and deletable."""
+    engine, alias = backend.engine, backend.names.works()
+    collection = await ensure_index(engine, alias, names=backend.names)
+    assert await engine.get_alias(alias) == collection
+    works = [generated_work("The Running Man"), generated_work("Quiet Gardens")]
+    assert await engine.import_documents(alias, [work_document(w) for w in works]) == []
+    body = await engine.search(alias, {"q": "run", "query_by": "title_stem"})
+    assert [hit["document"]["id"] for hit in body["hits"]] == [str(works[0].id)]
+    assert await engine.delete_document(alias, str(works[0].id)) is True
+    assert await engine.delete_document(alias, str(works[0].id)) is False
+    assert (await engine.get_collection(collection) or {})["num_documents"] == 1
+
+
+async def test_import_reports_each_refused_document(backend: SearchBackend) -> None:
+    """A bulk import answers which lines the engine refused and why, and keeps the rest."""
+    engine, alias = backend.engine, backend.names.works()
+    await ensure_index(engine, alias, names=backend.names)
+    good = work_document(generated_work("Fine"))
+    bad = {**work_document(generated_work("Broken")), "year": "not a year"}
+    failures = await engine.import_documents(alias, [good, bad])
+    assert len(failures) == 1
+    assert "year" in failures[0]["error"]
+
+
+async def test_missing_things_are_none_or_not_found(backend: SearchBackend) -> None:
+    """Reads of absent aliases/collections answer None; a search on one raises the 404 error."""
+    engine = backend.engine
+    assert await engine.get_alias(backend.names.works()) is None
+    assert await engine.get_collection(backend.names.prefix + "nothing") is None
+    with pytest.raises(EngineNotFoundError):
+        await engine.search(backend.names.prefix + "nothing", {"q": "*", "query_by": "title_stem"})
+
+
+async def test_bad_request_maps_to_engine_error(backend: SearchBackend) -> None:
+    """A request the server refuses (a duplicate collection) is a SearchEngineError with its message."""
+    name = backend.names.versioned(backend.names.works())
+    await backend.engine.create_collection(collection_schema(name))
+    with pytest.raises(SearchEngineError) as caught:
+        await backend.engine.create_collection(collection_schema(name))
+    assert caught.value.extra["engine_status"] == 409
+    assert "already exists" in (caught.value.detail or "")
+
+
+async def test_unreachable_engine_is_search_unavailable() -> None:
+    """A closed port gives the 503 problem search-unavailable, after the read retries."""
+    async with SearchEngine(f"http://127.0.0.1:{free_port()}", "k", timeout_s=0.5) as engine:
+        with pytest.raises(SearchUnavailableError) as caught:
+            await engine.health()
+    assert caught.value.status == 503
+    assert caught.value.code == "search-unavailable"
+    assert "cannot be reached" in (caught.value.detail or "")

@@ -1,0 +1,157 @@
+"""The outbox sync against the real catalogue and engine: changes reach the index, outages lose nothing.
+
+The outbox is shared by the whole database, so a sync here may also apply changes other
+tests left pending; those land in this test's private namespace and are dropped with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from folio.catalog import api as catalog
+from folio.core.db import Database
+from folio.search.api import IndexNames, SearchBackend, SearchEngine, SearchSync
+from tests.conftest import free_port
+from tests.support.identity import Session, register_and_login
+
+pytestmark = pytest.mark.integration
+
+
+async def _create(client: httpx.AsyncClient, owner: Session, title: str) -> tuple[str, str]:
+    work = await client.post(
+        "/api/v1/catalog/works", json={"title": title, "authors": ["Generated Author"]}, headers=owner.headers
+    )
+    assert work.status_code == 201, work.text
+    listing = await client.post(
+        "/api/v1/catalog/listings",
+        json={"work_id": work.json()["id"], "price_cents": 1200, "currency": "EUR", "stock": 2},
+        headers=owner.headers,
+    )
+    assert listing.status_code == 201, listing.text
+    return str(work.json()["id"]), str(listing.json()["id"])
+
+
+async def _drain(sync: SearchSync, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        report = await sync.run_once()
+        assert not report.engine_down
+        if report.claimed == 0:
+            return
+    raise AssertionError("the outbox did not drain")
+
+
+async def test_changes_wait_out_an_outage_then_reach_the_index(
+    api_client: httpx.AsyncClient, pg_database: Database, backend: SearchBackend
+) -> None:
+    """With the engine down nothing is claimed or lost; once it is back the work and listing are indexed."""
+    owner = await register_and_login(api_client)
+    work_id, listing_id = await _create(api_client, owner, "Saltmarsh Diaries")
+    pending_before = await catalog.pending_change_count(pg_database)
+
+    down = SearchBackend(SearchEngine(f"http://127.0.0.1:{free_port()}", "k", timeout_s=0.5), backend.names)
+    try:
+        sync_down = SearchSync(pg_database, down, min_backoff_s=0.5)
+        report = await sync_down.run_once()
+        assert report.engine_down
+        assert report.claimed == 0
+        assert sync_down.backoff_s == 0.5
+        assert (await sync_down.run_once()).engine_down
+        assert sync_down.backoff_s == 1.0
+    finally:
+        await down.aclose()
+    assert await catalog.pending_change_count(pg_database) >= pending_before
+
+    await _drain(SearchSync(pg_database, backend))
+    engine, names = backend.engine, backend.names
+    work = await engine.get_document(names.works(), work_id)
+    assert work is not None
+    assert work["title"] == "Saltmarsh Diaries"
+    listing = await engine.get_document(names.shop(owner.tenant_id), listing_id)
+    assert listing is not None
+    assert listing["tenant_id"] == str(owner.tenant_id)
+    assert listing["price_band"] == "10-20"
+    assert listing["title_stem"] == "saltmarsh diari"
+
+    deleted = await api_client.delete(f"/api/v1/catalog/listings/{listing_id}", headers=owner.headers)
+    assert deleted.status_code == 204, deleted.text
+    await _drain(SearchSync(pg_database, backend))
+    assert await engine.get_document(names.shop(owner.tenant_id), listing_id) is None
+
+
+def _failing_writes(engine_url: str) -> httpx.MockTransport:
+    """An engine that is healthy but answers 503 to everything else (it fails mid-batch)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"ok": True})
+        body: dict[str, Any] = {"message": "Not Ready or Lagging"}
+        return httpx.Response(503, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+async def test_a_batch_that_fails_midway_is_marked_failed_and_retried(
+    api_client: httpx.AsyncClient, pg_database: Database, backend: SearchBackend
+) -> None:
+    """Writes failing after the claim mark the changes failed (attempts + 1), back off, and are retried."""
+    owner = await register_and_login(api_client)
+    _, listing_id = await _create(api_client, owner, "Fenland Ledger")
+    flaky = SearchBackend(
+        SearchEngine(
+            "http://engine.test", "k", transport=_failing_writes("http://engine.test"), read_attempts=1
+        ),
+        IndexNames(backend.names.prefix),
+    )
+    try:
+        sync = SearchSync(pg_database, flaky, min_backoff_s=0.25)
+        report = await sync.run_once()
+    finally:
+        await flaky.aclose()
+    assert report.claimed > 0
+    assert report.failed == report.claimed
+    assert report.synced == 0
+    assert sync.backoff_s == 0.25
+    assert "Not Ready" in report.errors[0]
+    retried = await catalog.claim_changes(pg_database, limit=1000)
+    assert any(
+        change.entity_id is not None and str(change.entity_id) == listing_id and change.attempts == 1
+        for change in retried
+    )
+
+    await _drain(SearchSync(pg_database, backend))
+    assert await backend.engine.get_document(backend.names.shop(owner.tenant_id), listing_id) is not None
+
+
+async def test_a_work_edit_reaches_every_shops_listing_copies(
+    api_client: httpx.AsyncClient, pg_database: Database, backend: SearchBackend
+) -> None:
+    """Listing documents copy their work's fields: an owner's edit of the work rewrites them in every shop."""
+    owner = await register_and_login(api_client)
+    work_id, listing_id = await _create(api_client, owner, "Tidewater Almanac")
+    other = await register_and_login(api_client)
+    other_listing = await api_client.post(
+        "/api/v1/catalog/listings",
+        json={"work_id": work_id, "price_cents": 450, "currency": "GBP", "stock": 1, "condition": "good"},
+        headers=other.headers,
+    )
+    assert other_listing.status_code == 201, other_listing.text
+    await _drain(SearchSync(pg_database, backend))
+
+    edited = await api_client.patch(
+        f"/api/v1/catalog/works/{work_id}", json={"title": "Tidewater Almanack"}, headers=owner.headers
+    )
+    assert edited.status_code == 200, edited.text
+    await _drain(SearchSync(pg_database, backend))
+
+    engine, names = backend.engine, backend.names
+    mine = await engine.get_document(names.shop(owner.tenant_id), listing_id)
+    theirs = await engine.get_document(names.shop(other.tenant_id), str(other_listing.json()["id"]))
+    assert mine is not None
+    assert theirs is not None
+    assert mine["title"] == theirs["title"] == "Tidewater Almanack"
+    assert mine["title_stem"] == "tidewat almanack"
+    # The listing's own fields are untouched by the work's edit.
+    assert (mine["price_cents"], theirs["price_cents"], theirs["currency"]) == (1200, 450, "GBP")
