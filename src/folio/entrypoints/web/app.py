@@ -30,7 +30,7 @@ from folio.core.errors import (
 from folio.core.logging import correlation_id
 from folio.core.security import Principal
 from folio.core.settings import Settings
-from folio.entrypoints.web import auth, board, dev, members
+from folio.entrypoints.web import auth, board, dev, members, search
 from folio.entrypoints.web.access import current_principal, load_principal, remember_writes
 from folio.entrypoints.web.forms import STATUS_CHOICES
 from folio.entrypoints.web.security import STATIC_ENDPOINT, install_security_headers
@@ -84,6 +84,7 @@ def create_web_app(settings: Settings) -> Flask:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(board.blueprint, url_prefix="/tasks")
     app.register_blueprint(members.blueprint, url_prefix="/members")
+    app.register_blueprint(search.blueprint, url_prefix="/search")
     if settings.profile in DEV_PROFILES:
         app.register_blueprint(dev.blueprint, url_prefix="/dev")
     _install_error_pages(app)
