@@ -8,23 +8,62 @@ lifespan). Keep this package to dependencies and OpenAPI helpers: no domain logi
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Protocol, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from folio.core.db import Database
-from folio.core.errors import PROBLEM_MEDIA_TYPE, Problem
+from folio.core.errors import PROBLEM_MEDIA_TYPE, InvalidParam, Problem, ValidationFailedError
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 
 __all__ = [
+    "ETAG_HEADER",
     "DatabaseDep",
+    "IfMatch",
     "RateLimiterDep",
     "SettingsDep",
     "WiredPlatform",
     "client_ip",
+    "expected_version",
     "problem_responses",
 ]
+
+IfMatch = Annotated[
+    # The pattern sits on the string so the schema shows it; SkipJsonSchema: a header
+    # is absent or a string, never JSON null.
+    Annotated[str, Field(pattern=r'^("[0-9]{1,9}"|[0-9]{1,9}|\*)$')] | SkipJsonSchema[None],
+    Header(
+        alias="If-Match",
+        description=(
+            'Change only if the resource is still at this version: its `ETag`, e.g. `"3"` '
+            "(the bare number is accepted too), or `*` for any version."
+        ),
+        examples=['"3"'],
+    ),
+]
+"""The optional ``If-Match`` header of versioned resources (tasks, listings, works)."""
+
+ETAG_HEADER = {"ETag": {"description": 'The version as a strong entity tag, e.g. `"3"`.'}}
+"""The OpenAPI ``headers`` entry of a response that carries a resource's ``ETag``."""
+
+_ETAG = re.compile(r'^\s*"?([0-9]{1,9})"?\s*$')
+
+
+def expected_version(if_match: str | None, *, entity: str) -> int | None:
+    """The version an ``If-Match`` header asks for (None for absent or ``*``); 422 when malformed."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match)
+    if match is None:
+        raise ValidationFailedError(
+            f'If-Match must be the {entity}\'s ETag, e.g. "3", or *',
+            errors=[InvalidParam(name="header.If-Match", reason='expected a strong ETag like "3", or *')],
+        )
+    return int(match.group(1))
 
 
 class WiredPlatform(Protocol):

@@ -76,7 +76,7 @@ def simple_analyzer(text: str) -> list[str]:
 def default_analyzer() -> Analyzer:
     """The shared analyzer of ``folio.textanalysis`` when installed, else :func:`simple_analyzer`."""
     try:
-        from folio.textanalysis.analysis import analyze
+        from folio.textanalysis.api import analyze
     except ImportError:  # pragma: no cover - textanalysis ships with folio; kept for partial installs
         return simple_analyzer
     return analyze

@@ -14,16 +14,12 @@ What v2 changed (v1 stays served, unchanged, and is not deprecated yet):
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
-from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
-from folio.core.errors import InvalidParam, ValidationFailedError
-from folio.httpkit import DatabaseDep, SettingsDep, problem_responses
+from folio.httpkit import ETAG_HEADER, DatabaseDep, IfMatch, SettingsDep, expected_version, problem_responses
 from folio.identity.api import CurrentPrincipal
 from folio.tasks import service
 from folio.tasks.schemas import (
@@ -73,22 +69,6 @@ Sort = Annotated[
     TaskSort,
     Query(description="Order of the list; `-` for descending. Ties break on the task id."),
 ]
-IfMatch = Annotated[
-    # The pattern sits on the string so the schema shows it; SkipJsonSchema: a header
-    # is absent or a string, never JSON null.
-    Annotated[str, Field(pattern=r'^("[0-9]{1,9}"|[0-9]{1,9}|\*)$')] | SkipJsonSchema[None],
-    Header(
-        alias="If-Match",
-        description=(
-            'Update only if the task is still at this version: its `ETag`, e.g. `"3"` '
-            "(the bare number is accepted too), or `*` for any version."
-        ),
-        examples=['"3"'],
-    ),
-]
-
-_ETAG_HEADER = {"ETag": {"description": 'The task\'s version as a strong entity tag, e.g. `"3"`.'}}
-_ETAG = re.compile(r'^\s*"?([0-9]{1,9})"?\s*$')
 
 _READ_PROBLEMS = problem_responses(401, 404, 422, 429)
 _LIST_PROBLEMS = problem_responses(401, 422, 429)
@@ -114,19 +94,6 @@ _UPDATE_EXAMPLES: dict[str, Any] = {
     "reschedule": {"summary": "Move the due date", "value": {"due_date": "2026-12-15"}},
     "unassign": {"summary": "Clear the assignee", "value": {"assignee_id": None}},
 }
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` header asks for (None for absent or ``*``); 422 when malformed."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    match = _ETAG.match(if_match)
-    if match is None:
-        raise ValidationFailedError(
-            'If-Match must be the task\'s ETag, e.g. "3", or *',
-            errors=[InvalidParam(name="header.If-Match", reason='expected a strong ETag like "3", or *')],
-        )
-    return int(match.group(1))
 
 
 def _with_etag(response: Response, task: TaskRead) -> None:
@@ -173,7 +140,7 @@ async def list_tasks_v1(
     summary="Create a task",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskRead,
-    responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+    responses={201: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
 async def create_task_v1(
     *,
@@ -197,7 +164,7 @@ async def create_task_v1(
     operation_id="getTaskV1",
     summary="Get a task",
     response_model=TaskRead,
-    responses={200: {"headers": _ETAG_HEADER}, **_READ_PROBLEMS},
+    responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
 )
 async def get_task_v1(
     *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId
@@ -217,7 +184,7 @@ async def get_task_v1(
         "Send `version` or `If-Match` to fail with 409 instead of overwriting someone else's change."
     ),
     response_model=TaskRead,
-    responses={200: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+    responses={200: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
 async def update_task_v1(
     *,
@@ -230,7 +197,11 @@ async def update_task_v1(
 ) -> TaskRead:
     """``PATCH /api/v1/tasks/{task_id}``."""
     task = await service.update_task(
-        db, principal=principal, task_id=task_id, data=data, if_version=_expected_version(if_match)
+        db,
+        principal=principal,
+        task_id=task_id,
+        data=data,
+        if_version=expected_version(if_match, entity="task"),
     )
     _with_etag(response, task)
     return task
@@ -249,7 +220,7 @@ async def delete_task_v1(
 ) -> Response:
     """``DELETE /api/v1/tasks/{task_id}``: 204."""
     await service.delete_task(
-        db, principal=principal, task_id=task_id, if_version=_expected_version(if_match)
+        db, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -299,7 +270,7 @@ async def list_tasks_v2(
     summary="Create a task",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskReadV2,
-    responses={201: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+    responses={201: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
 async def create_task_v2(
     *,
@@ -337,7 +308,7 @@ async def create_task_v2(
     operation_id="getTaskV2",
     summary="Get a task",
     response_model=TaskReadV2,
-    responses={200: {"headers": _ETAG_HEADER}, **_READ_PROBLEMS},
+    responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
 )
 async def get_task_v2(
     *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId
@@ -357,7 +328,7 @@ async def get_task_v2(
         "Send `version` or `If-Match` to fail with 409 instead of overwriting someone else's change."
     ),
     response_model=TaskReadV2,
-    responses={200: {"headers": _ETAG_HEADER}, **_WRITE_PROBLEMS},
+    responses={200: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
 async def update_task_v2(
     *,
@@ -370,7 +341,11 @@ async def update_task_v2(
 ) -> TaskReadV2:
     """``PATCH /api/v2/tasks/{task_id}``."""
     task = await service.update_task(
-        db, principal=principal, task_id=task_id, data=data.to_v1(), if_version=_expected_version(if_match)
+        db,
+        principal=principal,
+        task_id=task_id,
+        data=data.to_v1(),
+        if_version=expected_version(if_match, entity="task"),
     )
     _with_etag(response, task)
     return TaskReadV2.from_v1(task)
@@ -389,6 +364,6 @@ async def delete_task_v2(
 ) -> Response:
     """``DELETE /api/v2/tasks/{task_id}``: 204."""
     await service.delete_task(
-        db, principal=principal, task_id=task_id, if_version=_expected_version(if_match)
+        db, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

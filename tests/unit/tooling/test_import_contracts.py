@@ -13,7 +13,9 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 
-CONTEXTS = ("identity", "tasks", "audit", "usage", "mail")
+CONTEXTS = ("search", "catalog", "identity", "tasks", "audit", "usage", "mail")
+LIBRARIES = ("pdfindex", "textanalysis", "datasets")
+"""Leaf packages below the contexts; like contexts, reached only through their api."""
 
 
 def _contracts() -> dict[str, dict[str, object]]:
@@ -43,15 +45,16 @@ def test_layers_put_contexts_between_bootstrap_and_httpkit() -> None:
 
 
 def test_contexts_are_ordered() -> None:
-    """Contexts run tasks > identity > (audit | usage | mail), the leaves independent of each other."""
+    """Contexts run search > (tasks | catalog) > identity > (audit | usage | mail), leaves independent."""
     assert _contracts()["contexts"]["layers"] == [
-        "folio.tasks",
+        "folio.search",
+        "folio.tasks | folio.catalog",
         "folio.identity",
         "folio.audit | folio.usage | folio.mail",
     ]
 
 
-@pytest.mark.parametrize("context", CONTEXTS)
+@pytest.mark.parametrize("context", CONTEXTS + LIBRARIES)
 def test_each_context_is_reached_only_through_its_api(context: str) -> None:
     """Every context has a protected contract whose only exception is its api module."""
     contract = _contracts()[f"{context}-api-only"]

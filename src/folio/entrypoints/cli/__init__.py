@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from folio.entrypoints.cli.audit import audit_group
+from folio.entrypoints.cli.catalog import catalog_group
 from folio.entrypoints.cli.config import config_group
 from folio.entrypoints.cli.context import CliContext
 from folio.entrypoints.cli.data import data_group
@@ -18,6 +19,7 @@ from folio.entrypoints.cli.db import db_group
 from folio.entrypoints.cli.mail import mail_group
 from folio.entrypoints.cli.pdf import pdf_group
 from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
+from folio.entrypoints.cli.search import search_group
 from folio.entrypoints.cli.services import services_group
 from folio.entrypoints.cli.tenants import tenants_group
 from folio.entrypoints.cli.text import text_group
@@ -73,6 +75,8 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
     cli.add_command(data_group)
     cli.add_command(text_group)
     cli.add_command(pdf_group)
+    cli.add_command(search_group)
+    cli.add_command(catalog_group)
     load_plugins(cli)
     return cli
 

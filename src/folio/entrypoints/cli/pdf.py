@@ -36,8 +36,7 @@ Examples:
 @index_option
 def index_command(paths: tuple[Path, ...], index_dir: Path) -> None:
     """Add PDF files (or every *.pdf under a directory) to the index, replacing earlier versions."""
-    from folio.pdfindex.extract import PdfExtractionError, extract_pdf
-    from folio.pdfindex.index import IndexFormatError, open_index
+    from folio.pdfindex.api import IndexFormatError, PdfExtractionError, extract_pdf, open_index
 
     try:
         index = open_index(index_dir)
@@ -75,8 +74,7 @@ Examples:
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True, help="Results to show.")
 def search_command(query: str, index_dir: Path, top: int) -> None:
     """Search the index: words, "phrases", AND, OR, NOT and parentheses; best first."""
-    from folio.pdfindex.index import IndexFormatError, InvertedIndex
-    from folio.pdfindex.query import QuerySyntaxError
+    from folio.pdfindex.api import IndexFormatError, InvertedIndex, QuerySyntaxError
 
     try:
         index = InvertedIndex.load(index_dir)

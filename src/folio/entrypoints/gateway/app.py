@@ -15,6 +15,9 @@ from prometheus_client import CollectorRegistry
 
 from folio.audit.api import http_router as audit_router
 from folio.bootstrap import Platform, build_platform
+from folio.catalog.api import OPENAPI_TAGS as CATALOG_OPENAPI_TAGS
+from folio.catalog.api import v1_router as catalog_v1_router
+from folio.catalog.api import v2_router as catalog_v2_router
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.health import router as health_router
 from folio.entrypoints.gateway.limits import enforce_api_limits, usage_flusher
@@ -27,6 +30,8 @@ from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
 from folio.identity.api import http_account_router as account_router
 from folio.identity.api import http_auth_router as auth_router
+from folio.search.api import OPENAPI_TAGS as SEARCH_OPENAPI_TAGS
+from folio.search.api import router as search_router
 from folio.tasks.api import OPENAPI_TAGS as TASKS_OPENAPI_TAGS
 from folio.tasks.api import v1_router as tasks_v1_router
 from folio.tasks.api import v2_router as tasks_v2_router
@@ -69,7 +74,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         version=version("folio"),
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=TASKS_OPENAPI_TAGS,
+        openapi_tags=[*TASKS_OPENAPI_TAGS, *CATALOG_OPENAPI_TAGS, *SEARCH_OPENAPI_TAGS],
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
@@ -86,6 +91,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(account_router, prefix="/api/v1", dependencies=limited)
     app.include_router(tasks_v1_router, prefix="/api/v1", dependencies=limited)
     app.include_router(tasks_v2_router, prefix="/api/v2", dependencies=limited)
+    app.include_router(catalog_v1_router, prefix="/api/v1", dependencies=limited)
+    app.include_router(catalog_v2_router, prefix="/api/v2", dependencies=limited)
+    app.include_router(search_router, prefix="/api/v1", dependencies=limited)
     app.include_router(audit_router, prefix="/api/v1", dependencies=limited)
     app.include_router(usage_router, prefix="/api/v1", dependencies=limited)
     mount_web_app(app, settings)
