@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import uuid
 
 from benchmarks.harness import BenchResult, Measurement, measure_http, serve_app
+from benchmarks.seeding import register_bench_shop
 from folio.core.db import open_database
 from folio.core.migrations import upgrade
-from folio.core.security import Principal, Role
 from folio.core.settings import Settings, load_settings
 
 NAME = "api_tasks"
@@ -43,34 +42,18 @@ FOLIO_ENV = {
 
 async def _seed(settings: Settings) -> tuple[uuid.UUID, str]:
     """A new shop with ``TASKS`` tasks and an owner's access token."""
-    from folio.identity import api as identity
     from folio.tasks import api as tasks
 
-    slug = f"bench-{uuid.uuid4().hex[:10]}"
     async with open_database(settings.database, settings.database_url) as db:
-        registration = await identity.register_shop(
-            db,
-            settings=settings,
-            data=identity.RegisterShop(
-                shop_name="Benchmark shop (generated)",
-                shop_slug=slug,
-                email=f"{slug}@bench.folio.localhost",
-                display_name="Bench Owner",
-                password=secrets.token_urlsafe(24),
-            ),
-        )
-        owner = Principal(
-            tenant_id=registration.tenant.id, role=Role.OWNER, user_id=registration.user.id, via="token"
-        )
+        shop = await register_bench_shop(db, settings)
         for number in range(TASKS):
             await tasks.create_task(
                 db,
                 settings=settings,
-                principal=owner,
+                principal=shop.owner,
                 data=tasks.TaskCreate(title=f"bench-synthetic-task-{number}", tags=["bench"]),
             )
-        pair = await identity.issue_token_pair(db, settings=settings, principal=owner)
-    return registration.tenant.id, pair.access_token
+    return shop.owner.tenant_id, shop.access_token
 
 
 def _measure(url: str, label: str, headers: dict[str, str] | None = None) -> Measurement:

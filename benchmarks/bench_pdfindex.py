@@ -1,12 +1,14 @@
-"""Folio's PDF index vs tantivy on sample-chapter PDFs of Shakespeare: queries/s.
+"""Folio's PDF index vs tantivy on the catalogue's sample-chapter PDFs: queries/s.
 
-One PDF per Shakespeare text (its first ``WORDS`` words, made with fpdf2) is generated
-under ``.folio/bench/pdfs``; their text is extracted once with ``folio.pdfindex.extract``,
-then indexed by both sides (title and body; tantivy with the ``en_stem`` tokenizer, in
-RAM). The same ``QUERIES`` run ``ROUNDS`` times on each (words are ANDed on both sides,
-title boosted 3x); ``parameters`` holds indexing times, p95 latency, the mean top-10
-overlap (Jaccard of doc ids), and how long Folio takes to save its index and load it
-again (what every ``folio pdf search`` pays before its query).
+One preview per public-domain work (Shakespeare, Austen, the KJV's books, the Devil's
+Dictionary: 150 PDFs), rendered exactly as the catalogue renders its previews
+(``folio.catalog.api.render_preview``), is written under ``.folio/bench/pdfs``; their
+text is extracted once with ``folio.pdfindex.extract``, then indexed by both sides
+(title and body; tantivy with the ``en_stem`` tokenizer, in RAM). The same ``QUERIES``
+run ``ROUNDS`` times on each (words are ANDed on both sides, title boosted 3x);
+``parameters`` holds indexing times, p95 latency, the mean top-10 overlap (Jaccard of
+doc ids), and how long Folio takes to save its index and load it again (what every
+``folio pdf search`` pays before its query).
 """
 
 from __future__ import annotations
@@ -19,18 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import tantivy
-from fpdf import FPDF
 
-from benchmarks.bench_tfidf import CORPUS
 from benchmarks.harness import RESULTS_DIR, BenchResult, Measurement
+from folio.catalog.api import PUBLIC_DOMAIN_SOURCES, render_preview
 from folio.core.settings import load_settings
-from folio.datasets.api import fetch, get_source_or_raise
-from folio.pdfindex.extract import extract_pdf
-from folio.pdfindex.index import InvertedIndex
+from folio.datasets.api import fetch, read_public_domain_texts
+from folio.pdfindex.api import InvertedIndex, extract_pdf
 
 NAME = "pdfindex"
 PDF_DIR = RESULTS_DIR / "pdfs"
-WORDS = 3000
 ROUNDS = int(os.environ.get("FOLIO_BENCH_ROUNDS", "5"))
 TOP = 10
 QUERIES = (
@@ -58,21 +57,16 @@ QUERIES = (
 
 
 def generate_pdfs() -> list[tuple[str, str]]:
-    """Write one sample-chapter PDF per text; return (doc id, path) pairs."""
-    root = fetch(CORPUS, data_dir=Path(load_settings().home) / "data")
+    """Write one catalogue preview per public-domain work; return (doc id, path) pairs."""
+    data_dir = Path(load_settings().home) / "data"
     PDF_DIR.mkdir(parents=True, exist_ok=True)
     made: list[tuple[str, str]] = []
-    for path in get_source_or_raise(CORPUS).list_files(root):
-        words = path.read_text(encoding="utf-8", errors="replace").split()[:WORDS]
-        text = " ".join(words).encode("latin-1", errors="replace").decode("latin-1")
-        pdf = FPDF()
-        pdf.set_title(path.stem)
-        pdf.add_page()
-        pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(0, 5, text)
-        target = PDF_DIR / f"{path.stem}.pdf"
-        pdf.output(str(target))
-        made.append((path.stem, str(target)))
+    for source in PUBLIC_DOMAIN_SOURCES:
+        for work in read_public_domain_texts(source, fetch(source, data_dir=data_dir)):
+            doc_id = f"{source}-{work.key}"
+            target = PDF_DIR / f"{doc_id}.pdf"
+            target.write_bytes(render_preview(title=work.title, author=work.author, text=work.text))
+            made.append((doc_id, str(target)))
     return made
 
 
@@ -173,7 +167,7 @@ def run() -> BenchResult:
         ratio_label="folio/tantivy queries/s",
         parameters={
             "documents": len(docs),
-            "words_per_pdf": WORDS,
+            "pdfs": "catalogue previews of the public-domain works (first ~9,000 characters each)",
             "pdf_dir": str(PDF_DIR),
             "queries": list(QUERIES),
             "rounds": ROUNDS,
