@@ -14,6 +14,7 @@ from folio.core.db import Database
 from folio.core.objectstore import ObjectStore
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
+from folio.search.api import SearchBackend, search_backend, search_enabled
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises when the dependency it checks is not usable; returns None when it is."""
@@ -28,11 +29,14 @@ class Platform:
     rate_limiter: RateLimiter
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     object_store: ObjectStore | None = None  # None: adapters build one from settings (object_store_for)
+    search: SearchBackend | None = None  # None: no search engine (lite mode), or adapters open one per use
 
     async def aclose(self) -> None:
         """Release every connection the platform holds."""
         await self.database.dispose()
         await self.rate_limiter.aclose()
+        if self.search is not None:
+            await self.search.aclose()
 
 
 def build_platform(settings: Settings) -> Platform:
@@ -46,7 +50,10 @@ def build_platform(settings: Settings) -> Platform:
     rate_limiter = RateLimiter(settings.cache_url)
     if settings.cache.backend == "redis" or settings.cache.url is not None:
         readiness["cache"] = rate_limiter.check
-    return Platform(settings=settings, database=database, rate_limiter=rate_limiter, readiness=readiness)
+    search = search_backend(settings) if search_enabled(settings) else None
+    return Platform(
+        settings=settings, database=database, rate_limiter=rate_limiter, readiness=readiness, search=search
+    )
 
 
 def data_migrations() -> list[DataMigration]:

@@ -53,11 +53,13 @@ from folio.search.service import (
     open_search,
     plan_search,
     push_synonyms,
+    search_backend,
     search_enabled,
     search_listings,
     search_works,
     set_synonym,
     suggest_titles,
+    use_search,
 )
 from folio.search.sync import SearchSync, SyncReport, reindex_shop, reindex_works
 
@@ -107,11 +109,13 @@ __all__ = [
     "reindex_shop",
     "reindex_works",
     "router",
+    "search_backend",
     "search_enabled",
     "search_listings",
     "search_works",
     "set_synonym",
     "suggest_titles",
+    "use_search",
     "work_document",
     "work_key",
 ]

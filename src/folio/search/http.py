@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
-from folio.httpkit import DatabaseDep, SettingsDep, problem_responses
+from folio.httpkit import DatabaseDep, SettingsDep, platform_of, problem_responses
 from folio.identity.api import CurrentPrincipal
 from folio.search import service
 from folio.search.schemas import ScopedKeyRead, SearchResults, Suggestion, SynonymRead, SynonymWrite
@@ -35,9 +35,9 @@ OPENAPI_TAGS = [
 router = APIRouter(tags=[OPENAPI_TAG])
 
 
-async def _backend(settings: SettingsDep) -> AsyncIterator[SearchBackend]:
-    service.check_search_enabled(settings)
-    async with service.open_search(settings) as backend:
+async def _backend(request: Request, settings: SettingsDep) -> AsyncIterator[SearchBackend]:
+    # The platform's long-lived backend (bootstrap wires one per process when search is on).
+    async with service.use_search(settings, getattr(platform_of(request), "search", None)) as backend:
         yield backend
 
 

@@ -68,11 +68,13 @@ __all__ = [
     "open_search",
     "plan_search",
     "push_synonyms",
+    "search_backend",
     "search_listings",
     "search_works",
     "set_synonym",
     "shop_synonyms",
     "suggest_titles",
+    "use_search",
 ]
 
 log = structlog.get_logger(__name__)
@@ -126,6 +128,29 @@ def check_search_enabled(settings: Settings) -> None:
             "start Folio with `folio up` (not --lite) to search",
             lite_mode=True,
         )
+
+
+def search_backend(settings: Settings) -> SearchBackend:
+    """A long-lived backend on the configured server, for one process (close it with ``aclose``).
+
+    Building an engine client costs tens of milliseconds (httpx prepares TLS even for
+    plain HTTP), so the gateway wires one per process instead of one per request.
+    """
+    return SearchBackend(engine_for(settings))
+
+
+@asynccontextmanager
+async def use_search(settings: Settings, wired: object = None) -> AsyncIterator[SearchBackend]:
+    """The process's ``wired`` backend when it has one, else a backend for this block only.
+
+    Raises ``SearchUnavailableError`` in lite mode before anything is tried.
+    """
+    check_search_enabled(settings)
+    if isinstance(wired, SearchBackend):
+        yield wired
+        return
+    async with open_search(settings) as backend:
+        yield backend
 
 
 @asynccontextmanager

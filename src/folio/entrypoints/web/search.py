@@ -230,10 +230,9 @@ def _positive(text: str | None, *, name: str, minimum: int) -> int | None:
     return None
 
 
-async def _find(settings: Settings, *, principal: Principal, wanted: SearchRequest) -> Found:
-    """Run the search (and the suggestions) on the gateway's loop: one portal hop, one engine client."""
-    search.check_search_enabled(settings)
-    async with search.open_search(settings) as backend:
+async def _find(settings: Settings, *, wired: object, principal: Principal, wanted: SearchRequest) -> Found:
+    """Run the search (and the suggestions) on the gateway's loop: one portal hop, the platform's client."""
+    async with search.use_search(settings, wired) as backend:
         if wanted.scope == "works":
             results = await search.search_works(
                 backend, query=wanted.query, page=wanted.page, per_page=PER_PAGE, after=wanted.after
@@ -274,7 +273,8 @@ def index() -> ResponseReturnValue:
         return _render(context, HTTPStatus.BAD_REQUEST, query_error=too_long)
     here = portal()
     try:
-        found = here.call(_find, here.settings, principal=principal, wanted=wanted)
+        wired = getattr(here.platform, "search", None)
+        found = here.call(_find, here.settings, wired=wired, principal=principal, wanted=wanted)
     except search.QuerySyntaxError as exc:
         return _render(context, HTTPStatus.BAD_REQUEST, syntax=_syntax_problem(wanted.query, exc))
     except search.DeepPagingError as exc:
