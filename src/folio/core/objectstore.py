@@ -2,10 +2,9 @@
 
 ``ObjectStore`` is the port; ``S3ObjectStore`` (boto3, each blocking call run in a
 worker thread with ``asyncio.to_thread``) and ``FileSystemObjectStore`` are the
-adapters, and ``object_store_for(settings)`` picks one the way ``folio.bootstrap``
-picks the cache: lite mode (``cache.backend = "memory"`` and no ``cache.url``) keeps
-objects under ``<home>/objects``, everything else uses the S3 endpoint of
-``services.object_store``.
+adapters, and ``object_store_for(settings)`` picks one: lite mode
+(``Settings.lite_mode``: SQLite, no servers) keeps objects under ``<home>/objects``,
+everything else uses the S3 endpoint of ``services.object_store``.
 
 Key contracts:
 
@@ -293,13 +292,8 @@ class S3ObjectStore:
         await asyncio.to_thread(s3.delete_object, Bucket=self.bucket, Key=check_key(key))
 
 
-def is_lite(settings: Settings) -> bool:
-    """Whether the settings describe lite mode: the in-process cache, as ``folio up --lite`` sets."""
-    return settings.cache.backend == "memory" and settings.cache.url is None
-
-
 def object_store_for(settings: Settings) -> ObjectStore:
     """The object store the settings choose: a folder under ``<home>/objects`` in lite mode, else S3."""
-    if is_lite(settings):
+    if settings.lite_mode:
         return FileSystemObjectStore(Path(settings.home) / "objects")
     return S3ObjectStore(settings.services.object_store)

@@ -1,7 +1,7 @@
 """Folio's own processes, one declaration each: what ``folio up`` supervises.
 
-Later issues add their processes (web app, gRPC servers, workers) here. Each is
-started with ``sys.executable -m <module>`` so it runs in the same environment.
+Later issues add their processes (gRPC servers, workers) here. Each is started with
+``sys.executable -m <module>`` so it runs in the same environment.
 """
 
 from __future__ import annotations
@@ -14,10 +14,35 @@ from folio.ops.health import http_probe
 from folio.ops.process import ProcessSpec, RestartPolicy
 
 
-def folio_processes(settings: Settings, env: Mapping[str, str]) -> list[ProcessSpec]:
-    """The Folio processes to supervise, with ``env`` added to their environment."""
+def _started() -> str | None:
+    """A worker serves nothing to probe: it is ready once it runs (the supervisor watches it)."""
+    return None
+
+
+def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = False) -> list[ProcessSpec]:
+    """The Folio processes to supervise, with ``env`` added to their environment.
+
+    Lite mode has no search engine, so no search worker.
+    """
     home = settings.home.absolute()
     gateway = settings.gateway
+    workers = (
+        []
+        if lite
+        else [
+            ProcessSpec(
+                name="search-sync",
+                argv=[sys.executable, "-m", "folio", "search", "sync"],
+                log_file=home / "logs" / "search-sync.out",
+                pid_file=home / "run" / "search-sync.pid",
+                probe=_started,
+                env={**env, "FOLIO_SERVICE_NAME": "search-sync"},
+                restart=RestartPolicy.ON_FAILURE,
+                max_restarts=5,
+                stop_timeout_s=15.0,
+            )
+        ]
+    )
     return [
         ProcessSpec(
             name="gateway",
@@ -30,5 +55,6 @@ def folio_processes(settings: Settings, env: Mapping[str, str]) -> list[ProcessS
             max_restarts=5,
             ready_timeout_s=60.0,
             stop_timeout_s=15.0,
-        )
+        ),
+        *workers,
     ]

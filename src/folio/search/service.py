@@ -117,7 +117,7 @@ class SearchBackend:
 
 def search_enabled(settings: Settings) -> bool:
     """Whether this deployment has a search engine: not in lite mode (SQLite, no servers)."""
-    return not settings.database_url.startswith("sqlite")
+    return not settings.lite_mode
 
 
 def check_search_enabled(settings: Settings) -> None:

@@ -52,11 +52,15 @@ def test_unsafe_keys_are_refused(key: str) -> None:
 
 
 def test_settings_choose_the_store(settings: Settings) -> None:
-    """Lite mode (in-process cache) keeps objects in a folder; otherwise S3."""
+    """Lite mode (an SQLite database, no servers) keeps objects in a folder; otherwise S3."""
     lite = settings.model_copy(
-        update={"cache": settings.cache.model_copy(update={"backend": "memory", "url": None})}
+        update={"database": settings.database.model_copy(update={"backend": "sqlite", "url": None})}
     )
-    full = settings.model_copy(update={"cache": settings.cache.model_copy(update={"backend": "redis"})})
+    full = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"backend": "postgres", "url": None})}
+    )
+    assert lite.lite_mode
+    assert not full.lite_mode
     store = object_store_for(lite)
     assert isinstance(store, FileSystemObjectStore)
     assert store.root == Path(lite.home) / "objects"

@@ -533,6 +533,14 @@ class Settings(FolioSettingsBase):
         return self
 
     @property
+    def lite_mode(self) -> bool:
+        """Lite mode (``folio up --lite``): the database is an SQLite file and no server runs.
+
+        Adapters that need a server (the search engine, S3) fall back or refuse on this.
+        """
+        return self.database_url.startswith("sqlite")
+
+    @property
     def database_url(self) -> str:
         """The async URL of the primary database, as chosen by `database.*`."""
         if self.database.url is not None:

@@ -8,6 +8,8 @@ inside the commands so ``folio --help`` stays fast.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -67,7 +69,14 @@ def sync_command(cli: CliContext, once: bool, interval: float, index_prefix: str
     async def work(db: Database, backend: SearchBackend) -> tuple[int, int, bool]:
         sync = SearchSync(db, backend)
         if not once:
-            await sync.run_forever(poll_interval_s=interval)
+            # SIGTERM (the supervisor's stop) and Ctrl-C end the loop between rounds, so a
+            # claimed batch is marked before the process exits.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            await sync.run_forever(poll_interval_s=interval, stop=stop)
+            return 0, 0, False
         synced = failed = 0
         while True:
             report = await sync.run_once()

@@ -72,7 +72,7 @@ def up_command(cli: CliContext, lite: bool) -> None:
                 started = manager.up()
                 supervisor.cleanup.extend(functools.partial(stop, spec) for spec in started)
             migrations.upgrade(_children_migration_url(cli, env))
-            supervisor.specs = folio_processes(settings, env)
+            supervisor.specs = folio_processes(settings, env, lite=lite)
             supervisor.start()
     except (ProcessError, migrations.MigrationRoleError) as exc:
         supervisor.shutdown()
