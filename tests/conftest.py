@@ -8,6 +8,7 @@ broken environment, never a reason to skip.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -96,16 +97,31 @@ async def pg_database(migrated_postgres: Settings) -> AsyncIterator[Database]:
         yield database
 
 
-@pytest.fixture
-async def sqlite_database(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
-    """A ``Database`` on a fresh SQLite file in the test's folder, migrated to head."""
-    from folio.core.db import open_database
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once per session, for ``sqlite_database`` to copy."""
     from folio.core.migrations import upgrade
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'folio.db'}"
-    upgrade(url)
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+async def sqlite_database(
+    settings: Settings, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[Database]:
+    """A ``Database`` on a fresh SQLite file in the test's folder, migrated to head.
+
+    The file is a copy of the session's migrated template: running every migration for
+    each test is slow and tests nothing the migration tests do not.
+    """
+    from folio.core.db import open_database
+
+    path = tmp_path / "folio.db"
+    shutil.copyfile(sqlite_template, path)
     db_settings = settings.database.model_copy(update={"backend": "sqlite", "url": None})
-    async with open_database(db_settings, url) as database:
+    async with open_database(db_settings, f"sqlite+aiosqlite:///{path}") as database:
         yield database
 
 

@@ -5,10 +5,8 @@ from the platform secret and a ``purpose`` (``"catalog.listings"``), so a cursor
 issued for one list never verifies for another, nor as anything else the secret
 signs. Whatever does not verify and decode is an ``InvalidCursorError`` (400
 ``invalid-cursor``), never a 500. What the payload means (a sort key, an id) is the
-caller's business: this module only signs and checks it.
-
-(``folio.tasks.cursor`` predates this module and keeps its own codec; new keyset
-lists use this one.)
+caller's business: this module only signs and checks it (``folio.tasks.cursor`` and
+the catalogue's listings give it meaning).
 """
 
 from __future__ import annotations
