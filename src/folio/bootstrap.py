@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from folio.core.data_migrations import DataMigration
 from folio.core.db import Database
-from folio.core.objectstore import ObjectStore
+from folio.core.objectstore import ObjectStore, object_store_for
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.search.api import SearchBackend, search_backend, search_enabled
@@ -52,7 +52,12 @@ def build_platform(settings: Settings) -> Platform:
         readiness["cache"] = rate_limiter.check
     search = search_backend(settings) if search_enabled(settings) else None
     return Platform(
-        settings=settings, database=database, rate_limiter=rate_limiter, readiness=readiness, search=search
+        settings=settings,
+        database=database,
+        rate_limiter=rate_limiter,
+        readiness=readiness,
+        object_store=object_store_for(settings),  # connects to nothing until first used
+        search=search,
     )
 
 

@@ -79,15 +79,10 @@ _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 
 
 def _object_store(request: Request) -> ObjectStore:
-    """The platform's object store; built from the settings (once per app) when the platform has none."""
+    """The platform's object store (bootstrap wires one); one from the settings for a platform without."""
     platform = platform_of(request)
     store: ObjectStore | None = getattr(platform, "object_store", None)
-    if store is None:
-        store = getattr(request.app.state, "catalog_object_store", None)
-        if store is None:
-            store = object_store_for(platform.settings)
-            request.app.state.catalog_object_store = store
-    return store
+    return store if store is not None else object_store_for(platform.settings)
 
 
 # --- works --------------------------------------------------------------------------------------

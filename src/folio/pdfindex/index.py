@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from folio.pdfindex.query import And, Node, Not, Or, Phrase, Word, parse_query
+from folio.textanalysis.api import analyze
 
 FORMAT_NAME = "folio-pdfindex"
 FORMAT_VERSION = 2
@@ -71,15 +72,6 @@ def simple_analyzer(text: str) -> list[str]:
         m.group().replace("\u2019", "'")
         for m in _WORD.finditer(unicodedata.normalize("NFKC", text).casefold())
     ]
-
-
-def default_analyzer() -> Analyzer:
-    """The shared analyzer of ``folio.textanalysis`` when installed, else :func:`simple_analyzer`."""
-    try:
-        from folio.textanalysis.api import analyze
-    except ImportError:  # pragma: no cover - textanalysis ships with folio; kept for partial installs
-        return simple_analyzer
-    return analyze
 
 
 class IndexFormatError(Exception):
@@ -165,7 +157,7 @@ class InvertedIndex:
         b: float = 0.75,
     ) -> None:
         self.field_weights = dict(field_weights)
-        self.analyzer: Analyzer = analyzer or default_analyzer()
+        self.analyzer: Analyzer = analyzer or analyze
         self.k1 = k1
         self.b = b
         self._field_names: tuple[str, ...] = tuple(self.field_weights)

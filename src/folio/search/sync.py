@@ -57,6 +57,9 @@ __all__ = ["SearchSync", "SyncReport", "reindex_shop", "reindex_works"]
 
 log = structlog.get_logger(__name__)
 
+_COPIES_PAGE = 250
+"""Listing documents fetched per engine request when rewriting a work's copies (the engine's maximum)."""
+
 
 async def _work_documents(db: Database, batch_size: int) -> AsyncIterator[dict[str, Any]]:
     async for batch in catalog.iter_works(db, batch_size=batch_size):
@@ -230,14 +233,14 @@ class SearchSync:
             while True:
                 body = await engine.search(
                     alias,
-                    {"q": "*", "filter_by": f"work_id:=[{wanted}]", "per_page": 250, "page": page},
+                    {"q": "*", "filter_by": f"work_id:=[{wanted}]", "per_page": _COPIES_PAGE, "page": page},
                 )
                 hits = [hit["document"] for hit in body.get("hits", [])]
                 if hits:
                     await engine.import_documents(
                         alias, [{**doc, **fields[doc["work_id"]]} for doc in hits], action="upsert"
                     )
-                if len(hits) < 250:  # noqa: PLR2004 - the page size just asked for
+                if len(hits) < _COPIES_PAGE:
                     break
                 page += 1
 
