@@ -164,6 +164,14 @@ class RateLimitedError(FolioError):
         self.retry_after_s = retry_after_s
 
 
+class PayloadTooLargeError(FolioError):
+    """The request body is larger than the route accepts (member ``limit_bytes``); it was not read."""
+
+    code = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+
 class ServiceUnavailableError(FolioError):
     """A dependency (database, broker, ...) is down or switched off."""
 
@@ -252,6 +260,7 @@ PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {
         InvalidCredentialsError,
         AccountLockedError,
         QuotaExceededError,
+        PayloadTooLargeError,
         ServiceUnavailableError,
         DatabaseUnavailableError,
         NotImplementedYetError,

@@ -40,6 +40,7 @@ PUBLIC_CODES = {
     "invalid-credentials": 401,
     "account-locked": 423,
     "quota-exceeded": 403,
+    "payload-too-large": 413,
     "service-unavailable": 503,
     "database-unavailable": 503,
     "not-implemented": 501,

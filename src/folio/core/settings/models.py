@@ -268,6 +268,14 @@ class ApiSettings(FolioSettingsBase):
     )
     default_page_size: int = setting(20, ge=1, le=100, description="Items per page when none is asked for.")
     max_page_size: int = setting(100, ge=1, le=1000, description="Largest page a client may ask for.")
+    max_body_bytes: int = setting(
+        1_048_576,
+        ge=1,
+        description="Largest request body an API route accepts (413 before it is read); nginx allows the largest.",
+    )
+    auth_max_body_bytes: int = setting(
+        16_384, ge=1, description="Largest request body the unauthenticated `/api/v1/auth/` endpoints accept."
+    )
 
 
 class QuotaSettings(FolioSettingsBase):
