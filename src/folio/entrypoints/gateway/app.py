@@ -19,6 +19,7 @@ from folio.catalog.api import OPENAPI_TAGS as CATALOG_OPENAPI_TAGS
 from folio.catalog.api import v1_router as catalog_v1_router
 from folio.catalog.api import v2_router as catalog_v2_router
 from folio.core.settings import Settings, load_settings
+from folio.entrypoints.gateway.body_limit import BodyLimitMiddleware
 from folio.entrypoints.gateway.health import router as health_router
 from folio.entrypoints.gateway.limits import enforce_api_limits, usage_flusher
 from folio.entrypoints.gateway.middleware import (
@@ -28,6 +29,7 @@ from folio.entrypoints.gateway.middleware import (
 )
 from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
+from folio.httpkit.body_limits import api_body_limits
 from folio.identity.api import http_account_router as account_router
 from folio.identity.api import http_auth_router as auth_router
 from folio.search.api import OPENAPI_TAGS as SEARCH_OPENAPI_TAGS
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.settings = settings
     app.state.metrics = HttpMetrics(CollectorRegistry())
     install_problem_handlers(app)
+    # Added first, so it runs inside the request context: its 413s are logged and counted.
+    app.add_middleware(BodyLimitMiddleware, limits=api_body_limits(settings.api))
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(health_router)
     # Auth endpoints throttle logins themselves (per IP and per account); every other
