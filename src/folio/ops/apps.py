@@ -50,6 +50,7 @@ def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = 
             log_file=home / "logs" / "gateway.out",
             pid_file=home / "run" / "gateway.pid",
             probe=http_probe(f"{gateway.url}/healthz"),
+            ports={"gateway.port": gateway.port},
             env={**env, "FOLIO_SERVICE_NAME": "gateway"},
             restart=RestartPolicy.ON_FAILURE,
             max_restarts=5,

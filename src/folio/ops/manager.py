@@ -8,7 +8,17 @@ from enum import StrEnum
 
 from folio.core.settings.models import Settings
 from folio.ops.install import install
-from folio.ops.process import ProcessError, ProcessSpec, detach, launch, read_pid_file, stop, wait_ready
+from folio.ops.ports import ephemeral_range, ephemeral_warnings
+from folio.ops.process import (
+    ProcessError,
+    ProcessSpec,
+    detach,
+    ensure_ports_free,
+    launch,
+    read_pid_file,
+    stop,
+    wait_ready,
+)
 from folio.ops.reporting import Reporter, SilentReporter
 from folio.ops.service import Service
 from folio.ops.services import SERVICE_TYPES
@@ -77,6 +87,11 @@ class ServiceManager:
             visit(name)
         return ordered
 
+    def port_warnings(self, names: Iterable[str] | None = None) -> list[str]:
+        """A line per port of NAMES (default: all) that the kernel may hand to an outgoing connection."""
+        ports = {setting: port for service in self.select(names) for setting, port in service.ports().items()}
+        return ephemeral_warnings(ports, ephemeral_range())
+
     def install_missing(self, services: list[Service]) -> list[str]:
         """Install what the services lack; returns the names of what was installed."""
         missing = [(service, req) for service in services for req in service.missing()]
@@ -126,13 +141,9 @@ class ServiceManager:
             wait_ready(spec)
             return False
         spec.pid_file.unlink(missing_ok=True)
-        if spec.probe() is None:
-            # Something Folio did not start answers there: the launch would fail to bind
-            # while the probe passed on the stranger.
-            raise ProcessError(
-                f"{spec.name}: a process Folio did not start already answers on its port; "
-                "stop it or configure another port (see `folio config show`)"
-            )
+        # A stranger on the port would make the launch fail to bind while the probe
+        # passed on the stranger: refuse it by name instead of adopting it.
+        ensure_ports_free(spec)
         proc = launch(spec)
         detach(proc)
         try:

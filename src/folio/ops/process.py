@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from folio.ops.health import Probe
+from folio.ops.ports import env_var, port_owner
 
 
 class RestartPolicy(StrEnum):
@@ -35,6 +36,9 @@ class ProcessSpec:
     ``prepare`` runs before each start (idempotent: writing config, ``initdb``);
     ``after_ready`` runs once the probe passes (creating roles, buckets, vhosts).
     ``user`` runs the process as that system account (PostgreSQL, RabbitMQ refuse root).
+    ``ports`` names every TCP port the process binds by the setting that chooses it
+    (``services.kafka.port``; a derived port reads ``services.object_store.s3_port + 1``),
+    so a busy or badly chosen port is reported by what to change.
     """
 
     name: str
@@ -52,6 +56,7 @@ class ProcessSpec:
     stop_timeout_s: float = 20.0
     prepare: Callable[[], None] | None = None
     after_ready: Callable[[], None] | None = None
+    ports: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def executable(self) -> str:
@@ -123,6 +128,21 @@ def read_pid_file(path: Path) -> RunningProcess | None:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def ensure_ports_free(spec: ProcessSpec) -> None:
+    """Raise ``ProcessError`` naming the setting, port and owner when a port of ``spec`` is taken.
+
+    Called before a launch: the process would fail to bind (or, worse, a readiness probe
+    would pass on the stranger). The owner is never stopped, since Folio did not start it.
+    """
+    for setting, port in spec.ports.items():
+        owner = port_owner(port)
+        if owner is not None:
+            raise ProcessError(
+                f"{spec.name} cannot start: {setting} = {port} is already in use by {owner.describe()}, "
+                f"which Folio did not start; stop it or set {env_var(setting)} to a free port"
+            )
 
 
 def launch(spec: ProcessSpec) -> subprocess.Popen[bytes]:

@@ -69,6 +69,10 @@ class Service(ABC):
     def endpoints(self) -> dict[str, str]:
         """Human-facing name -> URL, for ``folio services status`` and ``folio up``."""
 
+    def ports(self) -> dict[str, int]:
+        """Every TCP port the service binds, by the setting that chooses it (see ``ProcessSpec.ports``)."""
+        return {setting: port for spec in self.processes() for setting, port in spec.ports.items()}
+
     def missing(self) -> list[Requirement]:
         """Requirements not installed yet."""
         return [req for req in self.requirements() if not req.is_present()]

@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from folio.ops.process import ProcessError, ProcessSpec, RestartPolicy, detach, launch, stop, wait_ready
+from folio.ops.process import (
+    ProcessError,
+    ProcessSpec,
+    RestartPolicy,
+    detach,
+    ensure_ports_free,
+    launch,
+    stop,
+    wait_ready,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +59,7 @@ class Supervisor:
         """
         try:
             for spec in self.specs:
+                ensure_ports_free(spec)
                 child = _Child(spec)
                 self._children.append(child)
                 child.proc = launch(spec)

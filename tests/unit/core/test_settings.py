@@ -60,7 +60,7 @@ def test_defaults_without_any_source(clean_env: Path) -> None:
 
     assert settings.profile == "dev"
     assert settings.gateway.port == 8000
-    assert settings.services.postgres.port == 55432
+    assert settings.services.postgres.port == 21410
     assert settings.database.backend == "sqlite"
     assert settings.logging.level == "INFO"
     assert settings.security.secret_key.get_secret_value() == "folio-dev-secret-key-change-me"
@@ -624,9 +624,9 @@ def test_migration_url_is_the_owner_role_on_postgres(
     settings = load_settings()
 
     assert (
-        settings.database_migration_url == "postgresql+asyncpg://folio_owner:owner-pw@127.0.0.1:55432/folio"
+        settings.database_migration_url == "postgresql+asyncpg://folio_owner:owner-pw@127.0.0.1:21410/folio"
     )
-    assert settings.database_url == "postgresql+asyncpg://folio_app:app-pw@127.0.0.1:55432/folio"
+    assert settings.database_url == "postgresql+asyncpg://folio_app:app-pw@127.0.0.1:21410/folio"
     monkeypatch.setenv("FOLIO_DATABASE_MIGRATION_URL", "postgresql+asyncpg://admin:x@db.internal/app")
     assert load_settings().database_migration_url == "postgresql+asyncpg://admin:x@db.internal/app"
 
@@ -713,15 +713,15 @@ def test_service_urls_are_built_from_their_settings(clean_env: Path, monkeypatch
     services = settings.services
 
     assert settings.gateway.url == "http://127.0.0.1:8000"
-    assert services.redis.urls == [f"redis://127.0.0.1:{56379 + i}/0" for i in range(3)]
-    assert services.rabbitmq.url == "amqp://folio:rmq@127.0.0.1:55672/folio"
-    assert services.kafka.bootstrap == "127.0.0.1:59092"
-    assert services.search.url == "http://127.0.0.1:58108"
-    assert services.object_store.endpoint_url == "http://127.0.0.1:58333"
-    assert services.nginx.url == "http://127.0.0.1:58080"
-    assert services.prometheus.url == "http://127.0.0.1:59090"
+    assert services.redis.urls == [f"redis://127.0.0.1:{21420 + i}/0" for i in range(3)]
+    assert services.rabbitmq.url == "amqp://folio:rmq@127.0.0.1:21431/folio"
+    assert services.kafka.bootstrap == "127.0.0.1:21440"
+    assert services.search.url == "http://127.0.0.1:21451"
+    assert services.object_store.endpoint_url == "http://127.0.0.1:21460"
+    assert services.nginx.url == "http://127.0.0.1:21400"
+    assert services.prometheus.url == "http://127.0.0.1:21401"
     assert services.postgres.url(driver="postgresql") == (
-        "postgresql://folio_app:folio-dev-password@127.0.0.1:55432/folio"
+        "postgresql://folio_app:folio-dev-password@127.0.0.1:21410/folio"
     )
 
 

@@ -16,11 +16,11 @@ from folio.ops import install as install_module
 from folio.ops.health import http_probe, tcp_probe
 from folio.ops.install import install
 from folio.ops.manager import ServiceManager, State, UnknownServiceError
-from folio.ops.process import ProcessError, ProcessSpec, read_pid_file, stop, wait_ready
+from folio.ops.process import ProcessError, ProcessSpec, stop, wait_ready
 from folio.ops.reporting import SilentReporter
 from folio.ops.service import AptPackage, Requirement, Service, WheelBinary
 from tests.conftest import free_port
-from tests.unit.ops.conftest import Procs, http_server_argv, script_argv
+from tests.unit.ops.conftest import Procs, http_server_argv, pid_running, script_argv
 
 pytestmark = pytest.mark.unit
 
@@ -50,7 +50,7 @@ class HttpService(Service):
     summary = "test HTTP server"
     process_names: ClassVar[tuple[str, ...]] = ("server",)
     crashing: ClassVar[tuple[str, ...]] = ()
-    ports: ClassVar[dict[str, int]]
+    process_ports: ClassVar[dict[str, int]]
     required: ClassVar[list[Requirement]] = [AptPackage("python3", sys.executable)]
 
     def requirements(self) -> list[Requirement]:
@@ -62,7 +62,7 @@ class HttpService(Service):
         www = self.data_dir / "www"
         specs = []
         for process in self.process_names:
-            port = self.ports[process]
+            port = self.process_ports[process]
             argv = (
                 script_argv("raise SystemExit(3)")
                 if process in self.crashing
@@ -73,6 +73,7 @@ class HttpService(Service):
                     process,
                     argv,
                     http_probe(f"http://127.0.0.1:{port}/healthy"),
+                    ports={f"services.{self.name}.{process}_port": port},
                     prepare=functools.partial(_serve_healthy, www),
                     ready_timeout_s=10.0,
                     stop_timeout_s=5.0,
@@ -82,7 +83,7 @@ class HttpService(Service):
 
     def endpoints(self) -> dict[str, str]:
         """One URL per process."""
-        return {process: f"http://127.0.0.1:{port}/" for process, port in self.ports.items()}
+        return {process: f"http://127.0.0.1:{port}/" for process, port in self.process_ports.items()}
 
 
 def _serve_healthy(www: Path) -> None:
@@ -104,7 +105,7 @@ def http_service(
         "depends_on": depends_on,
         "process_names": processes,
         "crashing": crashing,
-        "ports": {process: free_port() for process in processes},
+        "process_ports": {process: free_port() for process in processes},
     }
     return type(f"{name.title()}Service", (HttpService,), attrs)
 
@@ -113,7 +114,7 @@ class AbsentService(HttpService):
     """A service whose package is not installed."""
 
     name = "absent"
-    ports: ClassVar[dict[str, int]] = {"server": 1}
+    process_ports: ClassVar[dict[str, int]] = {"server": 1}
     required: ClassVar[list[Requirement]] = [
         AptPackage("folio-test-absent", "/nonexistent/folio-test-absent")
     ]
@@ -502,17 +503,22 @@ def test_install_command_success_is_quiet(tmp_path: Path) -> None:
 
 
 def test_up_refuses_a_stranger_on_the_port(manager: ServiceManager, procs: Procs, tmp_path: Path) -> None:
-    """A server Folio did not start answering on the port is reported, not mistaken for ours."""
+    """A server Folio did not start on the port is reported by setting, port and owner, and left running."""
     base = manager.all["base"]
     assert isinstance(base, HttpService)
     (spec,) = base.processes()
-    port = base.ports["server"]
+    port = base.process_ports["server"]
     stranger = procs.spec("stranger", http_server_argv(port, tmp_path), probe=tcp_probe("127.0.0.1", port))
-    wait_ready(stranger, procs.launch(stranger))
+    owner = procs.launch(stranger)
+    wait_ready(stranger, owner)
     (tmp_path / "healthy").touch()
 
-    with pytest.raises(ProcessError, match="a process Folio did not start already answers on its port"):
+    with pytest.raises(ProcessError) as excinfo:
         manager.up(["base"])
 
+    message = str(excinfo.value)
+    assert f"services.base.server_port = {port} is already in use by pid {owner.pid} (" in message
+    assert "http.server" in message
+    assert "FOLIO_SERVICES_BASE_SERVER_PORT" in message
     assert not spec.pid_file.exists()
-    assert read_pid_file(stranger.pid_file) is not None
+    assert pid_running(owner.pid)

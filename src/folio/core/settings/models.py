@@ -318,8 +318,8 @@ class PostgresSettings(FolioSettingsBase):
     settings_path = ("services", "postgres")
 
     host: str = setting(LOOPBACK, description="Interface both servers bind.")
-    port: int = setting(55432, ge=1, le=65535, description="Port of the primary.")
-    replica_port: int = setting(55433, ge=1, le=65535, description="Port of the streaming replica.")
+    port: int = setting(21410, ge=1, le=65535, description="Port of the primary.")
+    replica_port: int = setting(21411, ge=1, le=65535, description="Port of the streaming replica.")
     replica_enabled: bool = setting(default=True, description="Start the streaming read replica too.")
     database: str = setting("folio", description="Database the application uses.")
     app_user: str = setting("folio_app", description="Application role (not a superuser).")
@@ -362,7 +362,7 @@ class RedisSettings(FolioSettingsBase):
     settings_path = ("services", "redis")
 
     host: str = setting(LOOPBACK, description="Interface every instance binds.")
-    port: int = setting(56379, ge=1, le=65535, description="Port of the first instance.")
+    port: int = setting(21420, ge=1, le=65535, description="Port of the first instance.")
     instances: int = setting(
         1, ge=1, le=7, description="Independent instances on consecutive ports (3 or 5 for Redlock)."
     )
@@ -379,9 +379,14 @@ class RabbitMQSettings(FolioSettingsBase):
     settings_path = ("services", "rabbitmq")
 
     host: str = setting(LOOPBACK, description="Interface the broker binds.")
-    port: int = setting(55672, ge=1, le=65535, description="AMQP port.")
-    dist_port: int = setting(55673, ge=1, le=65535, description="Erlang distribution port.")
-    epmd_port: int = setting(54369, ge=1, le=65535, description="Erlang port-mapper port.")
+    port: int = setting(21431, ge=1, le=65535, description="AMQP port.")
+    dist_port: int = setting(
+        21432,
+        ge=1,
+        le=65535,
+        description="Erlang distribution port; rabbitmqctl uses the seven ports after it.",
+    )
+    epmd_port: int = setting(21430, ge=1, le=65535, description="Erlang port-mapper port.")
     user: str = setting("folio", description="Broker user Folio connects as.")
     password: SecretStr = setting(
         SecretStr("folio-dev-password"), insecure_default=True, description="Broker password."
@@ -400,7 +405,7 @@ class KafkaSettings(FolioSettingsBase):
     settings_path = ("services", "kafka")
 
     host: str = setting(LOOPBACK, description="Interface the broker binds.")
-    port: int = setting(59092, ge=1, le=65535, description="Kafka protocol port.")
+    port: int = setting(21440, ge=1, le=65535, description="Kafka protocol port.")
     storage: Literal["s3", "memory"] = setting(
         "s3", description="`s3` (durable, in the object store) or `memory`."
     )
@@ -421,7 +426,7 @@ class SearchSettings(FolioSettingsBase):
     settings_path = ("services", "search")
 
     host: str = setting(LOOPBACK, description="Interface the server binds.")
-    port: int = setting(58108, ge=1, le=65535, description="HTTP API port.")
+    port: int = setting(21451, ge=1, le=65535, description="API port; peering (Raft) uses the one before.")
     api_key: SecretStr = setting(
         SecretStr("folio-dev-search-key"), insecure_default=True, description="Admin API key."
     )
@@ -438,10 +443,10 @@ class ObjectStoreSettings(FolioSettingsBase):
     settings_path = ("services", "object_store")
 
     host: str = setting(LOOPBACK, description="Interface every SeaweedFS port binds.")
-    s3_port: int = setting(58333, ge=1, le=65535, description="S3 API port.")
-    master_port: int = setting(59333, ge=1, le=65535, description="SeaweedFS master port.")
-    volume_port: int = setting(58480, ge=1, le=65535, description="SeaweedFS volume port.")
-    filer_port: int = setting(58888, ge=1, le=65535, description="SeaweedFS filer port.")
+    s3_port: int = setting(21460, ge=1, le=65535, description="S3 API port (gRPC: the next one).")
+    master_port: int = setting(21462, ge=1, le=65535, description="Master port (gRPC: the next one).")
+    volume_port: int = setting(21464, ge=1, le=65535, description="Volume port (gRPC: the next one).")
+    filer_port: int = setting(21466, ge=1, le=65535, description="Filer port (gRPC: the next one).")
     access_key: str = setting("folio", description="S3 access key id.")
     secret_key: SecretStr = setting(
         SecretStr("folio-dev-s3-secret"), insecure_default=True, description="S3 secret key."
@@ -468,7 +473,7 @@ class NginxSettings(FolioSettingsBase):
     settings_path = ("services", "nginx")
 
     host: str = setting(LOOPBACK, description="Interface nginx binds.")
-    port: int = setting(58080, ge=1, le=65535, description="Port nginx listens on.")
+    port: int = setting(21400, ge=1, le=65535, description="Port nginx listens on.")
 
     @property
     def url(self) -> str:
@@ -482,7 +487,7 @@ class PrometheusSettings(FolioSettingsBase):
     settings_path = ("services", "prometheus")
 
     host: str = setting(LOOPBACK, description="Interface Prometheus binds.")
-    port: int = setting(59090, ge=1, le=65535, description="Web/API port.")
+    port: int = setting(21401, ge=1, le=65535, description="Web/API port.")
     scrape_interval_s: int = setting(5, ge=1, description="Seconds between scrapes.")
 
     @property

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from folio.entrypoints.cli.context import CliContext, pass_cli
@@ -45,12 +46,19 @@ def up_command(cli: CliContext, names: tuple[str, ...]) -> None:
     with RichReporter(cli.errors) as reporter:
         manager = ServiceManager(cli.settings, reporter)
         try:
+            warn_about_ports(cli, manager.port_warnings(names or None))
             started = manager.up(names or None)
         except (ProcessError, UnknownServiceError) as exc:
             cli.fail(str(exc))
     cli.console.print(
         f"started {len(started)} process(es); {len(manager.select(names or None))} service(s) ready"
     )
+
+
+def warn_about_ports(cli: CliContext, warnings: list[str]) -> None:
+    """Print each port warning (ports the kernel may hand to outgoing connections)."""
+    for line in warnings:
+        cli.errors.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
 
 
 @services_group.command("down", epilog="\b\nExamples:\n  folio services down\n  folio services down kafka")

@@ -11,8 +11,10 @@ from rich.table import Table
 from folio.core.settings import Settings
 from folio.entrypoints.cli.context import CliContext, pass_cli
 from folio.entrypoints.cli.progress import RichReporter
+from folio.entrypoints.cli.services import warn_about_ports
 from folio.ops.apps import folio_processes
 from folio.ops.manager import ServiceManager
+from folio.ops.ports import ephemeral_range, ephemeral_warnings
 from folio.ops.process import ProcessError, stop
 from folio.ops.supervisor import Supervisor
 
@@ -65,6 +67,11 @@ def up_command(cli: CliContext, lite: bool) -> None:
     manager = ServiceManager(settings)
     supervisor = Supervisor(specs=[])
     supervisor.install_signal_handlers()
+    gateway_port = {"gateway.port": settings.gateway.port}
+    warn_about_ports(
+        cli,
+        ephemeral_warnings(gateway_port, ephemeral_range()) + ([] if lite else manager.port_warnings()),
+    )
     try:
         with RichReporter(cli.errors) as reporter:
             if not lite:

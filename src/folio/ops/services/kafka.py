@@ -141,6 +141,7 @@ class KafkaService(Service):
                 self.name,
                 argv,
                 kafka_metadata_probe(cfg.host, cfg.port),
+                ports={"services.kafka.port": cfg.port},
                 env=env,
                 cwd=self.data_dir,
                 prepare=prepare,

@@ -71,6 +71,7 @@ class NginxService(Service):
                 self.name,
                 ["nginx", *self._location_args(), "-g", "daemon off;"],
                 http_probe(f"{cfg.url}/nginx-health"),
+                ports={"services.nginx.port": cfg.port},
                 cwd=self.data_dir,
                 prepare=self.write_config,
             )

@@ -49,8 +49,9 @@ def weed_binary() -> Path:
 def grpc_port(http_port: int) -> int:
     """The gRPC port SeaweedFS pairs with ``http_port``.
 
-    SeaweedFS's default is ``http_port + 10000``, past 65535 for Folio's 5xxxx ports,
-    so every gRPC port is set explicitly to the next port up.
+    SeaweedFS's default is ``http_port + 10000``, which would land Folio's 214xx ports
+    in the kernel's ephemeral range, so every gRPC port is set explicitly to the next
+    port up.
     """
     return http_port + 1
 
@@ -187,6 +188,16 @@ class ObjectStoreService(Service):
                 self.name,
                 argv,
                 seaweedfs_probe(cfg),
+                ports={
+                    f"services.object_store.{setting}{suffix}": port + offset
+                    for setting, port in (
+                        ("s3_port", cfg.s3_port),
+                        ("master_port", cfg.master_port),
+                        ("volume_port", cfg.volume_port),
+                        ("filer_port", cfg.filer_port),
+                    )
+                    for suffix, offset in (("", 0), (" + 1 (gRPC)", grpc_port(port) - port))
+                },
                 prepare=prepare,
                 # The filer's gRPC server waits a fixed 15 s for its own metadata
                 # subscription to drain on SIGTERM; SIGKILL must not cut that short.

@@ -142,6 +142,7 @@ class PostgresService(Service):
         prepare: Callable[[], None],
         after_ready: Callable[[], None] | None,
     ) -> ProcessSpec:
+        setting = "services.postgres.replica_port" if process == "replica" else "services.postgres.port"
         host = self.settings.services.postgres.host
         isready = str(self.bin_dir / "pg_isready")
         probe = command_probe(
@@ -151,6 +152,7 @@ class PostgresService(Service):
             process,
             [str(self.bin_dir / "postgres"), "-D", str(self.data_path(process))],
             probe,
+            ports={setting: port},
             user=_OS_USER,
             cwd=self.data_dir,
             # SIGTERM is a "smart" shutdown that waits for every client to leave; a

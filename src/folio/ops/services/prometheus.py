@@ -67,6 +67,7 @@ class PrometheusService(Service):
                     "--web.enable-lifecycle",
                 ],
                 http_probe(f"{cfg.url}/-/ready"),
+                ports={"services.prometheus.port": cfg.port},
                 user=_OS_USER,
                 cwd=self.data_dir,
                 prepare=self._prepare,

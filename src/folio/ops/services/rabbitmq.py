@@ -16,7 +16,8 @@ node and of each rabbitmqctl run) through ``inet_dist_use_interface``, and
 ``-start_epmd false`` keeps either from spawning a system epmd on 0.0.0.0:4369.
 Checked with ``ss -ltnp`` after ``folio services up rabbitmq``: 127.0.0.1 on
 ``epmd_port``, ``port`` and ``dist_port``, ::1 on ``epmd_port`` (epmd always adds
-the IPv6 loopback), 127.0.0.1:35672-35682 briefly while rabbitmqctl runs, and
+the IPv6 loopback), 127.0.0.1 on the seven ports after ``dist_port`` briefly while
+rabbitmqctl runs (``RABBITMQ_CTL_DIST_PORT_MIN/MAX``), and
 nothing on 0.0.0.0 or [::]. No plugin is enabled (the management UI would cost
 memory and seconds of boot for nothing Folio uses).
 
@@ -48,6 +49,8 @@ from folio.ops.service import AptPackage, Requirement, Service
 from folio.ops.services.accounts import SystemAccount
 
 NODE_NAME = "folio@localhost"
+CTL_DIST_PORTS = 7
+"""How many rabbitmqctl runs may talk to the node at once (ports after ``dist_port``)."""
 _OS_USER = "rabbitmq"
 _SCRIPTS = Path("/usr/lib/rabbitmq/bin")
 _HASHING = "rabbit_password_hashing_sha256"
@@ -130,6 +133,7 @@ class RabbitMQService(Service):
             "epmd",
             ["epmd", "-address", cfg.host, "-port", str(cfg.epmd_port)],
             tcp_probe(cfg.host, cfg.epmd_port),
+            ports={"services.rabbitmq.epmd_port": cfg.epmd_port},
             user=_OS_USER,
             cwd=self.data_dir,
             prepare=self._prepare_epmd,
@@ -138,6 +142,7 @@ class RabbitMQService(Service):
             "server",
             [str(_SCRIPTS / "rabbitmq-server")],
             amqp_probe(cfg.host, cfg.port),
+            ports={"services.rabbitmq.port": cfg.port, "services.rabbitmq.dist_port": cfg.dist_port},
             user=_OS_USER,
             cwd=self.data_dir,
             env=self.environment(),
@@ -145,6 +150,15 @@ class RabbitMQService(Service):
             after_ready=self._after_ready,
         )
         return [epmd, server]
+
+    def ports(self) -> dict[str, int]:
+        """The node's ports and the ones rabbitmqctl borrows while it runs."""
+        dist_port = self.settings.services.rabbitmq.dist_port
+        helpers = {
+            f"services.rabbitmq.dist_port + {offset} (rabbitmqctl)": dist_port + offset
+            for offset in range(1, CTL_DIST_PORTS + 1)
+        }
+        return {**super().ports(), **helpers}
 
     def endpoints(self) -> dict[str, str]:
         """The AMQP URL, the password masked."""
@@ -162,6 +176,11 @@ class RabbitMQService(Service):
             "RABBITMQ_NODE_IP_ADDRESS": cfg.host,
             "RABBITMQ_NODE_PORT": str(cfg.port),
             "RABBITMQ_DIST_PORT": str(cfg.dist_port),
+            # rabbitmqctl listens for the node's answer on a port of its own; Debian's
+            # 35672-35682 lies in the kernel's ephemeral range, so it takes the ports
+            # right after the node's.
+            "RABBITMQ_CTL_DIST_PORT_MIN": str(cfg.dist_port + 1),
+            "RABBITMQ_CTL_DIST_PORT_MAX": str(cfg.dist_port + CTL_DIST_PORTS),
             "ERL_EPMD_ADDRESS": cfg.host,
             "ERL_EPMD_PORT": str(cfg.epmd_port),
             "RABBITMQ_CONF_ENV_FILE": str(self.data_dir / "rabbitmq-env.conf"),

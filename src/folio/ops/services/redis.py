@@ -62,6 +62,7 @@ class RedisService(Service):
                         "no",
                     ],
                     redis_ping_probe(cfg.host, port),
+                    ports={"services.redis.port" + (f" + {index}" if index else ""): port},
                     prepare=lambda data=data: data.mkdir(parents=True, exist_ok=True),
                 )
             )

@@ -125,6 +125,7 @@ class SearchService(Service):
                 self.name,
                 argv,
                 typesense_health_probe(cfg.url),
+                ports={"services.search.port": cfg.port, "services.search.port - 1 (peering)": cfg.port - 1},
                 # Typesense reads TYPESENSE_<FLAG> variables; the key stays out of argv (and ps).
                 env={"TYPESENSE_API_KEY": cfg.api_key.get_secret_value()},
                 prepare=prepare,
