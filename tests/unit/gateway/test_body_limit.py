@@ -25,6 +25,7 @@ from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway import create_app
 from folio.httpkit.body_limits import api_body_limits
+from folio.ops.services.nginx import NginxService
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.unit
@@ -119,6 +120,16 @@ def test_the_limits_are_the_settings(gateway_settings: Settings) -> None:
     assert limits.for_path("/api/v1/auth/token") == AUTH_LIMIT
     assert limits.for_path("/app/login") is None
     assert limits.largest == DEFAULT_LIMIT
+
+
+def test_nginx_lets_through_the_largest_limit_and_no_more(gateway_settings: Settings) -> None:
+    """The rendered nginx.conf sets client_max_body_size to the largest API limit."""
+    bigger = gateway_settings.model_copy(
+        update={"api": gateway_settings.api.model_copy(update={"max_body_bytes": 3 * DEFAULT_LIMIT})}
+    )
+
+    assert f"client_max_body_size {DEFAULT_LIMIT};" in NginxService(gateway_settings).render()
+    assert f"client_max_body_size {3 * DEFAULT_LIMIT};" in NginxService(bigger).render()
 
 
 def test_declared_length_over_the_limit_is_refused_before_any_body_byte(server: tuple[str, int]) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from folio.httpkit.body_limits import api_body_limits
 from folio.ops.health import http_probe
 from folio.ops.process import ProcessError, ProcessSpec
 from folio.ops.service import AptPackage, Requirement, Service
@@ -98,6 +99,8 @@ class NginxService(Service):
             port=cfg.port,
             gateway_host=gateway.host,
             gateway_port=gateway.port,
+            # The gateway answers 413 itself below this; nginx only stops what no route takes.
+            max_body_bytes=api_body_limits(self.settings.api).largest,
             worker_user=_WORKER_USER if os.geteuid() == 0 else None,
         )
 
