@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -105,12 +107,34 @@ class ServiceManager:
         self.reporter.done("installed")
         return sorted({service.name for service, _ in missing})
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the data folder's lock: one ``up`` or ``down`` at a time per data folder.
+
+        Two ``folio services up`` run at once would otherwise both launch a server whose
+        PID file neither had written yet; the loser's cleanup then removed the winner's
+        PID file and left its server running unrecorded.
+        """
+        data_dir = self.settings.services.data_dir.absolute()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with (data_dir / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def up(self, names: Iterable[str] | None = None) -> list[ProcessSpec]:
         """Install, start and wait for the services; returns the specs this call started.
 
         Idempotent: a process already running (by its PID file) and healthy is left
-        alone and not returned, so a caller stops only what it started.
+        alone and not returned, so a caller stops only what it started. Concurrent
+        calls on one data folder run one after the other (see ``exclusive``).
         """
+        with self.exclusive():
+            return self._up(names)
+
+    def _up(self, names: Iterable[str] | None) -> list[ProcessSpec]:
         services = self.select(names)
         self.install_missing(services)
         specs = [spec for service in services for spec in service.processes()]
@@ -159,6 +183,10 @@ class ServiceManager:
         What they depend on keeps running: stopping the broker leaves the object
         store it keeps its log in alone.
         """
+        with self.exclusive():
+            return self._down(names)
+
+    def _down(self, names: Iterable[str] | None) -> list[str]:
         chosen = list(names or [])
         self.select(chosen)  # rejects unknown names
         wanted = {self.all[name] for name in chosen} if chosen else set(self.all.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -522,3 +523,17 @@ def test_up_refuses_a_stranger_on_the_port(manager: ServiceManager, procs: Procs
     assert "FOLIO_SERVICES_BASE_SERVER_PORT" in message
     assert not spec.pid_file.exists()
     assert pid_running(owner.pid)
+
+
+def test_concurrent_ups_run_one_after_the_other(manager: ServiceManager) -> None:
+    """An ``up`` waits while another holds the data folder's lock, so two never launch one server twice."""
+    result: list[list[str]] = []
+    with manager.exclusive():
+        worker = threading.Thread(target=lambda: result.append([s.name for s in manager.up(["base"])]))
+        worker.start()
+        worker.join(timeout=1.0)
+        assert worker.is_alive()
+        assert not (manager.all["base"].data_dir / "run" / "server.pid").exists()
+    worker.join(timeout=30.0)
+
+    assert result == [["base.server"]]
