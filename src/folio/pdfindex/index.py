@@ -26,6 +26,14 @@ with k1 = 1.2 and b = 0.75; ``df`` counts documents with the term in any field. 
 Lucene's variant, never negative. Only terms outside ``NOT`` score; a phrase scores as its
 words. Saturating once (not per field) is the point of BM25F: a word in the title and the
 body is not counted as two independent pieces of evidence.
+
+Stopwords are indexed like every other word (the default ``analyzer`` keeps them), so a
+phrase made of them ("to be or not to be") matches at consecutive positions, and a phrase
+such as "nobler in the mind" no longer matches "nobler mind". A bare query word goes
+through ``word_analyzer`` instead, which drops stopwords: alone, "the" would match every
+document; :meth:`InvertedIndex.ignored_words` names the words a query loses that way.
+Stopwords cost ranking nothing: their idf is near zero, and a query that does not name one
+never reads its postings.
 """
 
 from __future__ import annotations
@@ -74,8 +82,24 @@ def simple_analyzer(text: str) -> list[str]:
     ]
 
 
+def every_word_analyzer(text: str) -> list[str]:
+    """The shared analysis chain keeping stopwords: every word of ``text`` gives its terms, in order.
+
+    The default index analyzer: phrases of stopwords need them in the index.
+    """
+    return analyze(text, remove_stopwords=False)
+
+
 class IndexFormatError(Exception):
     """An index file on disk is missing, damaged or of an unknown version."""
+
+
+class IndexNotFoundError(IndexFormatError):
+    """No index has been saved in the directory yet."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(f"no PDF index in {directory}")
+        self.directory = directory
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,12 @@ _LOOKUP_RATIO = 8
 class InvertedIndex:
     """An in-memory positional index; :meth:`save` and :meth:`load` keep it on disk.
 
+    ``analyzer`` turns documents and quoted phrases into terms (default: the shared chain
+    with stopwords kept, :func:`every_word_analyzer`); ``word_analyzer`` turns a bare query
+    word into terms and may only drop terms ``analyzer`` gives for it, never add others
+    (default: :func:`~folio.textanalysis.api.analyze`, stopwords dropped, when ``analyzer``
+    is the default; ``analyzer`` itself otherwise).
+
     Not thread-safe: one writer at a time, and no reads during a write.
     """
 
@@ -153,11 +183,13 @@ class InvertedIndex:
         *,
         field_weights: Mapping[str, float] = DEFAULT_FIELD_WEIGHTS,
         analyzer: Analyzer | None = None,
+        word_analyzer: Analyzer | None = None,
         k1: float = 1.2,
         b: float = 0.75,
     ) -> None:
         self.field_weights = dict(field_weights)
-        self.analyzer: Analyzer = analyzer or analyze
+        self.analyzer: Analyzer = analyzer or every_word_analyzer
+        self.word_analyzer: Analyzer = word_analyzer or (analyze if analyzer is None else analyzer)
         self.k1 = k1
         self.b = b
         self._field_names: tuple[str, ...] = tuple(self.field_weights)
@@ -294,6 +326,27 @@ class InvertedIndex:
         ordinal = self._docs[doc_id].ordinal
         return self._accumulate(sorted(set(terms)), {ordinal}).get(ordinal, 0.0)
 
+    def ignored_words(self, query: str) -> list[str]:
+        """The bare words of ``query`` that match nothing by themselves (stopwords), in order.
+
+        They constrain nothing; quoted in a phrase they would count.
+
+        Raises:
+            QuerySyntaxError: the query does not parse.
+        """
+        ignored: list[str] = []
+        pending: list[Node] = [parse_query(query)]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Word):
+                if not self.word_analyzer(node.text):
+                    ignored.append(node.text)
+            elif isinstance(node, Not):
+                pending.append(node.part)
+            elif isinstance(node, And | Or):
+                pending.extend(reversed(node.parts))
+        return ignored
+
     def search(self, query: str, *, top: int = 10) -> list[SearchHit]:
         """The ``top`` best documents for ``query``, best first (ties by doc id).
 
@@ -369,9 +422,13 @@ class InvertedIndex:
     def _evaluate(self, node: Node, positive: set[str], *, negated: bool) -> set[int] | None:
         """Matching ordinals, or None for "no constraint" (a word the analyzer drops entirely)."""
         if isinstance(node, Word | Phrase):
-            terms = self.analyzer(node.text)
+            terms = (self.word_analyzer if isinstance(node, Word) else self.analyzer)(node.text)
             if terms and not negated:
                 positive.update(terms)
+            if len(terms) > 1 and isinstance(node, Word):
+                # A word the analyzer splits in several terms ("½") is matched as a phrase of
+                # all its terms, since the index holds them at consecutive positions.
+                return self._phrase_docs(self.analyzer(node.text))
             return self._term_docs(terms) if terms else None
         if isinstance(node, Not):
             inner = self._evaluate(node.part, positive, negated=not negated)
@@ -389,7 +446,6 @@ class InvertedIndex:
     def _term_docs(self, terms: list[str]) -> set[int]:
         """Ordinals holding the one term, or the terms as a phrase."""
         if len(terms) > 1:
-            # A word the analyzer splits in several terms ("o'er") is matched as a phrase.
             return self._phrase_docs(terms)
         postings = self._postings.get(terms[0])
         return set(postings.docs) if postings is not None else set()
@@ -512,17 +568,23 @@ class InvertedIndex:
         return streams
 
     @classmethod
-    def load(cls, directory: Path, *, analyzer: Analyzer | None = None) -> InvertedIndex:
+    def load(
+        cls, directory: Path, *, analyzer: Analyzer | None = None, word_analyzer: Analyzer | None = None
+    ) -> InvertedIndex:
         """Read an index written by :meth:`save`, this version or version 1.
 
         A version-1 file (text only) is migrated on the fly: its text is analysed as it is
         read, and the next :meth:`save` writes version 2. So is a version-2 file whose
-        analyzer fingerprint differs from ``analyzer``'s.
+        analyzer fingerprint differs from ``analyzer``'s (an index saved before stopwords
+        were indexed, for one).
 
         Raises:
-            IndexFormatError: no index there, a damaged file, or a version this code cannot read.
+            IndexNotFoundError: no index was saved in ``directory``.
+            IndexFormatError: a damaged file, or a version this code cannot read.
         """
         path = directory / INDEX_FILE
+        if not path.is_file():
+            raise IndexNotFoundError(directory)
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
             header: dict[str, Any] = json.loads(lines[0])
@@ -536,7 +598,11 @@ class InvertedIndex:
             )
         try:
             index = cls(
-                field_weights=header["field_weights"], analyzer=analyzer, k1=header["k1"], b=header["b"]
+                field_weights=header["field_weights"],
+                analyzer=analyzer,
+                word_analyzer=word_analyzer,
+                k1=header["k1"],
+                b=header["b"],
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise IndexFormatError(f"{path}:1: bad header: {exc}") from exc

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from folio.pdfindex.index import INDEX_FILE, IndexFormatError, InvertedIndex, simple_analyzer
+from folio.pdfindex.index import (
+    INDEX_FILE,
+    IndexFormatError,
+    IndexNotFoundError,
+    InvertedIndex,
+    simple_analyzer,
+)
 from folio.pdfindex.query import QuerySyntaxError
 
 
@@ -110,8 +116,14 @@ def test_load_rejects_another_version(index: InvertedIndex, tmp_path: Path) -> N
     path.write_text("\n".join([json.dumps(header), *lines[1:]]))
     with pytest.raises(IndexFormatError, match="version 99"):
         InvertedIndex.load(tmp_path)
-    with pytest.raises(IndexFormatError, match="no readable index"):
+
+
+def test_load_without_a_saved_index_says_so(tmp_path: Path) -> None:
+    """A folder with no index raises IndexNotFoundError naming the folder, not a raw OS error."""
+    with pytest.raises(IndexNotFoundError) as caught:
         InvertedIndex.load(tmp_path / "missing")
+    assert str(caught.value) == f"no PDF index in {tmp_path / 'missing'}"
+    assert "Errno" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -141,10 +153,43 @@ def test_unknown_field_is_refused() -> None:
         InvertedIndex(analyzer=simple_analyzer).add("x", {"author": "Shakespeare"})
 
 
-def test_default_analyzer_stems_and_drops_stopwords() -> None:
-    """The shared textanalysis analyzer is the default: a stopword-only query finds nothing."""
+def test_default_analyzer_stems_and_ignores_bare_stopwords() -> None:
+    """The shared chain is the default: words are stemmed, and a bare stopword matches nothing."""
     idx = InvertedIndex()
     idx.add("g", {"title": "Ghosts", "body": "The ghosts walked the platforms"})
     assert [h.doc_id for h in idx.search("ghost")] == ["g"]
     assert idx.search("the") == []
+    assert idx.ignored_words("the ghost OR (NOT a) walked") == ["the", "a"]
     assert "«ghosts»" in idx.search("ghost")[0].snippet
+
+
+def test_a_phrase_of_stopwords_matches_with_the_default_analyzer() -> None:
+    """Stopwords are indexed, so "to be or not to be" finds the soliloquy and only it."""
+    idx = InvertedIndex()
+    idx.add("hamlet", {"title": "Hamlet", "body": "To be, or not to be, that is the question:"})
+    idx.add("other", {"title": "Other", "body": "Not to be trusted, or to be feared."})
+    assert [h.doc_id for h in idx.search('"to be or not to be"')] == ["hamlet"]
+    assert [h.doc_id for h in idx.search('"to be or not" AND hamlet')] == ["hamlet"]
+    assert idx.ignored_words('"to be or not to be"') == []
+    [hit] = idx.search('"that is the question"')
+    assert hit.snippet == "To be, or not to be, «that» «is» «the» «question»:"
+
+
+def test_a_phrase_keeps_the_gaps_of_its_stopwords() -> None:
+    """A phrase matches its stopwords in place: "nobler in the mind" is not "nobler mind"."""
+    idx = InvertedIndex()
+    idx.add("h", {"title": "", "body": "Whether 'tis nobler in the mind to suffer"})
+    assert [h.doc_id for h in idx.search('"nobler in the mind"')] == ["h"]
+    assert idx.search('"nobler mind"') == []
+    assert idx.search('"nobler on the mind"') == []
+
+
+def test_an_index_saved_before_stopwords_were_kept_is_re_analysed(tmp_path: Path) -> None:
+    """Terms saved by the old default (no stopwords) are not reused: stopword phrases match after load."""
+    from folio.textanalysis.api import analyze
+
+    old = InvertedIndex(analyzer=analyze)
+    old.add("hamlet", {"title": "Hamlet", "body": "To be, or not to be"})
+    old.save(tmp_path)
+    assert old.search('"to be or not"') == []
+    assert [h.doc_id for h in InvertedIndex.load(tmp_path).search('"to be or not"')] == ["hamlet"]

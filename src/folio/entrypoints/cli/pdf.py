@@ -1,8 +1,13 @@
-"""``folio pdf``: index PDF files and search them with Folio's own inverted index (L3-07)."""
+"""``folio pdf``: index PDF files and search them with Folio's own inverted index (L3-07).
+
+Every expected failure (no index yet, a damaged one, an unwritable folder, a query that does
+not parse) ends the command with one line on stderr and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -56,10 +61,19 @@ def index_command(paths: tuple[Path, ...], index_dir: Path) -> None:
             str(file.resolve()), {"title": pdf.title, "body": pdf.body}, meta={"pages": str(len(pdf.pages))}
         )
         click.echo(f"indexed {file} ({len(pdf.pages)} pages): {pdf.title}")
-    index.save(index_dir)
+    try:
+        index.save(index_dir)
+    except OSError as exc:
+        _fail_on_folder(index_dir, exc)
     click.echo(f"{len(index)} documents in {index_dir}")
     if failed:
         raise SystemExit(EXIT_FAILURE)
+
+
+def _fail_on_folder(index_dir: Path, exc: OSError) -> NoReturn:
+    """End the command with one line naming the folder and the system's reason (no ``[Errno n]``)."""
+    click.echo(f"error: cannot use the index folder {index_dir}: {exc.strerror or exc}", err=True)
+    raise SystemExit(EXIT_FAILURE) from exc
 
 
 @pdf_group.command(
@@ -67,26 +81,39 @@ def index_command(paths: tuple[Path, ...], index_dir: Path) -> None:
     epilog="""\b
 Examples:
   folio pdf search ghost
-  folio pdf search '"to be or not" AND (hamlet OR ophelia) NOT yorick' --top 5""",
+  folio pdf search '"to be or not" AND (hamlet OR ophelia) NOT yorick' --top 5
+
+\b
+Stopwords ("the", "to", "not") match only inside a "quoted phrase";
+a bare stopword is ignored, and the command says so.""",
 )
 @click.argument("query")
 @index_option
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True, help="Results to show.")
 def search_command(query: str, index_dir: Path, top: int) -> None:
     """Search the index: words, "phrases", AND, OR, NOT and parentheses; best first."""
-    from folio.pdfindex.api import IndexFormatError, InvertedIndex, QuerySyntaxError
+    from folio.pdfindex.api import IndexFormatError, IndexNotFoundError, InvertedIndex, QuerySyntaxError
 
     try:
         index = InvertedIndex.load(index_dir)
+    except IndexNotFoundError as exc:
+        click.echo(f"error: {exc}; build it first: folio pdf index FILE.pdf... --index {index_dir}", err=True)
+        raise SystemExit(EXIT_CONFIG_ERROR) from exc
     except IndexFormatError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG_ERROR) from exc
     try:
+        ignored = index.ignored_words(query)
         hits = index.search(query, top=top)
     except QuerySyntaxError as exc:
         click.echo(f"error: {exc.reason} at position {exc.position}", err=True)
         click.echo(f"  {query}\n  {' ' * exc.position}^", err=True)
         raise SystemExit(EXIT_CONFIG_ERROR) from exc
+    if ignored:
+        words = ", ".join(f'"{word}"' for word in ignored)
+        click.echo(
+            f"note: ignored {words}: too common to search alone; quote a phrase to keep them", err=True
+        )
     if not hits:
         click.echo("no matches")
         return
