@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ import pytest
 from folio.core.settings import Settings
 from folio.ops.manager import ServiceManager, State
 from tests.conftest import REPO_ROOT, free_port
-from tests.e2e.conftest import folio_env
+from tests.e2e.conftest import FolioRunner, folio_env
 
 pytestmark = pytest.mark.e2e
 
@@ -221,3 +222,76 @@ def test_running_gateway_reloads_its_config(tmp_path: Path) -> None:
         restart = _wait_for_event(home, "settings.restart_required", 1)
         assert restart[0]["paths"] == ["gateway.docs_enabled"]
         assert httpx.get(f"{up.url}/openapi.json").status_code == 200
+
+
+def _private_services(settings: Settings) -> dict[str, str]:
+    """Variables giving a `folio` run its own data folder (under the suite's) and free Redis/nginx ports."""
+    root = settings.services.data_dir.absolute() / f"test-failed-start-{uuid.uuid4().hex[:8]}"
+    return {
+        "FOLIO_SERVICES_DATA_DIR": str(root),
+        "FOLIO_SERVICES_REDIS_PORT": str(free_port()),
+        "FOLIO_SERVICES_NGINX_PORT": str(free_port()),
+    }
+
+
+def _pid_files(data_dir: str) -> list[Path]:
+    return sorted(Path(data_dir).glob("*/run/*.pid"))
+
+
+def test_a_failed_services_up_stops_what_it_started(
+    settings: Settings, folio: FolioRunner, tmp_path: Path
+) -> None:
+    """A stranger on nginx's port makes `folio services up` stop the Redis it started; one error line."""
+    env = _private_services(settings)
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", int(env["FOLIO_SERVICES_NGINX_PORT"])))
+        stranger.listen()
+        failed = folio("services", "up", "redis", "nginx", env=env)
+        assert stranger.fileno() != -1  # the stranger was not touched
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    (error,) = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert (
+        f"services.nginx.port = {env['FOLIO_SERVICES_NGINX_PORT']} is already in use by pid {os.getpid()}"
+        in error
+    )
+    assert _pid_files(env["FOLIO_SERVICES_DATA_DIR"]) == []
+    redis_log = Path(env["FOLIO_SERVICES_DATA_DIR"]) / "redis" / "logs" / "instance-0.log"
+    assert "Ready to accept connections" in redis_log.read_text()  # it did start, and was stopped again
+
+
+def test_a_failed_services_up_leaves_adopted_servers_running(settings: Settings, folio: FolioRunner) -> None:
+    """Redis from an earlier `folio services up` is reported as adopted and keeps running when nginx fails."""
+    env = _private_services(settings)
+    try:
+        assert folio("services", "up", "redis", env=env).returncode == 0
+        (redis_pid_file,) = _pid_files(env["FOLIO_SERVICES_DATA_DIR"])
+        redis_pid = int(json.loads(redis_pid_file.read_text())["pid"])
+        with socket.socket() as stranger:
+            stranger.bind(("127.0.0.1", int(env["FOLIO_SERVICES_NGINX_PORT"])))
+            stranger.listen()
+            failed = folio("services", "up", "redis", "nginx", env=env)
+
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert (
+            f"redis.instance-0: already running, started by an earlier `folio services up`, pid {redis_pid}"
+            in failed.stdout
+        )
+        assert _alive(redis_pid)
+        assert _pid_files(env["FOLIO_SERVICES_DATA_DIR"]) == [redis_pid_file]
+    finally:
+        folio("services", "down", env=env)
+
+
+def test_folio_up_refuses_a_stranger_on_the_gateway_port(folio: FolioRunner) -> None:
+    """`folio up` exits 1 with one line naming gateway.port and its owner, and leaves no gateway behind."""
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        port = stranger.getsockname()[1]
+        failed = folio("up", "--lite", env={"FOLIO_GATEWAY_PORT": str(port)})
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    (error,) = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert f"gateway.port = {port} is already in use by pid {os.getpid()}" in error
+    assert "Traceback" not in failed.stderr

@@ -47,6 +47,18 @@ class ServiceStatus:
     log_dir: str
 
 
+@dataclass(frozen=True)
+class Adopted:
+    """A process ``up`` found running, started by an earlier ``folio services up`` or ``folio up``."""
+
+    name: str
+    pid: int
+
+    def describe(self) -> str:
+        """The line the CLI prints for it."""
+        return f"{self.name}: already running, started by an earlier `folio services up`, pid {self.pid}"
+
+
 class UnknownServiceError(ValueError):
     """A service name that Folio does not know."""
 
@@ -58,6 +70,8 @@ class ServiceManager:
         self.settings = settings
         self.reporter = reporter or SilentReporter()
         self.all = {cls.name: cls(settings) for cls in SERVICE_TYPES}
+        self.adopted: list[Adopted] = []
+        """What the last ``up`` found running and left alone (it stops none of them)."""
 
     def select(self, names: Iterable[str] | None = None) -> list[Service]:
         """The named services plus what they depend on, dependencies first."""
@@ -140,29 +154,27 @@ class ServiceManager:
         specs = [spec for service in services for spec in service.processes()]
         self.reporter.begin(len(specs), "starting services")
         started: list[ProcessSpec] = []
-        for service in services:
-            started_here: list[ProcessSpec] = []
-            try:
-                for spec in service.processes():
-                    self.reporter.step(spec.name)
-                    if self._start(spec):
-                        started_here.append(spec)
-            except ProcessError:
-                # A half-started service (epmd up, node crashed) is worse than none:
-                # stop what this call started of it, keep the healthy services before it.
-                for spec in reversed(started_here):
-                    stop(spec)
-                raise
-            started.extend(started_here)
+        self.adopted = []
+        try:
+            for spec in specs:
+                self.reporter.step(spec.name)
+                if self._start(spec):
+                    started.append(spec)
+        except BaseException:
+            # A failed start leaves nothing of its own behind (the next start would adopt
+            # it as "already running"); what an earlier run started is not ours to stop.
+            for spec in reversed(started):
+                stop(spec)
+            raise
         self.reporter.done("services ready")
         return started
 
-    @staticmethod
-    def _start(spec: ProcessSpec) -> bool:
+    def _start(self, spec: ProcessSpec) -> bool:
         """Start ``spec`` unless it already runs; True when this call started it."""
         record = read_pid_file(spec.pid_file)
         if record is not None and record.is_alive():
             wait_ready(spec)
+            self.adopted.append(Adopted(spec.name, record.pid))
             return False
         spec.pid_file.unlink(missing_ok=True)
         # A stranger on the port would make the launch fail to bind while the probe

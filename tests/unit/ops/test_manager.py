@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 import threading
@@ -327,13 +328,30 @@ def test_down_rejects_unknown_names(manager: ServiceManager) -> None:
     assert state_of(manager, "base") == (State.RUNNING, "")
 
 
-def test_failed_up_stops_the_half_started_service_only(manager: ServiceManager) -> None:
-    """When a process fails, what this call started of that service stops; earlier services stay up."""
+def test_failed_up_stops_everything_it_started(manager: ServiceManager) -> None:
+    """When a process fails, every process this call started stops, earlier services included."""
     with pytest.raises(ProcessError, match=r"broken\.bad exited with code 3"):
         manager.up(["broken"])
 
     assert state_of(manager, "broken") == (State.STOPPED, "")
+    assert state_of(manager, "base") == (State.STOPPED, "")
+    assert not list(manager.settings.services.data_dir.glob("*/run/*.pid"))
+
+
+def test_failed_up_leaves_what_an_earlier_up_started(manager: ServiceManager) -> None:
+    """A process adopted from an earlier ``up`` is reported as adopted and survives this call's failure."""
+    manager.up(["base"])
+    (base_spec,) = manager.all["base"].processes()
+    base_pid = json.loads(base_spec.pid_file.read_text())["pid"]
+
+    with pytest.raises(ProcessError, match=r"broken\.bad exited with code 3"):
+        manager.up(["broken"])
+
+    assert [adopted.describe() for adopted in manager.adopted] == [
+        f"base.server: already running, started by an earlier `folio services up`, pid {base_pid}"
+    ]
     assert state_of(manager, "base") == (State.RUNNING, "")
+    assert state_of(manager, "broken") == (State.STOPPED, "")
 
 
 def test_service_without_processes_is_external(manager: ServiceManager) -> None:

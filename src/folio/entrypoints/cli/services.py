@@ -41,7 +41,9 @@ Examples:
 def up_command(cli: CliContext, names: tuple[str, ...]) -> None:
     """Install what is missing and start NAMES (default: all), waiting until each is ready.
 
-    Idempotent: servers already running are left as they are.
+    Idempotent: servers already running are left as they are and named as adopted. When a
+    server fails to start, every process this command started is stopped again and the
+    command exits 1 with the reason.
     """
     with RichReporter(cli.errors) as reporter:
         manager = ServiceManager(cli.settings, reporter)
@@ -49,10 +51,24 @@ def up_command(cli: CliContext, names: tuple[str, ...]) -> None:
             warn_about_ports(cli, manager.port_warnings(names or None))
             started = manager.up(names or None)
         except (ProcessError, UnknownServiceError) as exc:
-            cli.fail(str(exc))
+            # ``up`` has already stopped what it started; what it adopted runs on.
+            report_adopted(cli, manager)
+            cli.fail(one_line(exc))
+    report_adopted(cli, manager)
     cli.console.print(
         f"started {len(started)} process(es); {len(manager.select(names or None))} service(s) ready"
     )
+
+
+def one_line(exc: BaseException) -> str:
+    """The error's message on one line (a server's multi-line output included)."""
+    return " ".join(str(exc).split())
+
+
+def report_adopted(cli: CliContext, manager: ServiceManager) -> None:
+    """Name each server ``up`` found already running: this command did not start it and will not stop it."""
+    for adopted in manager.adopted:
+        cli.console.print(escape(adopted.describe()), style="dim", soft_wrap=True)
 
 
 def warn_about_ports(cli: CliContext, warnings: list[str]) -> None:

@@ -11,7 +11,7 @@ from rich.table import Table
 from folio.core.settings import Settings
 from folio.entrypoints.cli.context import CliContext, pass_cli
 from folio.entrypoints.cli.progress import RichReporter
-from folio.entrypoints.cli.services import warn_about_ports
+from folio.entrypoints.cli.services import one_line, report_adopted, warn_about_ports
 from folio.ops.apps import folio_processes
 from folio.ops.manager import ServiceManager
 from folio.ops.ports import ephemeral_range, ephemeral_warnings
@@ -78,12 +78,19 @@ def up_command(cli: CliContext, lite: bool) -> None:
                 manager.reporter = reporter
                 started = manager.up()
                 supervisor.cleanup.extend(functools.partial(stop, spec) for spec in started)
+            report_adopted(cli, manager)
             migrations.upgrade(_children_migration_url(cli, env))
             supervisor.specs = folio_processes(settings, env, lite=lite)
             supervisor.start()
     except (ProcessError, migrations.MigrationRoleError) as exc:
         supervisor.shutdown()
-        cli.fail(str(exc))
+        if not supervisor.specs:  # the servers failed: say which ones were not ours to stop
+            report_adopted(cli, manager)
+        cli.fail(one_line(exc))
+    except BaseException:
+        # Whatever else went wrong, nothing this command started may outlive it.
+        supervisor.shutdown()
+        raise
     _print_urls(cli, manager, lite=lite)
     supervisor.run_forever()
     cli.console.print("stopped everything folio up started")
