@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = [
     "MULTI_LINE_PATTERN",
+    "NOT_BLANK_PATTERN",
     "SINGLE_LINE_PATTERN",
     "CleanText",
     "MultiLineText",
@@ -50,6 +51,9 @@ SINGLE_LINE_PATTERN = f"^[^{_REFUSED_ALWAYS}\\x09\\x0a\\x0d]*$"
 """The single-line rule as an ECMA-262 pattern (what the OpenAPI document states)."""
 MULTI_LINE_PATTERN = f"^[^{_REFUSED_ALWAYS}]*$"
 """The multi-line rule as an ECMA-262 pattern: tab, LF and CR allowed."""
+_ONE_LINE_CLASS = f"{_REFUSED_ALWAYS}\\x09\\x0a\\x0d"
+NOT_BLANK_PATTERN = f"^[^{_ONE_LINE_CLASS}]*[^{_ONE_LINE_CLASS}\\s][^{_ONE_LINE_CLASS}]*$"
+"""The single-line rule plus "not only whitespace": what ``CleanText(not_blank=True)`` states."""
 
 _SINGLE_LINE = re.compile(f"[{_REFUSED_ALWAYS}\\x09\\x0a\\x0d]")
 _MULTI_LINE = re.compile(f"[{_REFUSED_ALWAYS}]")
@@ -83,11 +87,14 @@ class CleanText:
     applies a ``Field``'s string constraints to a validated type with generic messages
     ("at most 5 items"), while here they go on the ``str`` itself and keep theirs.
     A ``pattern`` given here replaces the rule's pattern in the JSON schema (the
-    character check still runs).
+    character check still runs); it must suit pydantic's regex engine, which cannot
+    name surrogates (so the rule itself is checked in Python, not as a pattern).
+    ``not_blank`` refuses text that is only whitespace (``blank_text``).
     """
 
     multiline: bool = False
     normalise: bool = True
+    not_blank: bool = False
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
@@ -101,6 +108,8 @@ class CleanText:
                 "text may not contain {character}",
                 {"character": _describe(*found)},
             )
+        if self.not_blank and not text.strip():
+            raise PydanticCustomError("blank_text", "must not be blank")
         return unicodedata.normalize("NFC", text) if self.normalise else text
 
     def __get_pydantic_core_schema__(
@@ -124,7 +133,11 @@ class CleanText:
     ) -> JsonSchemaValue:
         """The string's schema with the rule as its ``pattern`` (a field's own pattern wins)."""
         json_schema = handler(schema)
-        json_schema.setdefault("pattern", MULTI_LINE_PATTERN if self.multiline else SINGLE_LINE_PATTERN)
+        if self.multiline:
+            rule = MULTI_LINE_PATTERN
+        else:
+            rule = NOT_BLANK_PATTERN if self.not_blank else SINGLE_LINE_PATTERN
+        json_schema.setdefault("pattern", rule)
         return json_schema
 
 

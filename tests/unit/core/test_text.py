@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from folio.core.text import (
     MULTI_LINE_PATTERN,
+    NOT_BLANK_PATTERN,
     SINGLE_LINE_PATTERN,
     CleanText,
     MultiLineText,
@@ -110,3 +111,19 @@ def test_clean_text_refuses_non_string_types() -> None:
 
         class Wrong(BaseModel):
             number: Annotated[int, CleanText()]
+
+
+class Titled(BaseModel):
+    """A body whose title must not be blank."""
+
+    title: Annotated[str, CleanText(not_blank=True, max_length=20)]
+
+
+@pytest.mark.parametrize("blank", ["", " ", "   ", "\u00a0\u3000"])
+def test_not_blank_refuses_whitespace_only_text(blank: str) -> None:
+    """``not_blank`` refuses empty and whitespace-only text, and the schema's pattern says so."""
+    with pytest.raises(ValidationError) as caught:
+        Titled.model_validate({"title": blank})
+    assert caught.value.errors()[0]["type"] == "blank_text"
+    assert Titled.model_json_schema()["properties"]["title"]["pattern"] == NOT_BLANK_PATTERN
+    assert Titled.model_validate({"title": " a "}).title == " a "
