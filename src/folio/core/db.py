@@ -15,7 +15,11 @@ Key contracts (``docs/database.md`` has the long form):
 - Each engine has a ``CircuitBreaker``: after ``database.breaker_failure_threshold``
   consecutive connection failures it opens, and calls fail fast with
   ``DatabaseUnavailableError`` (503) without opening a connection, until one trial
-  call after ``database.breaker_reset_timeout_s`` finds the database back.
+  call after ``database.breaker_reset_timeout_s`` finds the database back. Inside
+  ``recovery_probes()`` (long-running processes: the gateway's lifespan) no caller is
+  the trial: a background probe (connect and ``SELECT 1``, backing off from
+  ``PROBE_FIRST_DELAY_S`` to ``PROBE_MAX_DELAY_S``) closes the breaker as soon as the
+  database answers.
 - Every session is a ``folio.core.tenancy.TenantSession``: a transaction begun inside
   a ``tenant_scope`` is scoped to that tenant by PostgreSQL's row-level security.
 - Reads (``readonly=True``) go to the replica, except inside a
@@ -81,6 +85,13 @@ NAMING_CONVENTION = {
 
 FIRST_BACKOFF_S = 0.05
 """Upper bound of the first pause between tries; it doubles per try up to ``retry_max_backoff_s``."""
+
+PROBE_FIRST_DELAY_S = 0.1
+"""The recovery probe's first pause after the breaker opened; it doubles per failed check."""
+PROBE_MAX_DELAY_S = 1.0
+"""The longest pause between two recovery checks: a write can wait at most this long
+(plus one connect) after the database listens again. A refused connect costs the
+database nothing, so checking once a second through a long outage is cheap."""
 
 
 class Base(DeclarativeBase):
@@ -304,12 +315,19 @@ class _Target:
     breaker: CircuitBreaker
 
 
-def _target(name: str, engine: AsyncEngine, settings: DatabaseSettings, clock: Clock) -> _Target:
+def _target(
+    name: str,
+    engine: AsyncEngine,
+    settings: DatabaseSettings,
+    clock: Clock,
+    on_open: Callable[[], bool],
+) -> _Target:
     breaker = CircuitBreaker(
         name,
         failure_threshold=settings.breaker_failure_threshold,
         reset_timeout_s=settings.breaker_reset_timeout_s,
         clock=clock,
+        on_open=on_open,
     )
     # TenantSession scopes every transaction to the tenant in scope (PostgreSQL's
     # app.tenant_id), so no context can forget to; the replica's sessions too, so reads
@@ -318,13 +336,25 @@ def _target(name: str, engine: AsyncEngine, settings: DatabaseSettings, clock: C
     return _Target(name, engine, factory, breaker)
 
 
+def _retry_after(exc: CircuitOpenError) -> int:
+    # Never 0: a client told to come back at once would hammer the breaker.
+    return max(1, math.ceil(exc.retry_after_s))
+
+
 def _unavailable(exc: CircuitOpenError) -> DatabaseUnavailableError:
     return DatabaseUnavailableError(
         f"the {exc.name} database is failing and its circuit breaker is {exc.state}, "
-        f"so the call was refused without trying; next trial in {exc.retry_after_s:.0f}s",
-        # Never 0: a client told to come back at once would hammer the breaker.
-        retry_after_s=max(1, math.ceil(exc.retry_after_s)),
+        f"so the call was refused without trying; retry in {_retry_after(exc)}s",
+        retry_after_s=_retry_after(exc),
     )
+
+
+@dataclass
+class _Tries:
+    """The tries of one ``Database.run``: how many reached for the database, its last connection error."""
+
+    made: int = 0
+    connection_error: BaseException | None = None
 
 
 def _worth_retrying(exc: BaseException) -> bool:
@@ -336,7 +366,9 @@ def _worth_retrying(exc: BaseException) -> bool:
 
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
-    log.warning(
+    # Info, not warning: during an outage every request retries, and the breaker's own
+    # state changes are the lines worth a warning.
+    log.info(
         "db.retry",
         attempt=state.attempt_number,
         error_type=type(error).__name__,
@@ -365,8 +397,14 @@ class Database:
         self.replica = replica
         self.settings = settings
         self._sleep = sleep
-        self._primary = _target("primary", primary, settings, clock)
-        self._replica = _target("replica", replica, settings, clock) if replica is not None else None
+        self._primary = _target("primary", primary, settings, clock, lambda: self._start_probe("primary"))
+        self._replica = (
+            _target("replica", replica, settings, clock, lambda: self._start_probe("replica"))
+            if replica is not None
+            else None
+        )
+        self._probe_loop: asyncio.AbstractEventLoop | None = None
+        self._probes: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
     def from_urls(
@@ -458,9 +496,18 @@ class Database:
             before_sleep=_log_retry,
             reraise=True,
         )
+        tries = _Tries()
         try:
-            result: T = await retrying(self._run_once, work, readonly=readonly)
-        except DatabaseUnavailableError:
+            result: T = await retrying(self._run_once, work, readonly=readonly, tries=tries)
+        except DatabaseUnavailableError as exc:
+            if tries.made and isinstance(exc.__cause__, CircuitOpenError):
+                # Earlier tries did reach for the database before the breaker opened
+                # (this request's failures or others'): say so, not "without trying".
+                raise DatabaseUnavailableError(
+                    f"the database could not be reached ({tries.made} of {self.settings.retry_attempts} "
+                    f"tries made before its circuit breaker opened); retry in {exc.retry_after_s}s",
+                    retry_after_s=exc.retry_after_s,
+                ) from tries.connection_error
             raise
         except _CommitInDoubtError as exc:
             log.error("db.commit_in_doubt", error=repr(exc.__cause__))  # noqa: TRY400 - the cause is the story
@@ -476,19 +523,33 @@ class Database:
                     f"({self.settings.statement_timeout_ms} ms) and was cancelled"
                 ) from exc
             if is_connection_error(exc):
-                # The driver's message (host, port) goes to the log, not to the client.
-                log.error("db.unreachable", error=repr(exc), tries=self.settings.retry_attempts)  # noqa: TRY400
+                # The driver's message (host, port) goes to the log, not to the client; at
+                # info, since an outage does this for every request (the breaker warns).
+                log.info("db.unreachable", error=repr(exc), tries=self.settings.retry_attempts)
                 raise DatabaseUnavailableError(
                     f"the database could not be reached ({self.settings.retry_attempts} tries)"
                 ) from exc
             raise
         return result
 
-    async def _run_once(self, work: Callable[[AsyncSession], Awaitable[T]], *, readonly: bool) -> T:
+    async def _run_once(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, readonly: bool, tries: _Tries
+    ) -> T:
         """One try of ``run``: a fresh unit of work on the chosen engine."""
+        try:
+            return await self._try_once(work, readonly=readonly, tries=tries)
+        except Exception as exc:
+            if is_connection_error(exc):
+                tries.connection_error = exc
+            raise
+
+    async def _try_once(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, readonly: bool, tries: _Tries
+    ) -> T:
         target = self._read_target() if readonly else self._primary
         on_commit = None if readonly else _note_primary_commit
         async with UnitOfWork(target.sessions, breaker=target.breaker, on_commit=on_commit) as uow:
+            tries.made += 1
             result = await work(uow.session)
             if readonly:
                 # Nothing a readonly unit did is kept: it rolls back on the way out. The
@@ -533,6 +594,65 @@ class Database:
             raise DatabaseUnavailableError(
                 f"{target.name}: {type(exc).__name__}: {exc}; circuit {target.breaker.describe()}"
             ) from exc
+
+    @asynccontextmanager
+    async def recovery_probes(self) -> AsyncIterator[None]:
+        """Let background probes, not callers, find the database back while the block runs.
+
+        Whenever an engine's breaker opens inside the block, a task on this event loop
+        checks that engine (connect, ``SELECT 1``) after ``PROBE_FIRST_DELAY_S``, then
+        at doubling intervals up to ``PROBE_MAX_DELAY_S``, and closes the breaker as soon
+        as a check passes. Until then every call is refused at once (503 with a
+        ``Retry-After`` of the next check), so no user's request is spent as a trial.
+        The probes are cancelled when the block ends; outside it, breakers go back to
+        trial calls after ``breaker_reset_timeout_s``.
+        """
+        self._probe_loop = asyncio.get_running_loop()
+        try:
+            yield
+        finally:
+            self._probe_loop = None
+            probes, self._probes = list(self._probes.values()), {}
+            for probe in probes:
+                probe.cancel()
+            await asyncio.gather(*probes, return_exceptions=True)
+
+    def _start_probe(self, name: str) -> bool:
+        """The breakers' ``on_open``: schedule a probe of ``name`` on the probes' loop, if any."""
+        loop = self._probe_loop
+        if loop is None or loop.is_closed():
+            return False
+        # The breaker may open in another thread; the task is made on the probes' loop.
+        loop.call_soon_threadsafe(self._spawn_probe, name)
+        return True
+
+    def _spawn_probe(self, name: str) -> None:
+        running = self._probes.get(name)
+        if self._probe_loop is None or (running is not None and not running.done()):
+            return
+        target = self._primary if name == "primary" else self._replica
+        if target is None:
+            return
+        self._probes[name] = asyncio.create_task(self._probe_until_back(target), name=f"db-probe-{name}")
+
+    async def _probe_until_back(self, target: _Target) -> None:
+        delay = PROBE_FIRST_DELAY_S
+        try:
+            while True:
+                target.breaker.probe_pending(delay)
+                await asyncio.sleep(delay)
+                try:
+                    async with asyncio.timeout(self.settings.connect_timeout_s + 1):
+                        async with target.engine.connect() as connection:
+                            await connection.execute(text("SELECT 1"))
+                except Exception as exc:  # noqa: BLE001 - whatever failed, it is not back yet
+                    log.debug("db.probe_failed", engine=target.name, error=repr(exc)[:300])
+                    delay = min(delay * 2, PROBE_MAX_DELAY_S)
+                    continue
+                target.breaker.probe_succeeded()
+                return
+        finally:
+            target.breaker.probe_stopped()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -15,6 +15,15 @@ While OPEN, and while HALF_OPEN with the trial still running, ``admit`` raises
 ``CircuitOpenError`` at once: callers fail fast instead of queueing on a dependency
 that is down, and the dependency is spared a stampede when it comes back.
 
+A recovery probe may take the trials off the callers' hands: ``on_open`` (given to the
+constructor) is told when the circuit opens, and when it answers True a probe owns
+the trials from then on (``probe_pending`` before each check, ``probe_succeeded`` when
+the dependency answers, ``probe_stopped`` when it gives up). While a probe owns them the
+circuit stays OPEN whatever the time, so no caller's request is ever the trial that
+finds the dependency still down; the probe closes it as soon as it answers::
+
+    OPEN --(on_open started a probe; its check succeeds)--> CLOSED
+
 The breaker neither awaits nor sleeps: each method is a short critical section under
 a ``threading.Lock``, so one breaker is safe to share between coroutines of a loop
 and between threads. It knows nothing of what it guards; the caller decides which
@@ -95,6 +104,8 @@ class CircuitBreaker:
         failure_threshold: Consecutive failures that open the circuit (at least 1).
         reset_timeout_s: Seconds the circuit stays open before a trial call may pass.
         clock: Monotonic seconds; tests pass a fake to move time by hand.
+        on_open: Called (outside the breaker's lock) each time the circuit opens; it
+            returns True when it started a recovery probe that now owns the trials.
     """
 
     def __init__(
@@ -104,6 +115,7 @@ class CircuitBreaker:
         failure_threshold: int,
         reset_timeout_s: float,
         clock: Clock = time.monotonic,
+        on_open: Callable[[], bool] | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -119,6 +131,9 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._trial_in_flight = False
         self._generation = 0
+        self._on_open = on_open
+        self._probing = False
+        self._next_probe_at = 0.0
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -152,6 +167,8 @@ class CircuitBreaker:
             state = self._current_state()
             if state is BreakerState.CLOSED:
                 return f"closed ({self._failures}/{self.failure_threshold} consecutive failures)"
+            if state is BreakerState.OPEN and self._probing:
+                return f"open (a recovery probe checks it; next check in {self._remaining_s():.1f}s)"
             if state is BreakerState.OPEN:
                 return f"open (next trial in {self._remaining_s():.1f}s)"
             busy = "a trial call is in progress" if self._trial_in_flight else "the next call is a trial"
@@ -197,6 +214,12 @@ class CircuitBreaker:
                 self._failures += 1
                 if self._failures >= self.failure_threshold:
                     self._move_to(BreakerState.OPEN)
+            opened = self._generation if self._state is BreakerState.OPEN else None
+        # Outside the lock: the callback may call back into the breaker.
+        if opened is not None and self._on_open is not None and self._on_open():
+            with self._lock:
+                if self._generation == opened:
+                    self._probing = True
 
     def release(self, permit: Permit) -> None:
         """The admitted call ended without telling anything about health (cancelled, a caller's bug).
@@ -206,6 +229,25 @@ class CircuitBreaker:
         with self._lock:
             if permit.generation == self._generation and permit.trial:
                 self._trial_in_flight = False
+
+    # --- a recovery probe's side (see the module docstring) ---------------------------------
+
+    def probe_pending(self, delay_s: float) -> None:
+        """The probe checks again in ``delay_s``: what refused callers are told to wait."""
+        with self._lock:
+            self._next_probe_at = self._clock() + delay_s
+
+    def probe_succeeded(self) -> None:
+        """The probe found the dependency answering: close the circuit now."""
+        with self._lock:
+            self._probing = False
+            if self._state is not BreakerState.CLOSED:
+                self._move_to(BreakerState.CLOSED)
+
+    def probe_stopped(self) -> None:
+        """The probe ended without success (shutdown): trials go back to callers after the timeout."""
+        with self._lock:
+            self._probing = False
 
     @contextmanager
     def guard(self, is_failure: Callable[[BaseException], bool] = _any_exception) -> Iterator[None]:
@@ -229,13 +271,15 @@ class CircuitBreaker:
     # --- internals (call with the lock held) --------------------------------------------------
 
     def _current_state(self) -> BreakerState:
-        if self._state is BreakerState.OPEN and self._remaining_s() <= 0:
+        if self._state is BreakerState.OPEN and not self._probing and self._remaining_s() <= 0:
             return BreakerState.HALF_OPEN
         return self._state
 
     def _remaining_s(self) -> float:
         if self._state is not BreakerState.OPEN:
             return 0.0
+        if self._probing:
+            return max(0.0, self._next_probe_at - self._clock())
         return max(0.0, self._opened_at + self.reset_timeout_s - self._clock())
 
     def _move_to(self, state: BreakerState) -> None:
@@ -248,6 +292,6 @@ class CircuitBreaker:
             self._opened_at = self._clock()
         else:
             self._failures = 0
-        # Opening is news for whoever is on call; the rest is the breaker doing its job.
-        emit = log.warning if state is BreakerState.OPEN else log.info
-        emit(_TRANSITION_EVENTS[state], breaker=self.name, previous=previous.value)
+        # One line per change of state, and none per refused call: the news an on-call
+        # person needs (it went down, it is being tried, it is back) without the noise.
+        log.warning(_TRANSITION_EVENTS[state], breaker=self.name, previous=previous.value)

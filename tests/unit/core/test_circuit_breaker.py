@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 import pytest
+from structlog.testing import capture_logs
 
 from folio.core.resilience import BreakerState, CircuitBreaker, CircuitOpenError
 
@@ -287,3 +288,107 @@ def test_refuses_nonsense_configuration(threshold: int, reset_s: float) -> None:
     """A threshold below 1 or a non-positive reset timeout is a programming error."""
     with pytest.raises(ValueError, match="must be"):
         CircuitBreaker("db", failure_threshold=threshold, reset_timeout_s=reset_s)
+
+
+# --- a recovery probe owns the trials ---------------------------------------------------------
+
+
+class ProbeStarter:
+    """An ``on_open`` callback that counts openings and says whether a probe took over."""
+
+    def __init__(self, *, starts: bool) -> None:
+        self.starts = starts
+        self.openings = 0
+
+    def __call__(self) -> bool:
+        """Count the opening; True when a probe now owns the trials."""
+        self.openings += 1
+        return self.starts
+
+
+def probed_breaker(clock: FakeClock, starter: ProbeStarter) -> CircuitBreaker:
+    """A breaker like the fixture's, with ``starter`` as its ``on_open``."""
+    return CircuitBreaker(
+        "db", failure_threshold=THRESHOLD, reset_timeout_s=RESET_S, clock=clock, on_open=starter
+    )
+
+
+def test_on_open_is_told_once_per_opening(clock: FakeClock) -> None:
+    """Each move to OPEN calls on_open once; failures while open call it no more."""
+    starter = ProbeStarter(starts=False)
+    breaker = probed_breaker(clock, starter)
+
+    open_it(breaker)
+    with pytest.raises(CircuitOpenError):
+        fail(breaker)
+    clock.advance(RESET_S)
+    fail(breaker)
+
+    assert starter.openings == 2
+
+
+def test_while_a_probe_owns_the_trials_no_caller_is_one(clock: FakeClock) -> None:
+    """With a probe started, callers are refused past the reset timeout, told to wait for its next check."""
+    breaker = probed_breaker(clock, ProbeStarter(starts=True))
+    open_it(breaker)
+
+    clock.advance(RESET_S * 5)
+    breaker.probe_pending(0.4)
+    with pytest.raises(CircuitOpenError) as refused:
+        breaker.admit()
+
+    assert state_of(breaker) is BreakerState.OPEN
+    assert not breaker.admits_now()
+    assert refused.value.retry_after_s == pytest.approx(0.4)
+    assert "recovery probe" in breaker.describe()
+
+
+def test_probe_success_closes_at_once(clock: FakeClock) -> None:
+    """probe_succeeded closes the circuit without any caller's trial, and calls pass again."""
+    breaker = probed_breaker(clock, ProbeStarter(starts=True))
+    open_it(breaker)
+    breaker.probe_pending(0.1)
+
+    breaker.probe_succeeded()
+
+    assert state_of(breaker) is BreakerState.CLOSED
+    breaker.record_success(breaker.admit())
+    assert breaker.failures == 0
+
+
+def test_a_stopped_probe_hands_trials_back_to_callers(clock: FakeClock) -> None:
+    """After probe_stopped the timeout rules again: a caller becomes the half-open trial."""
+    breaker = probed_breaker(clock, ProbeStarter(starts=True))
+    open_it(breaker)
+
+    breaker.probe_stopped()
+    clock.advance(RESET_S)
+
+    assert breaker.admit().trial is True
+    assert state_of(breaker) is BreakerState.HALF_OPEN
+
+
+def test_no_probe_started_keeps_timed_trials(clock: FakeClock) -> None:
+    """An on_open that starts no probe (no event loop to run it) leaves the timed half-open trial in place."""
+    breaker = probed_breaker(clock, ProbeStarter(starts=False))
+    open_it(breaker)
+    clock.advance(RESET_S)
+
+    assert breaker.admit().trial is True
+
+
+def test_one_warning_per_state_change_and_none_per_refusal(breaker: CircuitBreaker, clock: FakeClock) -> None:
+    """Opened, half-open and closed are each one warning; refused calls log nothing."""
+    with capture_logs() as logs:
+        open_it(breaker)
+        for _ in range(50):
+            with pytest.raises(CircuitOpenError):
+                breaker.admit()
+        clock.advance(RESET_S)
+        breaker.record_success(breaker.admit())
+
+    assert [(entry["event"], entry["log_level"]) for entry in logs] == [
+        ("circuit.opened", "warning"),
+        ("circuit.half_opened", "warning"),
+        ("circuit.closed", "warning"),
+    ]

@@ -512,6 +512,73 @@ async def test_check_ready_names_the_breaker_state(db_settings: DatabaseSettings
         await db.dispose()
 
 
+async def test_a_request_that_tried_is_not_told_it_was_refused_without_trying(
+    database: Database, notes: Table, db_settings: DatabaseSettings, clean_env: Path, clock: FakeClock
+) -> None:
+    """A try that reached the database, then a breaker others opened: the detail says a try was made."""
+
+    async def others_open_the_breaker(_seconds: float) -> None:
+        # The pause between this request's tries is when the other requests fail.
+        while state_of(same.primary_breaker) is BreakerState.CLOSED:
+            same.primary_breaker.record_failure(same.primary_breaker.admit())
+
+    url = f"sqlite+aiosqlite:///{clean_env / 'primary.db'}"
+    same = Database.from_urls(db_settings, url, clock=clock, sleep=others_open_the_breaker)
+    dropped = connection_dropped()
+    try:
+        with pytest.raises(DatabaseUnavailableError) as failed:
+            await same.run(Work(notes, dropped))
+    finally:
+        await same.dispose()
+
+    detail = failed.value.detail or ""
+    assert "without trying" not in detail
+    assert f"1 of {ATTEMPTS} tries made before its circuit breaker opened" in detail
+    assert failed.value.__cause__ is dropped
+    assert failed.value.retry_after_s == RESET_S
+
+
+async def test_recovery_probe_closes_the_breaker_without_a_callers_trial(
+    database: Database, notes: Table, clock: FakeClock
+) -> None:
+    """In recovery_probes an open breaker refuses callers, past its timeout too, until the probe closes it."""
+    breaker = database.primary_breaker
+    async with database.recovery_probes():
+        for _ in range(THRESHOLD):
+            breaker.record_failure(breaker.admit())
+        clock.now += RESET_S
+        with pytest.raises(DatabaseUnavailableError, match="circuit breaker is open") as refused:
+            await database.run(Work(notes))
+        assert refused.value.retry_after_s == 1
+        for _ in range(200):
+            if state_of(breaker) is BreakerState.CLOSED:
+                break
+            await asyncio.sleep(0.02)
+
+        assert state_of(breaker) is BreakerState.CLOSED
+        await database.run(Work(notes))
+    assert await rows(database, notes) == ["try 1"]
+
+
+async def test_recovery_probes_end_with_their_block(
+    db_settings: DatabaseSettings, clock: FakeClock, sleep: RecordingSleep
+) -> None:
+    """Probes of an unreachable database stop when the block ends; then a caller is the timed trial again."""
+    db = Database.from_urls(db_settings, UNREACHABLE, clock=clock, sleep=sleep)
+    breaker = db.primary_breaker
+    try:
+        async with db.recovery_probes():
+            for _ in range(THRESHOLD):
+                breaker.record_failure(breaker.admit())
+            await asyncio.sleep(0.3)  # a few failed checks
+            assert state_of(breaker) is BreakerState.OPEN
+        assert not [task for task in asyncio.all_tasks() if task.get_name().startswith("db-probe-")]
+        clock.now += RESET_S
+        assert breaker.admit().trial is True
+    finally:
+        await db.dispose()
+
+
 # --- read routing -----------------------------------------------------------------------------
 
 
