@@ -37,6 +37,7 @@ def test_settings_exports() -> None:
         "active_config_file",
         "describe_settings",
         "load_settings",
+        "record_platform",
         "unknown_setting_names",
     ]
 

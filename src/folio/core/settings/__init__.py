@@ -1,7 +1,8 @@
 """Typed, layered settings (L3-21): see ``docs/configuration.md``.
 
 Public surface: ``Settings`` and its subsystems, ``load_settings``, ``SettingsError``,
-``describe_settings``, ``unknown_setting_names`` and ``SettingsReloader``.
+``describe_settings``, ``unknown_setting_names``, ``record_platform`` (what ``folio up``
+writes so the CLI agrees with it) and ``SettingsReloader``.
 """
 
 from folio.core.settings.loader import (
@@ -11,6 +12,7 @@ from folio.core.settings.loader import (
     active_config_file,
     describe_settings,
     load_settings,
+    record_platform,
     unknown_setting_names,
 )
 from folio.core.settings.models import (
@@ -37,5 +39,6 @@ __all__ = [
     "active_config_file",
     "describe_settings",
     "load_settings",
+    "record_platform",
     "unknown_setting_names",
 ]

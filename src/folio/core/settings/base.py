@@ -3,8 +3,9 @@
 Each subsystem is a pydantic-settings class whose env prefix is derived from its
 path in the tree (``services.postgres`` reads ``FOLIO_SERVICES_POSTGRES_*``), the
 model Prefect uses. Values come from, highest first: keyword arguments, the
-process environment, the ``.env`` file, the TOML config file (its profile overlay
-first), then the field's default.
+process environment, the record of the last ``folio up`` (``.folio/run/platform.env``),
+the ``.env`` file, the TOML config file (its profile overlay first), then the
+field's default.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ ENV_ROOT = "FOLIO"
 CONFIG_FILE_ENV = "FOLIO_CONFIG_FILE"
 DEFAULT_CONFIG_FILE = Path("folio.toml")
 DEFAULT_ENV_FILE = Path(".env")
+DEFAULT_PLATFORM_FILE = Path(".folio/run/platform.env")
+"""Where ``folio up`` records the settings it hands its processes (see ``record_platform``).
+
+A fixed place under the working folder, like ``.env`` and ``folio.toml``: it must be
+found before any setting (``home`` included) is known.
+"""
 
 
 @dataclass(frozen=True)
@@ -39,31 +46,60 @@ class ConfigInputs:
 
     ``config_doc`` is the parsed TOML document (empty when there is no file), kept so
     that every subsystem reads the file once per load and error messages can cite it.
+    ``platform_file`` is the record of the last ``folio up`` when it applies to this
+    load, else None.
     """
 
     config_file: Path | None = None
     env_file: Path | None = DEFAULT_ENV_FILE
     config_doc: dict[str, Any] = field(default_factory=dict)
+    platform_file: Path | None = None
 
     @classmethod
     def discover(
-        cls, config_file: Path | None = None, env_file: Path | None = DEFAULT_ENV_FILE
+        cls,
+        config_file: Path | None = None,
+        env_file: Path | None = DEFAULT_ENV_FILE,
+        platform_file: Path | None = DEFAULT_PLATFORM_FILE,
     ) -> ConfigInputs:
-        """Resolve the config file (argument, ``FOLIO_CONFIG_FILE``, ``./folio.toml``) and parse it.
+        """Resolve the platform record, the config file and parse the latter.
 
-        Raises ``FileNotFoundError`` when a file was named explicitly but is missing,
-        and ``tomllib.TOMLDecodeError`` when it is not valid TOML.
+        The config file is the argument, else ``FOLIO_CONFIG_FILE``, else the one the
+        last ``folio up`` used (its record), else ``./folio.toml``. The record applies
+        unless the config file named here differs from the one it was made with: a
+        command given another file is about another installation.
+
+        Raises ``FileNotFoundError`` when a file was named explicitly (or recorded) but
+        is missing, and ``tomllib.TOMLDecodeError`` when it is not valid TOML.
         """
         import os
 
         explicit = config_file or (
             Path(os.environ[CONFIG_FILE_ENV]) if os.environ.get(CONFIG_FILE_ENV) else None
         )
+        record = platform_file if platform_file is not None and platform_file.is_file() else None
+        recorded = _recorded_config_file(record) if record is not None else None
         if explicit is not None and not explicit.is_file():
             raise FileNotFoundError(f"config file {explicit} does not exist")
+        if explicit is not None and (recorded is None or recorded.resolve() != explicit.resolve()):
+            record = None
+        elif explicit is None and recorded is not None:
+            if not recorded.is_file():
+                raise FileNotFoundError(
+                    f"config file {recorded} (the one `folio up` used, recorded in {record}) does not exist"
+                )
+            explicit = recorded
         path = explicit or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
         doc = tomllib.loads(path.read_text(encoding="utf-8")) if path else {}
-        return cls(config_file=path, env_file=env_file, config_doc=doc)
+        return cls(config_file=path, env_file=env_file, config_doc=doc, platform_file=record)
+
+
+def _recorded_config_file(record: Path) -> Path | None:
+    """The config file named in a ``folio up`` record, if any."""
+    from dotenv import dotenv_values
+
+    value = dotenv_values(record).get(CONFIG_FILE_ENV)
+    return Path(value) if value else None
 
 
 _inputs: ContextVar[ConfigInputs | None] = ContextVar("folio_config_inputs", default=None)
@@ -150,7 +186,7 @@ class TomlSectionSource(PydanticBaseSettingsSource):
 
 
 def profile_in_force(inputs: ConfigInputs) -> str | None:
-    """The profile in force for this load: environment, then ``.env``, then the file's top level.
+    """The profile in force: environment, the ``folio up`` record, ``.env``, then the file's top level.
 
     The same order the ``profile`` setting itself is read in, so the overlay applied
     is always the one of the profile the settings end up with.
@@ -161,6 +197,8 @@ def profile_in_force(inputs: ConfigInputs) -> str | None:
 
     name = f"{ENV_ROOT}_PROFILE"
     sources: list[Mapping[str, str | None]] = [os.environ]
+    if inputs.platform_file is not None:
+        sources.append(dotenv_values(inputs.platform_file))
     if inputs.env_file is not None and inputs.env_file.is_file():
         sources.append(dotenv_values(inputs.env_file))
     for source in sources:
@@ -211,11 +249,21 @@ class FolioSettingsBase(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - replaced: the .env file is per load
         file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - Folio reads no secrets dir
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Keyword arguments > environment > ``.env`` > TOML file > defaults."""
+        """Keyword arguments > environment > ``folio up`` record > ``.env`` > TOML file > defaults.
+
+        The record sits just below this process's environment because ``folio up``
+        hands those values to its processes as environment variables, which beat the
+        files there too: read from here, the CLI agrees with the running platform.
+        """
         folio_cls = cast("type[FolioSettingsBase]", settings_cls)  # only Folio classes inherit this hook
         inputs = current_inputs()
         dotenv = DotEnvSettingsSource(folio_cls, env_file=inputs.env_file)
-        return (init_settings, env_settings, dotenv, TomlSectionSource(folio_cls))
+        toml = TomlSectionSource(folio_cls)
+        if inputs.platform_file is None:
+            return (init_settings, env_settings, dotenv, toml)
+        # The record is written in .env syntax, so the same parser reads it as the processes' environment.
+        record = DotEnvSettingsSource(folio_cls, env_file=inputs.platform_file)
+        return (init_settings, env_settings, record, dotenv, toml)
 
 
 def env_prefix_for(path: tuple[str, ...]) -> str:

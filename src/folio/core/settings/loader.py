@@ -20,7 +20,9 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from folio.core.settings.base import (
+    CONFIG_FILE_ENV,
     DEFAULT_ENV_FILE,
+    DEFAULT_PLATFORM_FILE,
     ENV_ROOT,
     ConfigInputs,
     FolioSettingsBase,
@@ -69,14 +71,18 @@ def load_settings(
     *,
     config_file: Path | None = None,
     env_file: Path | None = DEFAULT_ENV_FILE,
+    platform_file: Path | None = DEFAULT_PLATFORM_FILE,
     **overrides: Any,
 ) -> Settings:
-    """Build the settings tree from the files and the environment.
+    """Build the settings tree from the files, the ``folio up`` record and the environment.
+
+    ``platform_file=None`` ignores the record (what a test suite wants: its settings
+    must not depend on whether the platform was started in the checkout).
 
     Raises ``SettingsError`` for invalid values, a missing explicit config file or a
     malformed TOML file, always naming the file or setting at fault.
     """
-    inputs = _discover(config_file, env_file)
+    inputs = _discover(config_file, env_file, platform_file)
     problems: list[SettingProblem] = []
     with config_inputs(inputs):
         settings, valid = _build(Settings, overrides, inputs, problems)
@@ -123,9 +129,11 @@ def _model_level_path(cls: type[FolioSettingsBase]) -> str:
     return ".".join(cls.settings_path) or "profile"
 
 
-def _discover(config_file: Path | None, env_file: Path | None) -> ConfigInputs:
+def _discover(
+    config_file: Path | None, env_file: Path | None, platform_file: Path | None = DEFAULT_PLATFORM_FILE
+) -> ConfigInputs:
     try:
-        return ConfigInputs.discover(config_file, env_file)
+        return ConfigInputs.discover(config_file, env_file, platform_file)
     except FileNotFoundError as exc:
         raise SettingsError(
             [SettingProblem("config_file", str(exc), "--config / FOLIO_CONFIG_FILE")]
@@ -185,12 +193,17 @@ def _is_secret(cls: type[FolioSettingsBase], field_name: str) -> bool:
 def describe_origin(path: tuple[str, ...], field_name: str, inputs: ConfigInputs) -> str:
     """Where the value of ``field_name`` of the subsystem at ``path`` comes from.
 
-    Follows the same priority as the sources themselves: environment, ``.env``,
-    the TOML profile overlay, the TOML table, then the default.
+    Follows the same priority as the sources themselves: environment, the ``folio up``
+    record, ``.env``, the TOML profile overlay, the TOML table, then the default.
     """
     env_name = env_name_for(path, field_name)
     if _lookup(os.environ, env_name) is not None:
         return f"environment variable {env_name}"
+    if (
+        inputs.platform_file is not None
+        and _lookup(dotenv_values(inputs.platform_file), env_name) is not None
+    ):
+        return f"folio up ({inputs.platform_file})"
     in_env_file = inputs.env_file is not None and inputs.env_file.is_file()
     if in_env_file and _lookup(dotenv_values(inputs.env_file), env_name) is not None:
         return f"{inputs.env_file} ({env_name})"
@@ -217,12 +230,16 @@ def _lookup(mapping: Mapping[str, str | None], name: str) -> str | None:
 
 
 def describe_settings(
-    settings: Settings, *, config_file: Path | None = None, env_file: Path | None = DEFAULT_ENV_FILE
+    settings: Settings,
+    *,
+    config_file: Path | None = None,
+    env_file: Path | None = DEFAULT_ENV_FILE,
+    platform_file: Path | None = DEFAULT_PLATFORM_FILE,
 ) -> list[SettingInfo]:
     """Every leaf setting with its value and origin, for ``folio config show``."""
     from folio.core.settings.fields import RELOADABLE, has_marker
 
-    inputs = _discover(config_file, env_file)
+    inputs = _discover(config_file, env_file, platform_file)
     rows: list[SettingInfo] = []
 
     def walk(node: FolioSettingsBase) -> None:
@@ -267,3 +284,49 @@ def unknown_setting_names(
         hint = f" (did you mean {close[0]}?)" if close else ""
         messages.append(f"{name} is not a Folio setting{hint}")
     return messages
+
+
+def record_platform(environ: Mapping[str, str], *, mode: str, path: Path = DEFAULT_PLATFORM_FILE) -> Path:
+    """Record the settings of a starting platform, so later commands here use the same ones.
+
+    ``environ`` is the environment ``folio up`` gives its processes. Every ``FOLIO_*``
+    variable in it that names a setting is written to ``path`` in ``.env`` syntax,
+    with ``FOLIO_CONFIG_FILE`` made absolute; secrets (``SecretStr`` fields) never
+    are: they stay in the environment, ``.env`` or the config file. The file replaces
+    any earlier record and outlives the platform, so the database the platform used
+    stays the one the CLI targets until the next ``folio up``. Returns ``path``.
+    """
+    from datetime import UTC, datetime
+
+    recordable = {
+        env_name_for(cls.settings_path, name)
+        for cls in subsystems()
+        for name in cls.model_fields
+        if not _is_secret(cls, name) and name not in cls.nested_subsystems()
+    }
+    chosen = {key.upper(): value for key, value in environ.items() if key.upper() in recordable}
+    config_file = _lookup(environ, CONFIG_FILE_ENV)
+    if config_file:
+        chosen[CONFIG_FILE_ENV] = str(Path(config_file).absolute())
+    lines = [
+        f"# Written by `folio up` ({mode}) at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, pid {os.getpid()}.",
+        "# The settings it gave its processes; every folio command run in this folder reads",
+        "# them below its own environment (see docs/configuration.md). Secrets are never written.",
+    ]
+    for key, value in sorted(chosen.items()):
+        # .env syntax expands ${NAME} even in quotes and has no escape for it: such a
+        # value would read back as something else, so it is named instead of recorded.
+        readable = "${" not in value
+        lines.append(f"{key}={_dotenv_quoted(value)}" if readable else f"# {key} not recorded: it holds ${{")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed: a command reading it meanwhile sees the old or the new record, never half.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def _dotenv_quoted(value: str) -> str:
+    """``value`` as a double-quoted ``.env`` value that python-dotenv reads back unchanged."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'

@@ -8,7 +8,7 @@ import os
 import click
 from rich.table import Table
 
-from folio.core.settings import Settings
+from folio.core.settings import Settings, record_platform
 from folio.entrypoints.cli.context import CliContext, pass_cli
 from folio.entrypoints.cli.progress import RichReporter
 from folio.entrypoints.cli.services import one_line, report_adopted, warn_about_ports
@@ -63,6 +63,8 @@ def up_command(cli: CliContext, lite: bool) -> None:
     from folio.core import migrations
 
     env = _child_env(cli, lite=lite)
+    # Before the settings load, so this command and every later one here read the new record.
+    record_platform({**os.environ, **env}, mode="lite" if lite else "full")
     settings = cli.settings
     manager = ServiceManager(settings)
     supervisor = Supervisor(specs=[])
