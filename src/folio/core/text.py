@@ -115,18 +115,27 @@ class CleanText:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        """The ``str`` schema with this field's constraints, then the character check."""
-        inner = handler(source)
-        if inner["type"] != "str":
-            raise TypeError(f"CleanText applies to str, not {source!r}")
-        constrained = core_schema.str_schema(
-            min_length=self.min_length,
-            max_length=self.max_length,
-            pattern=self.pattern,
-            strict=inner.get("strict"),
-            metadata=inner.get("metadata"),
-        )
-        return core_schema.no_info_after_validator_function(self.validate, constrained)
+        """The ``str`` schema with this field's constraints, then the character check.
+
+        Validators placed before this one (``BeforeValidator``: an e-mail lower-cased on
+        the way in) wrap the ``str`` schema; the constraints go on the ``str`` inside.
+        """
+        return core_schema.no_info_after_validator_function(self.validate, self._constrained(handler(source)))
+
+    def _constrained(self, schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
+        if schema["type"] == "str":
+            return core_schema.str_schema(
+                min_length=self.min_length,
+                max_length=self.max_length,
+                pattern=self.pattern,
+                strict=schema.get("strict"),
+                metadata=schema.get("metadata"),
+            )
+        if schema["type"] in {"function-before", "function-after", "function-wrap"}:
+            wrapper = dict(schema)
+            wrapper["schema"] = self._constrained(schema["schema"])
+            return wrapper
+        raise TypeError(f"CleanText applies to str, not to a {schema['type']} schema")
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler

@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from folio.core.text import (
     MULTI_LINE_PATTERN,
@@ -127,3 +127,16 @@ def test_not_blank_refuses_whitespace_only_text(blank: str) -> None:
     assert caught.value.errors()[0]["type"] == "blank_text"
     assert Titled.model_json_schema()["properties"]["title"]["pattern"] == NOT_BLANK_PATTERN
     assert Titled.model_validate({"title": " a "}).title == " a "
+
+
+def test_a_before_validator_runs_first_and_constraints_still_apply() -> None:
+    """With a ``BeforeValidator`` ahead (an e-mail lower-cased), lengths and the rule still hold."""
+
+    class Mail(BaseModel):
+        address: Annotated[str, BeforeValidator(str.lower), CleanText(max_length=6)]
+
+    assert Mail.model_validate({"address": "A@B.C"}).address == "a@b.c"
+    with pytest.raises(ValidationError, match="string_too_long"):
+        Mail.model_validate({"address": "ABCDEFG"})
+    with pytest.raises(ValidationError, match="invalid_text"):
+        Mail.model_validate({"address": "A\x1b"})
