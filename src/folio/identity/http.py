@@ -221,12 +221,17 @@ async def ask_for_password_reset(data: PasswordResetRequest, db: DatabaseDep, se
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 422),
 )
-async def confirm_password_reset(data: PasswordResetConfirm, db: DatabaseDep, settings: SettingsDep) -> None:
+async def confirm_password_reset(
+    data: PasswordResetConfirm, db: DatabaseDep, settings: SettingsDep, limiter: RateLimiterDep
+) -> None:
     """Set the new password with the token from a reset or invitation mail; unlocks the account.
 
+    The account can log in at once: its lockout and its login throttling are cleared.
     An unknown, used or expired token is a 401; a password breaking the policy a 422.
     """
-    await reset_password(db, settings=settings, token=data.token, new_password=data.new_password)
+    await reset_password(
+        db, settings=settings, limiter=limiter, token=data.token, new_password=data.new_password
+    )
 
 
 # --- the caller, members and API keys: authenticated ------------------------------------------

@@ -4,7 +4,8 @@
 argon2 works (tens of milliseconds, in a thread):
 
 1. throttle: one hit on ``login_rate_per_ip`` for the client IP, then one on
-   ``login_rate_per_account`` for the address (``RateLimitedError``);
+   ``login_rate_per_account`` for the address (``RateLimitedError``; see
+   ``folio.identity.throttle``, which a password reset also clears);
 2. read the shop, the user and their membership;
 3. verify the password (a dummy hash when there is no account, so the time taken does
    not reveal which addresses exist), and rehash it when the argon2 cost changed;
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.audit.api import record_event
 from folio.core.columns import utcnow
 from folio.core.db import Database
-from folio.core.errors import AccountLockedError, InvalidCredentialsError, RateLimitedError
+from folio.core.errors import AccountLockedError, InvalidCredentialsError
 from folio.core.ratelimit import RateLimiter
 from folio.core.security import CredentialKind, Principal, Role
 from folio.core.settings import Settings
@@ -45,6 +46,7 @@ from folio.identity.passwords import hash_password, needs_rehash, verify_dummy, 
 from folio.identity.repository import IdentityRepository
 from folio.identity.resets import issue_reset_token
 from folio.identity.schemas import normalise_email
+from folio.identity.throttle import throttle_login
 
 __all__ = ["authenticate_password"]
 
@@ -98,22 +100,6 @@ _Outcome = _Granted | _Locked | _Refused
 
 def _invalid() -> InvalidCredentialsError:
     return InvalidCredentialsError("the shop, e-mail address or password is wrong")
-
-
-async def _throttle(limiter: RateLimiter, settings: Settings, *, client_ip: str, email: str) -> None:
-    limits = (
-        (settings.identity.login_rate_per_ip, ("login-ip", client_ip)),
-        (settings.identity.login_rate_per_account, ("login-account", email)),
-    )
-    for rate, key in limits:
-        decision = await limiter.hit(rate, *key)
-        if not decision.allowed:
-            log.warning("auth.login_throttled", limit=key[0], client_ip=client_ip)
-            raise RateLimitedError(
-                "too many login attempts; wait before trying again",
-                retry_after_s=max(decision.reset_after_s, 1),
-                headers=decision.headers(),
-            )
 
 
 async def _find_shop(db: Database, slug: str) -> _Shop | None:
@@ -279,7 +265,7 @@ async def authenticate_password(
         InvalidCredentialsError: unknown shop or address, not a member, or a wrong password.
     """
     address = normalise_email(email)
-    await _throttle(limiter, settings, client_ip=client_ip, email=address)
+    await throttle_login(limiter, settings, client_ip=client_ip, email=address)
     shop = await _find_shop(db, shop_slug)
     if shop is None:
         await asyncio.to_thread(verify_dummy, password, settings=settings.identity)

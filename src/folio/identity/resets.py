@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import InvalidCredentialsError
+from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.identity.clock import Clock
 from folio.identity.lockout import clear_lockout
@@ -29,6 +30,7 @@ from folio.identity.notifications import queue_reset_mail
 from folio.identity.passwords import ensure_password_acceptable, hash_password
 from folio.identity.repository import IdentityRepository
 from folio.identity.schemas import normalise_email
+from folio.identity.throttle import clear_account_throttle
 
 __all__ = ["INVITATION_TTL_S", "hash_token", "issue_reset_token", "request_password_reset", "reset_password"]
 
@@ -110,9 +112,19 @@ async def _reset_target(db: Database, token_hash: str, now: dt.datetime) -> _Res
 
 
 async def reset_password(
-    db: Database, *, settings: Settings, token: str, new_password: str, clock: Clock = utcnow
+    db: Database,
+    *,
+    settings: Settings,
+    limiter: RateLimiter,
+    token: str,
+    new_password: str,
+    clock: Clock = utcnow,
 ) -> None:
     """Set a new password with a reset token; the token is spent and the account unlocked.
+
+    Unlocked means able to log in at once: the lockout and its counters are cleared with the
+    new password, and then the account's login-throttling window in ``limiter`` (the per-IP
+    windows, which other accounts share, are left alone), once the new password is committed.
 
     Raises:
         InvalidCredentialsError: the token is unknown, already used or expired.
@@ -139,4 +151,5 @@ async def reset_password(
         clear_lockout(user)
 
     await db.run(work)
+    await clear_account_throttle(limiter, settings, email=target.email)
     log.info("auth.password_reset", user_id=str(target.user_id))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from folio.core.db import Database, read_your_writes_scope
+from folio.core.ratelimit import RateLimiter
 from folio.core.security import Principal, Role
 from folio.core.settings import Settings
 from folio.identity.api import (
@@ -110,7 +111,9 @@ async def add_member_with_password(
         data=MemberAdd(email=email, display_name=f"Test {role.value}", role=role),
     )
     token = await last_link_token(db, email)
-    await reset_password(db, settings=settings, token=token, new_password=PASSWORD)
+    # A new member has no login attempts to forget: a limiter of their own will do.
+    limiter = RateLimiter("memory://")
+    await reset_password(db, settings=settings, limiter=limiter, token=token, new_password=PASSWORD)
     return Member(
         Principal(tenant_id=shop.tenant_id, role=role, user_id=member.user_id, via="session"), email
     )

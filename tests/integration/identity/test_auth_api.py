@@ -14,12 +14,14 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
+from folio.core.db import Database
 from folio.core.errors import RateLimitedError
 from folio.core.logging import configure_logging, shutdown_logging
 from folio.core.security import Principal, Role
 from folio.core.settings import Settings
 from folio.entrypoints.gateway.limits import enforce_api_limits
 from folio.identity.tokens import issue_access_token
+from tests.integration.identity.conftest import last_link_token
 from tests.support.identity import (
     PASSWORD,
     add_member_and_login,
@@ -373,3 +375,34 @@ async def test_registrations_and_reset_requests_are_throttled_per_ip(
     assert refused.json()["code"] == "rate-limited"
     assert int(refused.headers["Retry-After"]) > 0
     assert refused.headers["RateLimit-Policy"] == "2;w=3600"
+
+
+async def test_login_right_after_a_reset_is_not_throttled(
+    api_client: httpx.AsyncClient, api_app: FastAPI, pg_database: Database
+) -> None:
+    """Locked out and throttled on Redis, a reset lets the owner log in at once; the IP window is kept."""
+    platform = api_app.state.platform
+    identity = platform.settings.identity.model_copy(
+        update={"lockout_threshold": 3, "login_rate_per_account": "5/minute", "login_rate_per_ip": "7/minute"}
+    )
+    platform.settings = platform.settings.model_copy(update={"identity": identity})
+    slug, email = unique_slug(), unique_email("owner")
+    await register_shop(api_client, slug=slug, email=email)
+
+    async def attempt(password: str, address: str = email) -> httpx.Response:
+        body = {"shop_slug": slug, "email": address, "password": password}
+        return await api_client.post("/api/v1/auth/token", json=body)
+
+    statuses = [(await attempt("Wrong-Password-123")).status_code for _ in range(3)]
+    statuses += [(await attempt(PASSWORD)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 423, 423, 423, 429]
+
+    token = await last_link_token(pg_database, email)
+    confirm = {"token": token, "new_password": "Fresh-Start-Pass-88"}
+    assert (await api_client.post("/api/v1/auth/password-reset/confirm", json=confirm)).status_code == 204
+    assert (await attempt("Fresh-Start-Pass-88")).status_code == 200
+
+    # Seven attempts came from this client's IP: its window is full for every account.
+    other = await attempt(PASSWORD, unique_email("other"))
+    assert other.status_code == 429
+    assert other.headers["RateLimit-Policy"] == "7;w=60"

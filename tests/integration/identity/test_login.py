@@ -161,7 +161,11 @@ async def test_reset_link_from_the_lockout_mail_unlocks(
             await _login(any_database, identity_settings, memory_limiter, shop, password="Wrong-Password-123")
     token = await last_link_token(any_database, shop.email)
     await reset_password(
-        any_database, settings=identity_settings, token=token, new_password="Fresh-Start-Pass-88"
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        token=token,
+        new_password="Fresh-Start-Pass-88",
     )
     principal = await _login(
         any_database, identity_settings, memory_limiter, shop, password="Fresh-Start-Pass-88"

@@ -65,7 +65,13 @@ async def test_reset_sets_a_new_password(
     mail = (await list_outbox(any_database, recipient=shop.email))[0]
     assert mail.subject == "Reset your Folio password"
     token = await last_link_token(any_database, shop.email)
-    await reset_password(any_database, settings=identity_settings, token=token, new_password=NEW_PASSWORD)
+    await reset_password(
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        token=token,
+        new_password=NEW_PASSWORD,
+    )
     assert await _log_in(any_database, identity_settings, memory_limiter, shop, NEW_PASSWORD)
     with pytest.raises(InvalidCredentialsError):
         await _log_in(any_database, identity_settings, memory_limiter, shop, shop.password)
@@ -82,19 +88,31 @@ async def test_only_the_tokens_hash_is_stored(
     assert row.user_id == shop.owner.user_id
 
 
-async def test_a_token_works_once(any_database: Database, identity_settings: Settings, shop: Shop) -> None:
+async def test_a_token_works_once(
+    any_database: Database, identity_settings: Settings, memory_limiter: RateLimiter, shop: Shop
+) -> None:
     """A second use of the same token is refused."""
     await request_password_reset(any_database, settings=identity_settings, email=shop.email)
     token = await last_link_token(any_database, shop.email)
-    await reset_password(any_database, settings=identity_settings, token=token, new_password=NEW_PASSWORD)
+    await reset_password(
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        token=token,
+        new_password=NEW_PASSWORD,
+    )
     with pytest.raises(InvalidCredentialsError):
         await reset_password(
-            any_database, settings=identity_settings, token=token, new_password="Third-Chapter-Ends-72"
+            any_database,
+            settings=identity_settings,
+            limiter=memory_limiter,
+            token=token,
+            new_password="Third-Chapter-Ends-72",
         )
 
 
 async def test_using_one_token_spends_the_others(
-    any_database: Database, identity_settings: Settings, shop: Shop
+    any_database: Database, identity_settings: Settings, memory_limiter: RateLimiter, shop: Shop
 ) -> None:
     """After a reset, an older mail's link stops working too."""
     await request_password_reset(any_database, settings=identity_settings, email=shop.email)
@@ -102,14 +120,26 @@ async def test_using_one_token_spends_the_others(
     await request_password_reset(any_database, settings=identity_settings, email=shop.email)
     newer = await last_link_token(any_database, shop.email)
     assert newer != older
-    await reset_password(any_database, settings=identity_settings, token=newer, new_password=NEW_PASSWORD)
+    await reset_password(
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        token=newer,
+        new_password=NEW_PASSWORD,
+    )
     with pytest.raises(InvalidCredentialsError):
         await reset_password(
-            any_database, settings=identity_settings, token=older, new_password="Third-Chapter-Ends-72"
+            any_database,
+            settings=identity_settings,
+            limiter=memory_limiter,
+            token=older,
+            new_password="Third-Chapter-Ends-72",
         )
 
 
-async def test_a_token_expires(any_database: Database, identity_settings: Settings, shop: Shop) -> None:
+async def test_a_token_expires(
+    any_database: Database, identity_settings: Settings, memory_limiter: RateLimiter, shop: Shop
+) -> None:
     """Past ``reset_token_ttl_s`` the token is refused; just before, it works."""
     ttl = identity_settings.identity.reset_token_ttl_s
     await request_password_reset(any_database, settings=identity_settings, email=shop.email)
@@ -119,31 +149,55 @@ async def test_a_token_expires(any_database: Database, identity_settings: Settin
         await reset_password(
             any_database,
             settings=identity_settings,
+            limiter=memory_limiter,
             token=token,
             new_password=NEW_PASSWORD,
             clock=lambda: later,
         )
     almost = utcnow() + dt.timedelta(seconds=ttl - 5)
     await reset_password(
-        any_database, settings=identity_settings, token=token, new_password=NEW_PASSWORD, clock=lambda: almost
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        token=token,
+        new_password=NEW_PASSWORD,
+        clock=lambda: almost,
     )
 
 
-async def test_unknown_token_is_refused(any_database: Database, identity_settings: Settings) -> None:
+async def test_unknown_token_is_refused(
+    any_database: Database, identity_settings: Settings, memory_limiter: RateLimiter
+) -> None:
     """A made-up token is InvalidCredentialsError."""
     with pytest.raises(InvalidCredentialsError):
         await reset_password(
-            any_database, settings=identity_settings, token="made-up", new_password=NEW_PASSWORD
+            any_database,
+            settings=identity_settings,
+            limiter=memory_limiter,
+            token="made-up",
+            new_password=NEW_PASSWORD,
         )
 
 
 async def test_the_new_password_must_meet_the_policy(
-    any_database: Database, identity_settings: Settings, shop: Shop
+    any_database: Database, identity_settings: Settings, memory_limiter: RateLimiter, shop: Shop
 ) -> None:
     """A weak new password is refused under ``body.new_password``, and the token stays usable."""
     await request_password_reset(any_database, settings=identity_settings, email=shop.email)
     token = await last_link_token(any_database, shop.email)
     with pytest.raises(ValidationFailedError) as caught:
-        await reset_password(any_database, settings=identity_settings, token=token, new_password="short")
+        await reset_password(
+            any_database,
+            settings=identity_settings,
+            limiter=memory_limiter,
+            token=token,
+            new_password="short",
+        )
     assert {param.name for param in caught.value.extra["errors"]} == {"body.new_password"}
-    await reset_password(any_database, settings=identity_settings, token=token, new_password=NEW_PASSWORD)
+    await reset_password(
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        token=token,
+        new_password=NEW_PASSWORD,
+    )

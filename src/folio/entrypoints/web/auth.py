@@ -187,6 +187,7 @@ def reset_password(token: str) -> ResponseReturnValue:
                 identity.reset_password,
                 here.database,
                 settings=here.settings,
+                limiter=here.rate_limiter,
                 token=token,
                 new_password=form.password.data,
             )
