@@ -129,6 +129,8 @@ def test_lite_mode_serves_and_stops_cleanly(tmp_path: Path) -> None:
     request_lines = [line for line in lines if line.get("correlation_id") == "lite-check-1"]
     assert request_lines
     assert all(line["service"] == "gateway" for line in request_lines)
+    # Each line is written once: the captured stdout holds no log line.
+    assert "lite-check-1" not in (tmp_path / ".folio" / "logs" / "gateway.out").read_text()
 
 
 def test_supervisor_restarts_a_crashed_gateway(tmp_path: Path) -> None:

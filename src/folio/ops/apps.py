@@ -13,6 +13,11 @@ from folio.core.settings import Settings
 from folio.ops.health import http_probe
 from folio.ops.process import ProcessSpec, RestartPolicy
 
+_LOG_TO_FILE_ONLY = {"FOLIO_LOGGING_STDOUT": "false"}
+"""A child's log lines go to its own ``.jsonl`` file only; its ``.out`` (the captured
+stdout and stderr) keeps what is not a log line: a crash's traceback, a C library's
+message. Without it every line was written to both files."""
+
 
 def _started() -> str | None:
     """A worker serves nothing to probe: it is ready once it runs (the supervisor watches it)."""
@@ -36,7 +41,7 @@ def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = 
                 log_file=home / "logs" / "search-sync.out",
                 pid_file=home / "run" / "search-sync.pid",
                 probe=_started,
-                env={**env, "FOLIO_SERVICE_NAME": "search-sync"},
+                env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "search-sync"},
                 restart=RestartPolicy.ON_FAILURE,
                 max_restarts=5,
                 stop_timeout_s=15.0,
@@ -51,7 +56,7 @@ def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = 
             pid_file=home / "run" / "gateway.pid",
             probe=http_probe(f"{gateway.url}/healthz"),
             ports={"gateway.port": gateway.port},
-            env={**env, "FOLIO_SERVICE_NAME": "gateway"},
+            env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "gateway"},
             restart=RestartPolicy.ON_FAILURE,
             max_restarts=5,
             ready_timeout_s=60.0,

@@ -513,3 +513,24 @@ def test_request_context_drops_fields_bound_inside_it() -> None:
         assert after["service_role"] == "outer"
     finally:
         structlog.contextvars.unbind_contextvars("service_role")
+
+
+def test_stdout_off_writes_each_line_to_the_file_only(
+    configure: Configure, log_file: Path, stdout: io.StringIO
+) -> None:
+    """With ``stdout = false`` (how `folio up` runs its processes) a line lands once, in the file."""
+    configure(stdout=False)
+
+    structlog.get_logger("folio.gateway").info("http.request", path="/healthz")
+
+    assert events(log_file) == ["http.request"]
+    assert stdout.getvalue() == ""
+
+
+def test_stdout_off_without_a_file_still_logs_to_stdout(configure: Configure, stdout: io.StringIO) -> None:
+    """A process with no log file keeps stdout even with ``stdout = false``: a line is never lost."""
+    configure(stdout=False, file=None)
+
+    structlog.get_logger("folio.gateway").info("http.request")
+
+    assert json.loads(stdout.getvalue())["event"] == "http.request"

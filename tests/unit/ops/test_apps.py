@@ -22,6 +22,13 @@ def test_the_full_platform_runs_the_gateway_and_the_search_worker(settings: Sett
     assert worker.probe() is None  # a worker has nothing to probe: ready once running
 
 
+def test_supervised_processes_log_to_their_file_only(settings: Settings) -> None:
+    """Each child writes its log lines to its .jsonl file, not also to the .out file `folio up` captures."""
+    for spec in folio_processes(settings, {}):
+        assert spec.env["FOLIO_LOGGING_STDOUT"] == "false", spec.name
+        assert spec.log_file.suffix == ".out"
+
+
 def test_lite_mode_has_no_search_worker(settings: Settings) -> None:
     """Lite mode has no search engine, so nothing to keep in sync."""
     assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway"]

@@ -107,8 +107,12 @@ def configure_logging(
         if chosen == "console"
         else json_formatter
     )
-    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stdout)]
-    handlers[0].setFormatter(stdout_formatter)
+    handlers: list[logging.Handler] = []
+    if settings.stdout or settings.file is None:
+        # Without a file, stdout is the only place a line can go.
+        console = logging.StreamHandler(stream or sys.stdout)
+        console.setFormatter(stdout_formatter)
+        handlers.append(console)
     if settings.file is not None:
         # One file per service: RotatingFileHandler cannot rotate a file other processes write.
         log_file = Path(str(settings.file).replace("{service}", service))

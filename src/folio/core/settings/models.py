@@ -122,6 +122,11 @@ class LoggingSettings(FolioSettingsBase):
         Path(".folio/logs/{service}.jsonl"),
         description="Rotating JSON log file (`{service}` becomes the process name); unset for stdout only.",
     )
+    stdout: bool = setting(
+        default=True,
+        description="Also write each line to stdout; `folio up` turns it off for its processes, "
+        "whose stdout it captures (each line is then written once, to `file`).",
+    )
     max_bytes: int = setting(10_000_000, ge=1024, description="Size at which the log file rotates.")
     backup_count: int = setting(5, ge=0, description="Rotated log files kept.")
     sampling: dict[str, float] = setting(
