@@ -10,6 +10,13 @@ with ``get_works``, ``iter_works``, ``get_listings_for_search`` and ``iter_listi
 
 from __future__ import annotations
 
+from folio.catalog.curation import (
+    JUNK_REASONS,
+    RemovalReport,
+    find_junk_works,
+    remove_works,
+    set_work_published,
+)
 from folio.catalog.http import OPENAPI_TAGS, v1_router, v2_router
 from folio.catalog.importer import BOOK_CROSSING, PUBLIC_DOMAIN_SOURCES, REASONS, import_works
 from folio.catalog.isbn import InvalidIsbnError, Isbn, parse_isbn
@@ -20,6 +27,7 @@ from folio.catalog.schemas import (
     CatalogChangeRead,
     Condition,
     ImportRunRead,
+    JunkWork,
     ListingCreate,
     ListingRead,
     ListingUpdate,
@@ -49,6 +57,7 @@ from folio.catalog.service import (
 
 __all__ = [
     "BOOK_CROSSING",
+    "JUNK_REASONS",
     "OPENAPI_TAGS",
     "PUBLIC_DOMAIN_SOURCES",
     "REASONS",
@@ -57,12 +66,14 @@ __all__ = [
     "ImportRunRead",
     "InvalidIsbnError",
     "Isbn",
+    "JunkWork",
     "ListingCreate",
     "ListingRead",
     "ListingUpdate",
     "ListingWithWork",
     "PreviewReport",
     "QuarantinedRowRead",
+    "RemovalReport",
     "WorkCreate",
     "WorkRead",
     "WorkUpdate",
@@ -71,6 +82,7 @@ __all__ = [
     "create_work",
     "delete_listing",
     "export_previews",
+    "find_junk_works",
     "generate_previews",
     "get_listing",
     "get_listings_for_search",
@@ -90,8 +102,10 @@ __all__ = [
     "mark_changes_synced",
     "parse_isbn",
     "pending_change_count",
+    "remove_works",
     "render_preview",
     "run_previews",
+    "set_work_published",
     "update_listing",
     "update_work",
     "v1_router",

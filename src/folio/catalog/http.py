@@ -31,6 +31,7 @@ from folio.catalog.schemas import (
     WorkUpdate,
 )
 from folio.core.objectstore import ObjectStore, object_store_for
+from folio.core.text import CleanText
 from folio.httpkit import (
     ETAG_HEADER,
     DatabaseDep,
@@ -51,9 +52,10 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
     {
         "name": V1_TAG,
         "description": (
-            "Works (bibliographic records shared by every shop) and the shop's listings "
-            "(its copies for sale). Members read; staff create works and listings; owners "
-            "and admins change works."
+            "Works (bibliographic records, shared by every shop once the platform publishes "
+            "them) and the shop's listings (its copies for sale). Members read; staff create "
+            "works (private to the shop until published) and listings; owners and admins "
+            "change their shop's unpublished works."
         ),
     },
     {
@@ -115,7 +117,10 @@ async def list_works_v1(
     "/works",
     operation_id="createWorkV1",
     summary="Catalogue a work (staff)",
-    description="409 `conflict` with `existing_id` when the ISBN is already catalogued.",
+    description=(
+        "The work is private to the shop (`published: false`) until the platform's curator "
+        "publishes it. 409 `conflict` with `existing_id` when the ISBN is already catalogued."
+    ),
     status_code=status.HTTP_201_CREATED,
     response_model=WorkRead,
     responses={201: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
@@ -170,6 +175,7 @@ async def get_work_v1(
     "/works/{work_id}",
     operation_id="updateWorkV1",
     summary="Change a work (owners and admins)",
+    description="Only the shop's own unpublished works; a published work is 403 (the curator's).",
     response_model=WorkRead,
     responses={200: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
@@ -356,8 +362,8 @@ async def list_listings_v2(
     principal: CurrentPrincipal,
     filters: Annotated[ListingFilter, Query()],
     cursor: Annotated[
-        str | None,
-        Query(max_length=2048, description="`next_cursor` of the previous page; omit for the first."),
+        Annotated[str, CleanText(max_length=2048)] | None,
+        Query(description="`next_cursor` of the previous page; omit for the first."),
     ] = None,
     limit: PerPage = None,
 ) -> ListingCursorPage:

@@ -9,14 +9,22 @@ Key contracts:
 - **Idempotent.** Works are keyed by ``(source, source_key)`` (the ISBN-13 for
   Book-Crossing, the text's key for public-domain texts) and upserted: a second run of
   the same input inserts nothing and reports every row ``unchanged``.
-- **Crash-safe.** Each batch commits on its own, with its quarantine rows and the run's
-  running counts; a crash loses at most the batch in flight, and a re-run completes
-  the rest without duplicates (the upsert) and with a ``reindex`` outbox row.
+- **Crash-safe.** Each batch commits on its own, with its quarantine rows, its outbox
+  rows and the run's running counts; a crash loses at most the batch in flight, and a
+  re-run completes the rest without duplicates (the upsert).
 - **Nothing is dropped silently.** Every refused row lands in ``catalog_quarantine``
   with a reason code (``REASONS``) and the raw line.
-- **One outbox row per run**, ``entity="catalog", op="reindex"``, written when the run
-  changed anything (or an earlier run of the source did not finish), instead of one
-  row per work.
+- **Clean text.** Mojibake (UTF-8 read as Latin-1/cp1252, e.g. ``StÃ¼ck``) is repaired
+  with ftfy and counted ``repaired``; text ftfy cannot restore (bytes lost upstream,
+  e.g. ``KÃ?Â¶nig``, where ``?`` replaced a byte) is quarantined ``unrepairable-text``,
+  and text with characters the platform's text rule refuses (``folio.core.text``) is
+  quarantined ``undecodable-text``.
+- **Only changes reach the search index.** Each inserted or updated work adds one
+  ``work``/``upsert`` outbox row in its batch's transaction; unchanged rows add none,
+  so re-running an import enqueues nothing.
+- **Imports publish.** The verified public data sets are the catalogue's shared
+  source: an imported work is inserted ``published``. An update leaves ``published``
+  as the curator set it.
 """
 
 from __future__ import annotations
@@ -30,16 +38,19 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
+from ftfy import fix_encoding
+from ftfy.badness import is_bad
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.catalog.models import ImportRun, QuarantinedRow, Work
-from folio.catalog.outbox import record_change
+from folio.catalog.outbox import record_work_changes
 from folio.catalog.schemas import ImportRunRead, check_year
 from folio.core.columns import utcnow
 from folio.core.db import Database
+from folio.core.text import find_invalid_character
 
 __all__ = [
     "BOOK_CROSSING",
@@ -50,6 +61,7 @@ __all__ = [
     "import_works",
     "map_book_crossing_row",
     "map_public_domain_text",
+    "repair_text",
 ]
 
 log = structlog.get_logger(__name__)
@@ -60,7 +72,8 @@ PUBLIC_DOMAIN_SOURCES = ("shakespeare-texts", "austen-novels", "bible-kjv", "dev
 
 REASONS: dict[str, str] = {
     "parse-error": "the reader could not split the line into fields",
-    "undecodable-text": "a field holds bytes that are not text (U+FFFD or NUL)",
+    "undecodable-text": "a field holds a character the text rule refuses (a control, U+FFFD, NUL)",
+    "unrepairable-text": "a field is mojibake that lost bytes upstream and cannot be restored",
     "invalid-isbn": "the ISBN has a wrong length, character or check digit",
     "missing-title": "the title is empty",
     "impossible-year": "the year is not 0 (unknown) and not between 1000 and next year",
@@ -120,6 +133,8 @@ class Candidate:
     source_key: str
     values: dict[str, Any]
     raw: str
+    repaired: bool = False
+    """Whether mojibake in its text was repaired on the way in."""
 
 
 @dataclass(frozen=True)
@@ -152,16 +167,52 @@ def _field(fields: Mapping[str, Any], name: str) -> str:
     return ""
 
 
-def _clean(text: str, limit: int) -> str:
-    # Book-Crossing escapes some characters as HTML entities (&amp;); undo that, squeeze spaces.
-    return " ".join(html.unescape(text).split())[:limit]
+class UnrepairableTextError(ValueError):
+    """Text that is still mojibake after repair (bytes were lost before Folio read it)."""
 
 
-def _undecodable(values: Iterable[str]) -> str | None:
-    for value in values:
+def repair_text(text: str) -> tuple[str, bool]:
+    """``text`` with mojibake undone, and whether anything was repaired.
+
+    Only encoding mix-ups are fixed (``ftfy.fix_encoding``): quotes, entities and
+    spacing are left alone. Raises ``UnrepairableTextError`` when the result still
+    looks like mojibake or holds U+FFFD where ftfy found a byte missing.
+    """
+    repaired = fix_encoding(text)
+    # ftfy marks a byte it found missing with U+FFFD (callers refuse U+FFFD in the input).
+    if "\ufffd" in repaired or is_bad(repaired):
+        raise UnrepairableTextError(f"{text[:200]!r} is mojibake that cannot be restored")
+    return repaired, repaired != text
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A row's text fields after cleaning, and whether any was repaired."""
+
+    values: dict[str, str]
+    repaired: bool
+
+
+def _clean_fields(line_no: int, raw: str, fields: dict[str, tuple[str, int]]) -> _Fields | Rejection:
+    """Unescape, squeeze, check and repair each ``name: (text, limit)``, or the row's rejection."""
+    cleaned: dict[str, str] = {}
+    repaired_any = False
+    for name, (text, limit) in fields.items():
+        # Book-Crossing escapes some characters as HTML entities (&amp;); undo that, squeeze spaces.
+        value = " ".join(html.unescape(text).split())
         if "\ufffd" in value or "\x00" in value:
-            return value[:200]
-    return None
+            return Rejection(line_no, "undecodable-text", f"{name}: {value[:200]!r}", raw)
+        try:
+            # Repaired before the character check: cp1252 mojibake read as Latin-1 holds
+            # C1 controls (\x80..\x9f) that the repair turns back into letters and quotes.
+            value, repaired = repair_text(value)
+        except UnrepairableTextError as exc:
+            return Rejection(line_no, "unrepairable-text", f"{name}: {exc}", raw)
+        if find_invalid_character(value) is not None:
+            return Rejection(line_no, "undecodable-text", f"{name}: {value[:200]!r}", raw)
+        repaired_any = repaired_any or repaired
+        cleaned[name] = value[:limit]
+    return _Fields(cleaned, repaired_any)
 
 
 def map_book_crossing_row(row: RawRowLike) -> Candidate | Rejection:
@@ -174,14 +225,22 @@ def map_book_crossing_row(row: RawRowLike) -> Candidate | Rejection:
     if row.error is not None or row.fields is None:
         return Rejection(row.line_no, "parse-error", row.error or "no fields", row.raw)
     fields = row.fields
-    bad = _undecodable(str(value) for value in fields.values())
-    if bad is not None:
-        return Rejection(row.line_no, "undecodable-text", repr(bad), row.raw)
     try:
         isbn = parse_isbn(_field(fields, "isbn"))
     except InvalidIsbnError as exc:
         return Rejection(row.line_no, "invalid-isbn", str(exc), row.raw)
-    title = _clean(_field(fields, "title"), 500)
+    texts = _clean_fields(
+        row.line_no,
+        row.raw,
+        {
+            "title": (_field(fields, "title"), 500),
+            "author": (_field(fields, "author"), 200),
+            "publisher": (_field(fields, "publisher"), 300),
+        },
+    )
+    if isinstance(texts, Rejection):
+        return texts
+    title = texts.values["title"]
     if not title:
         return Rejection(row.line_no, "missing-title", "", row.raw)
     year_text = _field(fields, "year").strip()
@@ -191,8 +250,8 @@ def map_book_crossing_row(row: RawRowLike) -> Candidate | Rejection:
             year = check_year(int(year_text))
         except ValueError as exc:
             return Rejection(row.line_no, "impossible-year", f"{year_text!r}: {exc}", row.raw)
-    author = _clean(_field(fields, "author"), 200)
-    publisher = _clean(_field(fields, "publisher"), 300) or None
+    author = texts.values["author"]
+    publisher = texts.values["publisher"] or None
     cover = _field(fields, "cover").strip()
     values = {
         "isbn13": isbn.isbn13,
@@ -206,16 +265,18 @@ def map_book_crossing_row(row: RawRowLike) -> Candidate | Rejection:
         "cover_url": cover[:1000] if cover.startswith(("http://", "https://")) else None,
         "description": None,
     }
-    return Candidate(row.line_no, isbn.isbn13, values, row.raw)
+    return Candidate(row.line_no, isbn.isbn13, values, row.raw, repaired=texts.repaired)
 
 
 def map_public_domain_text(line_no: int, text: TextLike) -> Candidate | Rejection:
     """One public-domain text as a work (no ISBN), or the reason it is refused."""
     raw = json.dumps({"key": text.key, "title": text.title, "author": text.author, "year": text.year})
-    bad = _undecodable([text.title, text.author or "", text.text[:100_000]])
-    if bad is not None:
-        return Rejection(line_no, "undecodable-text", repr(bad), raw)
-    title = " ".join(text.title.split())[:500]
+    if "\ufffd" in text.text[:100_000] or "\x00" in text.text[:100_000]:
+        return Rejection(line_no, "undecodable-text", "the text holds U+FFFD or NUL", raw)
+    texts = _clean_fields(line_no, raw, {"title": (text.title, 500), "author": (text.author or "", 200)})
+    if isinstance(texts, Rejection):
+        return texts
+    title = texts.values["title"]
     if not title:
         return Rejection(line_no, "missing-title", "", raw)
     year = text.year
@@ -224,7 +285,7 @@ def map_public_domain_text(line_no: int, text: TextLike) -> Candidate | Rejectio
             check_year(year)
         except ValueError as exc:
             return Rejection(line_no, "impossible-year", str(exc), raw)
-    author = " ".join((text.author or "").split())[:200]
+    author = texts.values["author"]
     values = {
         "isbn13": None,
         "isbn10": None,
@@ -237,7 +298,7 @@ def map_public_domain_text(line_no: int, text: TextLike) -> Candidate | Rejectio
         "cover_url": None,
         "description": None,
     }
-    return Candidate(line_no, text.key[:200], values, raw)
+    return Candidate(line_no, text.key[:200], values, raw, repaired=texts.repaired)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -250,6 +311,7 @@ class _Tally:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    repaired: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -259,6 +321,7 @@ class _Tally:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "quarantined": self.quarantined,
+            "repaired": self.repaired,
         }
 
     def copy(self) -> _Tally:
@@ -330,6 +393,7 @@ class _Importer:
                 taken = {isbn: (source, key) for isbn, source, key in rows if isbn is not None}
             now = utcnow()
             writes: list[dict[str, Any]] = []
+            changed: list[uuid.UUID] = []
             local = list(rejections)
             for key, candidate in candidates.items():
                 isbn = candidate.values["isbn13"]
@@ -344,6 +408,7 @@ class _Importer:
                         )
                     )
                     continue
+                tally.repaired += candidate.repaired
                 stored = existing.get(key)
                 if stored is not None and all(
                     getattr(stored, name) == candidate.values[name] for name in COMPARED
@@ -352,14 +417,19 @@ class _Importer:
                     continue
                 if stored is None:
                     tally.inserted += 1
+                    work_id = uuid.uuid4()
                 else:
                     tally.updated += 1
+                    work_id = stored.id
+                changed.append(work_id)
                 writes.append(
                     {
-                        "id": uuid.uuid4(),
+                        "id": work_id,
                         "source": self.source,
                         "source_key": key,
                         **candidate.values,
+                        "published": True,
+                        "owner_tenant_id": None,
                         "created_at": now,
                         "updated_at": now,
                         "version": 1,
@@ -367,6 +437,7 @@ class _Importer:
                 )
             if writes:
                 await session.execute(_upsert(session), writes)
+                await record_work_changes(session, changed)
             for rejection in local:
                 tally.reject(rejection.reason)
                 session.add(
@@ -388,34 +459,26 @@ class _Importer:
         self.tally = await self.db.run(work)
 
 
-async def _start_run(db: Database, source: str) -> tuple[uuid.UUID, bool]:
-    """A new ``running`` import run, and whether the previous run of ``source`` did not finish."""
+async def _start_run(db: Database, source: str) -> uuid.UUID:
+    """A new ``running`` import run of ``source``."""
 
-    async def work(session: AsyncSession) -> tuple[uuid.UUID, bool]:
-        last_status = await session.scalar(
-            select(ImportRun.status)
-            .where(ImportRun.source == source)
-            .order_by(ImportRun.started_at.desc())
-            .limit(1)
-        )
+    async def work(session: AsyncSession) -> uuid.UUID:
         run = ImportRun(
             id=uuid.uuid4(), source=source, status="running", started_at=utcnow(), counts={}, reasons={}
         )
         session.add(run)
-        return run.id, last_status is not None and last_status != "completed"
+        return run.id
 
     return await db.run(work)
 
 
-async def _finish_run(db: Database, importer: _Importer, *, status: str, reindex: bool) -> ImportRunRead:
+async def _finish_run(db: Database, importer: _Importer, *, status: str) -> ImportRunRead:
     async def work(session: AsyncSession) -> ImportRunRead:
         run = (await session.execute(select(ImportRun).where(ImportRun.id == importer.run_id))).scalar_one()
         run.status = status
         run.finished_at = utcnow()
         run.counts = importer.tally.counts()
         run.reasons = dict(importer.tally.reasons)
-        if reindex:
-            record_change(session, entity="catalog", op="reindex")
         return ImportRunRead.model_validate(run)
 
     return await db.run(work)
@@ -434,9 +497,10 @@ async def import_works(
 
     ``limit`` stops after that many input rows. ``on_batch(rows)`` is called after each
     committed batch (progress bars). If anything raises, the run is marked ``failed``
-    (what committed stays: a re-run completes it) and the error propagates.
+    (what committed stays, with its outbox rows: a re-run completes it) and the error
+    propagates.
     """
-    run_id, earlier_unfinished = await _start_run(db, source)
+    run_id = await _start_run(db, source)
     importer = _Importer(db, source, run_id)
     batch: list[Candidate | Rejection] = []
     try:
@@ -454,11 +518,9 @@ async def import_works(
             if on_batch is not None:
                 on_batch(len(batch))
     except Exception:
-        changed = importer.tally.inserted + importer.tally.updated > 0
-        await _finish_run(db, importer, status="failed", reindex=changed)
+        await _finish_run(db, importer, status="failed")
         log.warning("catalog.import_failed", source=source, run_id=str(run_id), **importer.tally.counts())
         raise
-    changed = importer.tally.inserted + importer.tally.updated > 0
-    finished = await _finish_run(db, importer, status="completed", reindex=changed or earlier_unfinished)
+    finished = await _finish_run(db, importer, status="completed")
     log.info("catalog.imported", source=source, run_id=str(run_id), **finished.counts)
     return finished

@@ -1,7 +1,10 @@
 """The catalog context's tables.
 
-- ``works``: bibliographic records (one per edition, keyed by ISBN-13 where it has one)
-  shared by every shop; no ``tenant_id``, no row-level security.
+- ``works``: bibliographic records (one per edition, keyed by ISBN-13 where it has one).
+  A **published** work is shared by every shop; an unpublished one is seen only by the
+  shop that created it (``owner_tenant_id``), or by nobody but the operator when it has
+  no owner. No ``tenant_id`` and no row-level security: the visibility rule is the
+  catalogue service's (``folio.catalog.repository.visible_to``).
 - ``listings``: a shop's copies of a work for sale (price, stock, condition); tenant-owned,
   under row-level security like every other shop table.
 - ``catalog_changes``: the transactional outbox the search index follows. A row is
@@ -16,8 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from folio.core.columns import JsonDocument, UtcDateTime, utcnow
 from folio.core.db import Base
@@ -28,7 +41,7 @@ AutoIncrementId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Work(Base):
-    """One edition of a book (or one public-domain text), shared by every shop."""
+    """One edition of a book (or one public-domain text): shared once published, else its shop's."""
 
     __tablename__ = "works"
     __table_args__ = (
@@ -50,6 +63,8 @@ class Work(Base):
     source: Mapped[str] = mapped_column(String(40))
     source_key: Mapped[str] = mapped_column(String(200))
     preview_key: Mapped[str | None] = mapped_column(String(300))
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
@@ -74,6 +89,19 @@ class Listing(TenantOwned, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # Loaded with every listing (one join, never a query per row): listings answer with
+    # their work's title and authors.
+    work: Mapped[Work] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def title(self) -> str:
+        """The listed work's title."""
+        return self.work.title
+
+    @property
+    def authors(self) -> list[str]:
+        """The listed work's authors."""
+        return self.work.authors
 
 
 class CatalogChange(Base):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.catalog.models import CatalogChange
@@ -35,6 +35,7 @@ __all__ = [
     "mark_changes_synced",
     "pending_change_count",
     "record_change",
+    "record_work_changes",
 ]
 
 MAX_ATTEMPTS = 5
@@ -60,6 +61,28 @@ def record_change(
             attempts=0,
         )
     )
+
+
+async def record_work_changes(
+    session: AsyncSession, work_ids: Sequence[uuid.UUID], *, op: str = "upsert"
+) -> None:
+    """One ``work`` outbox row per id in the caller's transaction (one executemany, for bulk writers)."""
+    if not work_ids:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "entity": "work",
+            "entity_id": work_id,
+            "tenant_id": None,
+            "op": op,
+            "created_at": now,
+            "attempts": 0,
+        }
+        for work_id in work_ids
+    ]
+    # One executemany rather than ORM objects: a bulk import writes a thousand per batch.
+    await session.execute(insert(CatalogChange), rows)
 
 
 def _pending() -> list[ColumnElement[bool]]:

@@ -1,6 +1,7 @@
 """Where works and listings are kept: SQLAlchemy repositories over the caller's session.
 
-- ``WorkRepository``: works are shared by every shop (no tenant filter, no RLS).
+- ``WorkRepository``: works carry no ``tenant_id`` and no RLS; what a shop may see of
+  them is ``visible_to(tenant_id)``: the published works and the shop's own.
 - ``ListingRepository``: every query carries ``tenant_filter(Listing)`` (PostgreSQL's
   row-level security underneath), so another shop's listing is indistinguishable from
   a missing one. Outside a ``tenant_scope`` its methods raise ``TenantRequiredError``.
@@ -19,12 +20,17 @@ from folio.catalog.models import Listing, Work
 from folio.catalog.schemas import ListingFilter
 from folio.core.tenancy import require_tenant, tenant_filter
 
-__all__ = ["ListingRepository", "WorkQuery", "WorkRepository", "escape_like"]
+__all__ = ["ListingRepository", "WorkQuery", "WorkRepository", "escape_like", "visible_to"]
 
 
 def escape_like(text: str) -> str:
     r"""``text`` with LIKE's wildcards escaped (the pattern uses ``\\`` as escape)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def visible_to(tenant_id: uuid.UUID) -> ColumnElement[bool]:
+    """The works ``tenant_id``'s shop may see: every published work, and its own unpublished ones."""
+    return or_(Work.published.is_(True), Work.owner_tenant_id == tenant_id)
 
 
 class WorkQuery:
@@ -37,8 +43,10 @@ class WorkQuery:
         isbn13: str | None = None,
         author: str | None = None,
         year: int | None = None,
+        visible_to: uuid.UUID | None = None,
     ) -> None:
         self.q = q
+        self.visible_to = visible_to
         self.isbn13 = isbn13
         self.author = author
         self.year = year
@@ -46,6 +54,8 @@ class WorkQuery:
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE conditions for this query."""
         conditions: list[ColumnElement[bool]] = []
+        if self.visible_to is not None:
+            conditions.append(visible_to(self.visible_to))
         if self.q:
             conditions.append(Work.title.ilike(f"%{escape_like(self.q)}%", escape="\\"))
         if self.isbn13 is not None:
@@ -118,7 +128,8 @@ class ListingRepository:
         """The shop's listing, or None (another shop's listing is None too)."""
         statement = select(Listing).where(tenant_filter(Listing), Listing.id == listing_id)
         if for_update:
-            statement = statement.with_for_update()
+            # Lock the listing only, not the work joined in for its title.
+            statement = statement.with_for_update(of=Listing)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Listing]:

@@ -17,12 +17,15 @@ from pydantic.json_schema import SkipJsonSchema
 
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.core.columns import utcnow
+from folio.core.text import CleanText
 
 __all__ = [
     "EARLIEST_YEAR",
+    "ISBN_PATTERN",
     "CatalogChangeRead",
     "Condition",
     "ImportRunRead",
+    "JunkWork",
     "ListingCreate",
     "ListingCursorPage",
     "ListingFilter",
@@ -45,8 +48,12 @@ EARLIEST_YEAR = 1000
 
 CURRENCY_LENGTH = 3
 
-NO_NUL = r"^[^\x00]*$"
-"""Pattern of every text input: PostgreSQL stores no NUL character."""
+ISBN_PATTERN = r"^[0-9Xx -]*$"
+"""What an ISBN input may hold: digits, X, hyphens and spaces (the check digit is checked after)."""
+URL_PATTERN = r"^https?://[^\s]+$"
+"""A cover URL: http or https, no whitespace."""
+CURRENCY_PATTERN = r"^[A-Za-z]{3}$"
+"""An ISO 4217 alphabetic code (upper-cased on the way in)."""
 
 
 def latest_year(today: dt.date | None = None) -> int:
@@ -96,9 +103,19 @@ def _not_blank(text: str) -> str:
     return cleaned
 
 
-Title = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL, examples=["Moominsummer Madness"])]
+class _YearRange:
+    """A publication year's JSON schema bounds: 1000 to next year, as of when the schema is made."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(schema: Any, handler: Any) -> Any:
+        json_schema = handler(schema)
+        json_schema.update(minimum=EARLIEST_YEAR, maximum=latest_year())
+        return json_schema
+
+
+Title = Annotated[str, CleanText(min_length=1, max_length=500), Field(examples=["Moominsummer Madness"])]
 Names = Annotated[
-    list[Annotated[str, Field(max_length=200, pattern=NO_NUL)]],
+    list[Annotated[str, CleanText(max_length=200)]],
     Field(
         max_length=50,
         description="Names, in order; blanks and duplicates dropped.",
@@ -107,14 +124,33 @@ Names = Annotated[
 ]
 Year = Annotated[
     int,
+    _YearRange(),
     Field(description="Year of publication, 1000 to next year.", examples=[1954]),
 ]
 PriceCents = Annotated[
     int, Field(gt=0, le=100_000_000, description="Price in minor units (cents).", examples=[1250])
 ]
 Currency = Annotated[
-    str, Field(min_length=3, max_length=3, description="ISO 4217 code; upper-cased.", examples=["EUR"])
+    str,
+    CleanText(min_length=3, max_length=3, pattern=CURRENCY_PATTERN),
+    Field(description="ISO 4217 code; upper-cased.", examples=["EUR"]),
 ]
+Isbn = Annotated[
+    str,
+    CleanText(min_length=10, max_length=32, pattern=ISBN_PATTERN),
+    Field(
+        description="ISBN-10 or ISBN-13, hyphens and spaces allowed; the check digit is verified.",
+        examples=["978-0-306-40615-7"],
+    ),
+]
+Publisher = Annotated[str, CleanText(max_length=300)]
+Language = Annotated[str, CleanText(max_length=16, pattern=r"^[A-Za-z-]*$"), Field(examples=["en"])]
+CoverUrl = Annotated[
+    str,
+    CleanText(max_length=1000, pattern=URL_PATTERN),
+    Field(json_schema_extra={"format": "uri"}, examples=["https://covers.example.org/0306406152.jpg"]),
+]
+Description = Annotated[str, CleanText(multiline=True, max_length=20_000)]
 Stock = Annotated[int, Field(ge=0, le=1_000_000, description="Copies on hand.", examples=[3])]
 
 
@@ -141,22 +177,20 @@ class _WorkFields(BaseModel):
 
 
 class WorkCreate(_WorkFields):
-    """A new work. Staff create works; an ISBN already catalogued is a 409 naming the existing work."""
+    """A new work, private to the creating shop until the platform publishes it.
 
-    isbn: str | None = Field(
-        default=None,
-        max_length=32,
-        description="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13.",
-        examples=["978-0-306-40615-7"],
-    )
+    An ISBN already catalogued is a 409 naming the existing work.
+    """
+
+    isbn: Isbn | None = None
     title: Title
     authors: Names = Field(default_factory=list)
-    publisher: str | None = Field(default=None, max_length=300, pattern=NO_NUL)
+    publisher: Publisher | None = None
     year: Year | None = None
     subjects: Names = Field(default_factory=list)
-    language: str | None = Field(default=None, max_length=16, pattern=r"^[A-Za-z-]*$", examples=["en"])
-    cover_url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://[^\s\x00]+$")
-    description: str | None = Field(default=None, max_length=20_000, pattern=NO_NUL)
+    language: Language | None = None
+    cover_url: CoverUrl | None = None
+    description: Description | None = None
 
     @field_validator("isbn")
     @classmethod
@@ -178,12 +212,12 @@ class WorkUpdate(_WorkFields):
 
     title: Title | SkipJsonSchema[None] = None
     authors: Names | SkipJsonSchema[None] = None
-    publisher: str | None = Field(default=None, max_length=300, pattern=NO_NUL)
+    publisher: Publisher | None = None
     year: Year | None = None
     subjects: Names | SkipJsonSchema[None] = None
-    language: str | None = Field(default=None, max_length=16, pattern=r"^[A-Za-z-]*$")
-    cover_url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://[^\s\x00]+$")
-    description: str | None = Field(default=None, max_length=20_000, pattern=NO_NUL)
+    language: Language | None = None
+    cover_url: CoverUrl | None = None
+    description: Description | None = None
     version: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
         default=None, description="The version last read; 409 if the work has moved on.", examples=[2]
     )
@@ -220,6 +254,10 @@ class WorkRead(BaseModel):
     source: str = Field(description="Where the record came from: `manual`, `book-crossing`, ...")
     source_key: str = Field(description="Its key in that source.")
     preview_key: str | None = Field(default=None, exclude=True)
+    published: bool = Field(
+        default=True, description="Shared with every shop; false: seen only by the shop that created it."
+    )
+    owner_tenant_id: uuid.UUID | None = Field(default=None, exclude=True)
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = Field(description="Bumped by every change; send it back (or `If-Match`) to update safely.")
@@ -239,10 +277,12 @@ class WorkRead(BaseModel):
 class WorkFilter(BaseModel):
     """Which works a list shows; every condition given must hold."""
 
-    q: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description="Text in the title.")
-    isbn: str | None = Field(default=None, max_length=32, description="Exactly this ISBN (10 or 13).")
-    author: str | None = Field(
-        default=None, max_length=200, pattern=NO_NUL, description="Text in an author's name."
+    q: Annotated[str, CleanText(max_length=200)] | None = Field(
+        default=None, description="Text in the title."
+    )
+    isbn: Isbn | None = Field(default=None, description="Exactly this ISBN (10 or 13).")
+    author: Annotated[str, CleanText(max_length=200)] | None = Field(
+        default=None, description="Text in an author's name."
     )
     year: int | None = Field(default=None, ge=0, le=9999, description="Published in this year.")
 
@@ -320,6 +360,8 @@ class ListingRead(BaseModel):
 
     id: uuid.UUID
     work_id: uuid.UUID
+    title: str = Field(description="The listed work's title.")
+    authors: list[str] = Field(description="The listed work's authors.")
     price_cents: int
     currency: str
     stock: int
@@ -401,6 +443,18 @@ class ImportRunRead(BaseModel):
     finished_at: dt.datetime | None
     counts: dict[str, int]
     reasons: dict[str, int]
+
+
+class JunkWork(BaseModel):
+    """A work the curator's junk criteria name, and which ones (``folio.catalog.curation``)."""
+
+    id: uuid.UUID
+    title: str
+    source: str
+    published: bool
+    owner_tenant_id: uuid.UUID | None
+    created_at: dt.datetime
+    reasons: list[str] = Field(description="Codes of `JUNK_REASONS`.")
 
 
 class QuarantinedRowRead(BaseModel):

@@ -6,10 +6,15 @@ and its outbox row (``folio.catalog.outbox``) commit together or not at all.
 
 Rules:
 
-- Works are shared by every shop. Any member may read them; staff (owner, admin,
-  staff) may create them; owners and admins may change them; nobody deletes them over
-  the API (listings and orders point at them). An ISBN already catalogued is a 409
-  ``conflict`` whose ``existing_id`` names the work that has it.
+- Works are shared by every shop once **published**, by the platform's curator (the
+  operator, ``folio catalog works publish``) or by a verified import (``folio catalog
+  import``). A work created over the API is private to the creating shop until then:
+  that shop reads, lists, searches and lists it for sale; every other shop gets 404.
+  Any member may read the works visible to the shop; staff (owner, admin, staff) may
+  create them; owners and admins may change their shop's unpublished works (a
+  published work is the curator's); nobody deletes them over the API (listings and
+  orders point at them). An ISBN already catalogued is a 409 ``conflict`` whose
+  ``existing_id`` names the work that has it (visible or not: ISBNs are unique).
 - Listings belong to a shop (``tenant_scope``, row-level security). Any member reads
   the shop's listings; staff create, change and delete them. Another shop's listing
   is 404. One listing per work and condition per shop (409 on a duplicate). Creating
@@ -58,6 +63,7 @@ from folio.core.errors import (
     InvalidCursorError,
     InvalidParam,
     NotFoundError,
+    PermissionDeniedError,
     ValidationFailedError,
 )
 from folio.core.security import MANAGER_ROLES, STAFF_ROLES, Principal, require_role
@@ -160,8 +166,15 @@ def _isbn_conflict(existing: Work) -> ConflictError:
     )
 
 
+def _visible(work: Work | None, principal: Principal) -> Work | None:
+    """``work`` if the caller's shop may see it (published, or its own), else None."""
+    if work is None or work.published or work.owner_tenant_id == principal.tenant_id:
+        return work
+    return None
+
+
 async def create_work(db: Database, *, principal: Principal, data: WorkCreate) -> WorkRead:
-    """Catalogue a new work (staff); audited ``work.created`` in the caller's shop.
+    """Catalogue a new work (staff), private to the caller's shop; audited ``work.created`` there.
 
     Raises:
         PermissionDeniedError: the caller is a customer.
@@ -191,6 +204,8 @@ async def create_work(db: Database, *, principal: Principal, data: WorkCreate) -
             source=MANUAL_SOURCE,
             source_key=isbn.isbn13 if isbn else work_id.hex,
             preview_key=None,
+            published=False,
+            owner_tenant_id=principal.tenant_id,
             created_at=now,
             updated_at=now,
             version=1,
@@ -220,11 +235,14 @@ async def create_work(db: Database, *, principal: Principal, data: WorkCreate) -
 async def update_work(
     db: Database, *, principal: Principal, work_id: uuid.UUID, data: WorkUpdate, if_version: int | None = None
 ) -> WorkRead:
-    """Apply the fields ``data`` carries (owners and admins); audited ``work.updated`` with before/after.
+    """Apply the fields ``data`` carries to one of the shop's unpublished works (owners and admins).
+
+    Audited ``work.updated`` with before/after.
 
     Raises:
-        PermissionDeniedError: the caller is staff or a customer.
-        NotFoundError: no such work.
+        PermissionDeniedError: the caller is staff or a customer, or the work is published
+            (shared works are changed by the platform's curator only).
+        NotFoundError: no such work visible to the shop.
         ConflictError: the work's version is not the one expected.
     """
     require_role(principal, MANAGER_ROLES, action="change works")
@@ -232,9 +250,13 @@ async def update_work(
     expected = [version for version in (data.version, if_version) if version is not None]
 
     async def work(session: AsyncSession) -> WorkRead:
-        record = await WorkRepository(session).get(work_id, for_update=True)
+        record = _visible(await WorkRepository(session).get(work_id, for_update=True), principal)
         if record is None:
             raise _work_not_found(work_id)
+        if record.published:
+            raise PermissionDeniedError(
+                "published works are shared by every shop and changed by the platform's curator only"
+            )
         _check_version("work", record.version, expected)
         before = WorkRead.model_validate(record).model_dump(mode="json")
         for name, value in changes.items():
@@ -261,11 +283,10 @@ async def update_work(
 
 
 async def get_work(db: Database, *, principal: Principal, work_id: uuid.UUID) -> WorkRead:
-    """The work (any member may read works); ``NotFoundError`` when there is none."""
-    del principal  # works are shared: any authenticated member reads them
+    """The work, if the caller's shop may see it (published, or its own); else ``NotFoundError``."""
 
     async def work(session: AsyncSession) -> WorkRead:
-        record = await WorkRepository(session).get(work_id)
+        record = _visible(await WorkRepository(session).get(work_id), principal)
         if record is None:
             raise _work_not_found(work_id)
         return WorkRead.model_validate(record)
@@ -290,8 +311,10 @@ async def list_works(
     page: int = 1,
     per_page: int | None = None,
 ) -> WorkPage:
-    """One numbered page of works matching ``filters``, by title; an unparsable ``isbn`` filter is a 422."""
-    del principal
+    """One numbered page of the works the shop sees matching ``filters``, by title.
+
+    An unparsable ``isbn`` filter is a 422.
+    """
     size = _page_size(settings, per_page, name="per_page")
     _check_page(page)
     filters = filters or WorkFilter()
@@ -303,7 +326,9 @@ async def list_works(
             raise ValidationFailedError(
                 str(exc), errors=[InvalidParam(name="query.isbn", reason=str(exc))]
             ) from None
-    query = WorkQuery(q=filters.q, isbn13=isbn13, author=filters.author, year=filters.year)
+    query = WorkQuery(
+        q=filters.q, isbn13=isbn13, author=filters.author, year=filters.year, visible_to=principal.tenant_id
+    )
 
     async def work(session: AsyncSession) -> WorkPage:
         found, total = await WorkRepository(session).find_page(query, offset=(page - 1) * size, limit=size)
@@ -351,7 +376,8 @@ async def create_listing(
 
     async def work(session: AsyncSession) -> ListingRead:
         listings = ListingRepository(session)
-        if await WorkRepository(session).get(data.work_id) is None:
+        listed = _visible(await WorkRepository(session).get(data.work_id), principal)
+        if listed is None:
             raise ValidationFailedError(
                 f"there is no work {data.work_id}",
                 errors=[InvalidParam(name="body.work_id", reason="no such work")],
@@ -371,6 +397,7 @@ async def create_listing(
         listing = Listing(
             id=uuid.uuid4(),
             work_id=data.work_id,
+            work=listed,
             price_cents=data.price_cents,
             currency=data.currency,
             stock=data.stock,

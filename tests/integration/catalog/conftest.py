@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from folio.catalog.api import WorkCreate, WorkRead, create_work, set_work_published
 from folio.catalog.isbn import isbn10_to_isbn13
 from folio.core.db import Database, open_database
+from folio.core.security import Principal
 from folio.core.settings import Settings
 from tests.support.identity import fast_argon2
 
@@ -39,3 +41,9 @@ def generated_isbn() -> str:
     total = sum((10 - i) * int(d) for i, d in enumerate(first9))
     check = (11 - total % 11) % 11
     return isbn10_to_isbn13(first9 + ("X" if check == 10 else str(check)))
+
+
+async def published_work(db: Database, principal: Principal, title: str) -> WorkRead:
+    """A work ``principal``'s shop creates and the curator then publishes, so every shop sees it."""
+    created = await create_work(db, principal=principal, data=WorkCreate(title=title))
+    return await set_work_published(db, work_id=created.id, published=True, operator="test curator")

@@ -58,14 +58,23 @@ async def works_of(db: Database, source: str) -> int:
     return await db.run(work)
 
 
-async def reindex_rows(db: Database) -> int:
-    """How many ``catalog reindex`` outbox rows exist."""
+async def outbox_rows(db: Database) -> list[tuple[str, str, uuid.UUID | None]]:
+    """Every outbox row as ``(entity, op, entity_id)``, oldest first."""
 
-    async def work(session: AsyncSession) -> int:
-        statement = select(func.count()).where(
-            CatalogChange.entity == "catalog", CatalogChange.op == "reindex"
+    async def work(session: AsyncSession) -> list[tuple[str, str, uuid.UUID | None]]:
+        statement = select(CatalogChange.entity, CatalogChange.op, CatalogChange.entity_id).order_by(
+            CatalogChange.id
         )
-        return int((await session.execute(statement)).scalar_one())
+        return [(entity, op, entity_id) for entity, op, entity_id in await session.execute(statement)]
+
+    return await db.run(work)
+
+
+async def work_ids_of(db: Database, source: str) -> set[uuid.UUID]:
+    """The ids of ``source``'s works."""
+
+    async def work(session: AsyncSession) -> set[uuid.UUID]:
+        return set((await session.execute(select(Work.id).where(Work.source == source))).scalars())
 
     return await db.run(work)
 
@@ -76,12 +85,26 @@ async def test_import_is_idempotent_and_quarantines(any_database: Database) -> N
     isbns = [generated_isbn() for _ in range(25)]
     first = await import_works(any_database, source=source, items=generated_rows(isbns), batch_size=10)
     assert first.status == "completed"
-    assert first.counts == {"read": 29, "inserted": 25, "updated": 0, "unchanged": 0, "quarantined": 4}
+    assert first.counts == {
+        "read": 29,
+        "inserted": 25,
+        "updated": 0,
+        "unchanged": 0,
+        "quarantined": 4,
+        "repaired": 0,
+    }
     assert first.reasons == {"invalid-isbn": 1, "impossible-year": 1, "missing-title": 1, "parse-error": 1}
     assert await works_of(any_database, source) == 25
 
     second = await import_works(any_database, source=source, items=generated_rows(isbns), batch_size=10)
-    assert second.counts == {"read": 29, "inserted": 0, "updated": 0, "unchanged": 25, "quarantined": 4}
+    assert second.counts == {
+        "read": 29,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 25,
+        "quarantined": 4,
+        "repaired": 0,
+    }
     assert await works_of(any_database, source) == 25
 
     changed = await import_works(any_database, source=source, items=generated_rows(isbns, title="Renamed"))
@@ -150,27 +173,41 @@ async def test_limit_stops_early(sqlite_database: Database) -> None:
     assert run.counts["read"] == 4
 
 
-async def test_one_reindex_row_per_run_that_changed_something(sqlite_database: Database) -> None:
-    """A run that wrote works, or follows one that did not finish, asks for one reindex; a no-op run none.
+async def test_only_inserted_and_updated_works_reach_the_outbox(sqlite_database: Database) -> None:
+    """Each inserted or updated work enqueues one upsert; a re-run of the same input enqueues nothing.
 
     On a fresh SQLite file: the shared PostgreSQL's outbox also holds other tests' rows.
     """
     db = sqlite_database
-    source = "test-reindex"
-    items = generated_rows([generated_isbn() for _ in range(12)])
+    source = "test-outbox"
+    isbns = [generated_isbn() for _ in range(12)]
+    items = generated_rows(isbns)
     await import_works(db, source=source, items=items, batch_size=5)
-    assert await reindex_rows(db) == 1
-    await import_works(db, source=source, items=items, batch_size=5)
-    assert await reindex_rows(db) == 1
+    ids = await work_ids_of(db, source)
+    first = await outbox_rows(db)
+    assert sorted(first, key=str) == sorted((("work", "upsert", work_id) for work_id in ids), key=str)
 
-    def crashing() -> Iterator[Candidate | Rejection]:
-        yield from items[:3]
-        raise OSError("generated crash")
+    rerun = await import_works(db, source=source, items=items, batch_size=5)
+    assert rerun.counts["unchanged"] == 12
+    assert await outbox_rows(db) == first
 
-    with pytest.raises(OSError, match="generated crash"):
-        await import_works(db, source=source, items=crashing(), batch_size=5)
-    assert await reindex_rows(db) == 1  # the failed run changed nothing
-    await import_works(db, source=source, items=items, batch_size=5)
-    assert await reindex_rows(db) == 2  # nothing changed, but the previous run did not finish
-    await import_works(db, source=source, items=items, batch_size=5)
-    assert await reindex_rows(db) == 2
+    renamed = generated_rows(isbns[:3], title="Renamed") + items[3:12]
+    changed = await import_works(db, source=source, items=renamed, batch_size=5)
+    assert (changed.counts["updated"], changed.counts["unchanged"]) == (3, 9)
+    added = (await outbox_rows(db))[len(first) :]
+    assert len(added) == 3
+    assert {entity_id for _, _, entity_id in added} <= ids
+
+
+async def test_imported_works_are_published(sqlite_database: Database) -> None:
+    """A verified import shares its works with every shop: inserted published, with no owning shop."""
+    source = "test-published"
+    await import_works(sqlite_database, source=source, items=generated_rows([generated_isbn()]))
+
+    async def work(session: AsyncSession) -> list[tuple[bool, uuid.UUID | None]]:
+        rows = await session.execute(
+            select(Work.published, Work.owner_tenant_id).where(Work.source == source)
+        )
+        return [(published, owner) for published, owner in rows]
+
+    assert await sqlite_database.run(work) == [(True, None)]

@@ -9,10 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.catalog.api import ListingCreate, WorkCreate, create_listing, create_work
+from folio.catalog.api import ListingCreate, create_listing
 from folio.core.db import Database
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
+from tests.integration.catalog.conftest import published_work
 from tests.support.identity import create_member
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ async def test_raw_sql_sees_only_the_scoped_shops_listings(pg_database: Database
     """``SELECT * FROM listings`` in B's scope returns B's rows only; B cannot update or plant A's rows."""
     shop_a = await create_member(pg_database)
     shop_b = await create_member(pg_database)
-    work = await create_work(pg_database, principal=shop_a, data=WorkCreate(title="RLS Work"))
+    work = await published_work(pg_database, shop_a, "RLS Work")
     a_listing = await create_listing(
         pg_database,
         settings=settings,

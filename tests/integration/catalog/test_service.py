@@ -39,7 +39,7 @@ from folio.core.errors import (
 from folio.core.security import Role
 from folio.core.settings import Settings
 from folio.usage.api import Meter, set_quota_override
-from tests.integration.catalog.conftest import generated_isbn
+from tests.integration.catalog.conftest import generated_isbn, published_work
 from tests.support.identity import create_member
 
 pytestmark = pytest.mark.integration
@@ -105,7 +105,10 @@ async def test_work_lifecycle_with_audit_and_outbox(any_database: Database, sett
     )
     assert created.id in [work.id for work in by_author.items]
     with pytest.raises(ValidationFailedError):
-        await list_works(any_database, settings=settings, principal=staff, filters=WorkFilter(isbn="123"))
+        # The right shape, the wrong check digit: refused by the service, naming query.isbn.
+        await list_works(
+            any_database, settings=settings, principal=staff, filters=WorkFilter(isbn="0-306-40615-3")
+        )
 
 
 async def test_customers_read_but_do_not_write(any_database: Database) -> None:
@@ -193,7 +196,7 @@ async def test_another_shops_listing_is_not_found(any_database: Database, settin
     """Shop B cannot read, change, delete or list shop A's listing: it is 404, never 403."""
     shop_a = await create_member(any_database)
     shop_b = await create_member(any_database)
-    work = await create_work(any_database, principal=shop_a, data=WorkCreate(title="Shared Work"))
+    work = await published_work(any_database, shop_a, "Shared Work")
     listing = await create_listing(
         any_database,
         settings=settings,

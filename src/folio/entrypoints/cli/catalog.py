@@ -1,4 +1,4 @@
-"""``folio catalog``: import works from the fetched data sets, make previews, inspect runs.
+"""``folio catalog``: import works from the fetched data sets, make previews, inspect runs, curate.
 
 Heavy modules (the catalog context, SQLAlchemy, fpdf2, boto3) are imported inside the
 commands so ``folio --help`` stays fast.
@@ -18,7 +18,14 @@ from folio.entrypoints.cli.data import data_dir_of
 from folio.entrypoints.cli.tenants import run_with_database
 
 if TYPE_CHECKING:
-    from folio.catalog.api import ImportRunRead, PreviewReport, QuarantinedRowRead
+    from folio.catalog.api import (
+        ImportRunRead,
+        JunkWork,
+        PreviewReport,
+        QuarantinedRowRead,
+        RemovalReport,
+        WorkRead,
+    )
     from folio.core.db import Database
 
 SOURCE_NAMES = ("book-crossing", "shakespeare-texts", "austen-novels", "bible-kjv", "devils-dictionary")
@@ -26,7 +33,7 @@ SOURCE_NAMES = ("book-crossing", "shakespeare-texts", "austen-novels", "bible-kj
 
 @click.group("catalog")
 def catalog_group() -> None:
-    """The shared catalogue of works: imports, quarantine, previews."""
+    """The shared catalogue of works: imports, quarantine, previews, curation."""
 
 
 def _progress(cli: CliContext, description: str):  # type: ignore[no-untyped-def]  # rich's Progress is untyped-generic
@@ -233,3 +240,126 @@ def quarantine_command(cli: CliContext, run_id: uuid.UUID | None, reason: str | 
     for row in rows:
         table.add_row(str(row.line_no), row.reason, row.detail[:60], row.raw[:80])
     cli.console.print(table if rows else "no quarantined rows match")
+
+
+@catalog_group.group("works")
+def works_group() -> None:
+    """The platform curator's commands: publish works to every shop, find and remove junk.
+
+    Run by the operator, who is the curator: no shop role can publish a work.
+    """
+
+
+def _operator() -> str:
+    """Who runs the command, for the log of what the curator did."""
+    import getpass
+
+    return getpass.getuser()
+
+
+def _shown(text: str) -> str:
+    """``text`` safe for a terminal: refused characters (a junk title may hold ESC) and markup escaped."""
+    from rich.markup import escape
+
+    from folio.core.text import find_invalid_character
+
+    shown = "".join(
+        f"\\x{ord(character):02x}" if find_invalid_character(character) else character for character in text
+    )
+    return escape(shown[:80])
+
+
+def _set_published(cli: CliContext, work_id: uuid.UUID, *, published: bool) -> None:
+    from folio.catalog.api import set_work_published
+    from folio.core.errors import NotFoundError
+
+    async def work(db: Database) -> WorkRead:
+        return await set_work_published(db, work_id=work_id, published=published, operator=_operator())
+
+    try:
+        changed = run_with_database(cli, work)
+    except NotFoundError as exc:
+        cli.fail(exc.detail or str(exc))
+    state = "published: every shop sees it" if changed.published else "unpublished"
+    cli.console.print(f"work {changed.id} {_shown(changed.title)!s}: {state}")
+
+
+@works_group.command(
+    "publish", epilog="\b\nExamples:\n  folio catalog works publish 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+)
+@click.argument("work_id", type=click.UUID)
+@pass_cli
+def publish_command(cli: CliContext, work_id: uuid.UUID) -> None:
+    """Share a work with every shop (it is indexed for everyone's "All works" search)."""
+    _set_published(cli, work_id, published=True)
+
+
+@works_group.command(
+    "unpublish", epilog="\b\nExamples:\n  folio catalog works unpublish 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+)
+@click.argument("work_id", type=click.UUID)
+@pass_cli
+def unpublish_command(cli: CliContext, work_id: uuid.UUID) -> None:
+    """Take a work back from the shared catalogue (only the shop that made it still sees it)."""
+    _set_published(cli, work_id, published=False)
+
+
+@works_group.command(
+    "junk",
+    epilog="""\b
+Examples:
+  folio catalog works junk                      list the junk, change nothing
+  folio catalog works junk --source manual      only works created over the API
+  folio catalog works junk --remove --dry-run   say what --remove would delete
+  folio catalog works junk --remove             delete the unlisted junk (and its search documents)""",
+)
+@click.option("--source", help="Only works of this source (`manual`: created over the API).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many works.")
+@click.option("--remove", is_flag=True, help="Delete the junk no shop lists; listed works are kept.")
+@click.option("--dry-run", is_flag=True, help="With --remove: show what would be removed, remove nothing.")
+@pass_cli
+def junk_command(cli: CliContext, source: str | None, limit: int | None, remove: bool, dry_run: bool) -> None:
+    """Find works with control characters, unrepairable mojibake or no letters; --remove removes them.
+
+    Each removal writes a search-index delete through the outbox and is logged with
+    the operator's name (and audited in the owning shop, if the work has one).
+    """
+    from rich.table import Table
+
+    from folio.catalog.api import JUNK_REASONS, find_junk_works, remove_works
+
+    async def find(db: Database) -> list[JunkWork]:
+        return await find_junk_works(db, source=source, limit=limit)
+
+    junk = run_with_database(cli, find)
+    table = Table("work", "source", "published", "created (UTC)", "reasons", "title", title="junk works")
+    for item in junk:
+        table.add_row(
+            str(item.id),
+            item.source,
+            "yes" if item.published else "no",
+            f"{item.created_at:%Y-%m-%d %H:%M}",
+            ", ".join(item.reasons),
+            _shown(item.title),
+        )
+    cli.console.print(table if junk else "no junk works found")
+    if junk:
+        counts = {reason: sum(reason in item.reasons for item in junk) for reason in JUNK_REASONS}
+        cli.console.print(
+            f"{len(junk)} junk works: " + ", ".join(f"{reason} {count}" for reason, count in counts.items())
+        )
+    if not remove or not junk:
+        return
+    if dry_run:
+        cli.console.print(f"dry run: --remove would delete the {len(junk)} works above that no shop lists")
+        return
+
+    async def delete(db: Database) -> RemovalReport:
+        return await remove_works(db, [item.id for item in junk], operator=_operator())
+
+    report = run_with_database(cli, delete)
+    cli.console.print(
+        f"removed {len(report.removed)} works (their search documents go through the outbox); "
+        f"kept {len(report.listed)} that a shop lists"
+        + (f"; {len(report.missing)} were already gone" if report.missing else "")
+    )
