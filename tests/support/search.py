@@ -56,6 +56,8 @@ def generated_listing(
         listing=ListingRead(
             id=uuid.uuid4(),
             work_id=work.id,
+            title=work.title,
+            authors=list(work.authors),
             price_cents=price_cents,
             currency="EUR",
             stock=stock,

@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from folio.core.db import Database
-from folio.core.errors import PROBLEM_MEDIA_TYPE, InvalidParam, Problem, ValidationFailedError
+from folio.core.errors import PROBLEM_MEDIA_TYPE, InvalidParam, ValidationFailedError
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 
@@ -50,6 +50,7 @@ IfMatch = Annotated[
 ETAG_HEADER = {"ETag": {"description": 'The version as a strong entity tag, e.g. `"3"`.'}}
 """The OpenAPI ``headers`` entry of a response that carries a resource's ``ETag``."""
 
+_PROBLEM_REF = "#/components/schemas/Problem"
 _ETAG = re.compile(r'^\s*"?([0-9]{1,9})"?\s*$')
 
 
@@ -102,11 +103,11 @@ def client_ip(request: Request) -> str:
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` entries documenting each status as a problem+json body."""
-    return {
-        status: {
-            "model": Problem,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in statuses
-    }
+    """OpenAPI ``responses`` entries documenting each status as a problem+json body.
+
+    Only the problems the route's own code raises: the gateway adds those every route
+    shares (400 and 413 for a body, 503 where the database is reached) and registers
+    the ``Problem`` schema (``folio.entrypoints.gateway.openapi``).
+    """
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
+    return {status: {"content": content} for status in statuses}

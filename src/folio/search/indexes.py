@@ -50,7 +50,10 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 PUBLIC_TENANT = "public"
-"""``tenant_id`` of the documents in the shared works collection."""
+"""``tenant_id`` of the published works' documents: what the "All works" search filters on."""
+
+UNPUBLISHED_TENANT = "unpublished"
+"""``tenant_id`` of a work neither published nor owned by a shop: no search finds it."""
 
 FACET_FIELDS = ("subjects", "year", "publisher", "price_band", "condition")
 """The fields the search API facets on, in the order it reports them."""
@@ -174,11 +177,18 @@ def work_fields(work: WorkRead) -> dict[str, Any]:
     return document
 
 
+def work_audience(work: WorkRead) -> str:
+    """Whose searches may find ``work``: ``public`` when published, else its shop's id (or nobody's)."""
+    if work.published:
+        return PUBLIC_TENANT
+    return str(work.owner_tenant_id) if work.owner_tenant_id is not None else UNPUBLISHED_TENANT
+
+
 def work_document(work: WorkRead) -> dict[str, Any]:
-    """The works-collection document of one work."""
+    """The works-collection document of one work; its ``tenant_id`` is ``work_audience``."""
     return {
         "id": str(work.id),
-        "tenant_id": PUBLIC_TENANT,
+        "tenant_id": work_audience(work),
         "kind": "work",
         **work_fields(work),
         "rank_id": rank_id(work.id),

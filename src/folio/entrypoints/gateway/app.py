@@ -27,6 +27,7 @@ from folio.entrypoints.gateway.middleware import (
     HttpMetrics,
     RequestContextMiddleware,
 )
+from folio.entrypoints.gateway.openapi import install_openapi
 from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
 from folio.httpkit.body_limits import api_body_limits
@@ -58,11 +59,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         wired = app.state.platform
         app.state.api_call_meter = ApiCallMeter(wired.rate_limiter, wired.settings)
         try:
-            # API calls are counted in the cache; this copies them into usage_daily.
-            async with usage_flusher(
-                app.state.api_call_meter,
-                wired.database,
-                interval_s=wired.settings.tenancy.usage_flush_interval_s,
+            # Background probes, not users' requests, find a database back after an
+            # outage; API calls are counted in the cache and copied into usage_daily.
+            async with (
+                wired.database.recovery_probes(),
+                usage_flusher(
+                    app.state.api_call_meter,
+                    wired.database,
+                    interval_s=wired.settings.tenancy.usage_flush_interval_s,
+                ),
             ):
                 yield
         finally:
@@ -84,8 +89,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.settings = settings
     app.state.metrics = HttpMetrics(CollectorRegistry())
     install_problem_handlers(app)
+    body_limits = api_body_limits(settings.api)
     # Added first, so it runs inside the request context: its 413s are logged and counted.
-    app.add_middleware(BodyLimitMiddleware, limits=api_body_limits(settings.api))
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(health_router)
     # Auth endpoints throttle logins themselves (per IP and per account); every other
@@ -101,4 +107,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(audit_router, prefix="/api/v1", dependencies=limited)
     app.include_router(usage_router, prefix="/api/v1", dependencies=limited)
     mount_web_app(app, settings)
+    install_openapi(app, body_limits)
     return app
