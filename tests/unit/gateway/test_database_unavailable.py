@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.testing import capture_logs
 
 from folio.bootstrap import Platform
 from folio.core.db import Database
@@ -127,3 +128,82 @@ async def test_read_your_writes_lasts_one_request(client: httpx.AsyncClient) -> 
     assert before.json() == {"reads_go_to": "replica"}
     assert wrote.json() == {"reads_go_to": "primary"}
     assert after.json() == {"reads_go_to": "replica"}
+
+
+async def test_a_503_is_logged_at_info_not_error(client: httpx.AsyncClient) -> None:
+    """An outage answers many requests with 503: each is an info line, none an error."""
+    with capture_logs() as logs:
+        for _ in range(3):
+            assert (await client.get("/test/db-down")).status_code == 503
+
+    levels = {(entry["event"], entry["log_level"]) for entry in logs}
+    assert levels == {("http.dependency_unavailable", "info"), ("http.request", "info")}
+
+
+async def ok() -> None:
+    """A readiness check that passes."""
+
+
+async def down() -> None:
+    """A readiness check that fails the way an unreachable server does."""
+    raise ConnectionRefusedError("connect call failed")
+
+
+async def readiness_with(
+    gateway_settings: Settings, database: Database, checks: dict[str, Callable[[], Awaitable[None]]]
+) -> httpx.Response:
+    """GET /readyz from a gateway whose platform has exactly these readiness checks."""
+    platform = Platform(
+        settings=gateway_settings,
+        database=database,
+        rate_limiter=RateLimiter("memory://"),
+        readiness=checks,
+    )
+    app = create_app(gateway_settings, platform=platform)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            return await http.get("/readyz")
+
+
+async def test_readyz_is_degraded_not_failed_while_one_database_engine_answers(
+    gateway_settings: Settings, database: Database
+) -> None:
+    """Primary down, replica up (or the reverse): 200 degraded with the checks, so the balancer keeps it."""
+    for primary, replica in ((down, ok), (ok, down)):
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            "database": primary,
+            "database-replica": replica,
+            "cache": ok,
+        }
+        response = await readiness_with(gateway_settings, database, checks)
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "degraded"
+        failed = "database" if primary is down else "database-replica"
+        assert body["checks"][failed].startswith("failed: ConnectionRefusedError")
+        assert {name for name, value in body["checks"].items() if value == "ok"} == set(checks) - {failed}
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "cache"),
+    [(down, down, ok), (ok, ok, down), (down, None, ok)],
+    ids=["both-engines-down", "cache-down", "primary-down-no-replica"],
+)
+async def test_readyz_is_503_when_the_process_can_serve_nothing(
+    gateway_settings: Settings,
+    database: Database,
+    primary: Callable[[], Awaitable[None]],
+    replica: Callable[[], Awaitable[None]] | None,
+    cache: Callable[[], Awaitable[None]],
+) -> None:
+    """No database engine answers, or the cache every API request needs is down: 503, out of rotation."""
+    checks: dict[str, Callable[[], Awaitable[None]]] = {"database": primary, "cache": cache}
+    if replica is not None:
+        checks["database-replica"] = replica
+
+    response = await readiness_with(gateway_settings, database, checks)
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service-unavailable"

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pytest
 from fastapi import Request
+from structlog.testing import capture_logs
 
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
@@ -57,6 +58,22 @@ async def test_a_failing_flush_is_logged_and_retried(settings: Settings) -> None
         await asyncio.wait_for(meter.third_call.wait(), timeout=5)
     assert meter.calls >= 4
     assert set(map(id, meter.databases)) == {id(NO_DATABASE)}
+
+
+async def test_an_outage_is_one_warning_when_it_starts_and_one_when_it_ends(settings: Settings) -> None:
+    """Failing flushes log one one-line warning (no traceback), then one when a flush works again."""
+    meter = CountingMeter(settings, failures=5)
+    with capture_logs() as logs:
+        async with usage_flusher(meter, NO_DATABASE, interval_s=0.001):
+            for _ in range(5000):
+                if meter.calls > meter.failures:
+                    break
+                await asyncio.sleep(0.001)
+
+    warnings = [entry for entry in logs if entry["log_level"] in {"warning", "error", "critical"}]
+    assert [entry["event"] for entry in warnings] == ["usage.flush_failing", "usage.flush_recovered"]
+    assert warnings[0]["error"] == "ConnectionError: database down"
+    assert not any("exc_info" in entry for entry in logs)
 
 
 async def test_shutdown_flush_failure_does_not_raise(settings: Settings) -> None:

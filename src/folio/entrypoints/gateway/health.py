@@ -1,9 +1,20 @@
-"""Liveness, readiness and metrics endpoints."""
+"""Liveness, readiness and metrics endpoints.
+
+Readiness answers a load balancer's one question, "may I send this process requests?":
+
+- 200 ``ready``: every dependency answered;
+- 200 ``degraded``: some did not, but the process still serves part of the API. Today
+  that is one database engine down while the other answers: with the primary down,
+  reads go to the replica (writes get a fast 503 ``database-unavailable``); with the
+  replica down, reads go to the primary. ``checks`` says which part is missing;
+- 503 ``service-unavailable``: it can serve nothing (no database engine answers, or
+  the cache that rate limits every API request is down). Take it out of rotation.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -27,10 +38,23 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Every dependency answered."""
+    """The process can serve: ``ready`` when every dependency answered, ``degraded`` when some did not."""
 
-    status: str = Field(examples=["ready"])
-    checks: dict[str, str]
+    status: Literal["ready", "degraded"] = Field(examples=["ready", "degraded"])
+    checks: dict[str, str] = Field(description="Each dependency: `ok`, or why it failed.")
+
+
+DATABASE_ENGINES = frozenset({"database", "database-replica"})
+"""Readiness checks of which one answering is enough to serve (reads go to whichever is up)."""
+
+
+def can_serve(failed: set[str], checked: set[str]) -> bool:
+    """Whether a process whose ``failed`` checks (out of ``checked``) failed can still serve requests.
+
+    It can while at least one database engine answers and every other dependency does.
+    """
+    engines = DATABASE_ENGINES & checked
+    return not (failed - DATABASE_ENGINES) and (not engines or bool(engines - failed))
 
 
 def get_platform(request: Request) -> Platform:
@@ -51,11 +75,16 @@ async def healthz(request: Request) -> Liveness:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    summary="Readiness: every dependency answers",
-    responses={503: {"model": Problem, "description": "A dependency is down"}},
+    summary="Readiness: the process can serve (200 ready or degraded, else 503)",
+    responses={503: {"description": "The process can serve nothing: take it out of rotation."}},
 )
 async def readyz(platform: PlatformDep, request: Request) -> Any:
-    """Runs every readiness check concurrently, each bounded by a timeout."""
+    """Runs every readiness check concurrently, each bounded by a timeout.
+
+    200 `ready` when all answer; 200 `degraded` when one database engine is down but
+    the other answers (reads keep working; with the primary down, writes answer 503
+    `database-unavailable` until it is back); 503 when nothing can be served.
+    """
     names = list(platform.readiness)
     results = await asyncio.gather(
         *(asyncio.wait_for(platform.readiness[name](), READINESS_TIMEOUT_S) for name in names),
@@ -67,14 +96,17 @@ async def readyz(platform: PlatformDep, request: Request) -> Any:
         else f"failed: {type(result).__name__}: {result}"[:300]
         for name, result in zip(names, results, strict=True)
     }
-    if all(value == "ok" for value in checks.values()):
+    failed = {name for name, value in checks.items() if value != "ok"}
+    if not failed:
         return Readiness(status="ready", checks=checks)
+    if can_serve(failed, set(checks)):
+        return Readiness(status="degraded", checks=checks)
     return problem_response(
         Problem(
             type=PROBLEM_BASE + "service-unavailable",
             title="Service unavailable",
             status=503,
-            detail="a dependency is not ready",
+            detail=f"cannot serve: {', '.join(sorted(failed))} not ready",
             instance=request.url.path,
             code="service-unavailable",
             correlation_id=correlation_id(),

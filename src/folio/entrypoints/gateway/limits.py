@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import structlog
 from fastapi import Request, Response
@@ -89,19 +90,37 @@ async def enforce_api_limits(
     await meter.count(principal.tenant_id, limit=await meter.limit_for(db, principal.tenant_id))
 
 
-async def _flush(meter: ApiCallMeter, database: Database) -> None:
+@dataclass
+class _FlushHealth:
+    """Whether the last flush failed, so an outage is logged when it starts and ends, not every interval."""
+
+    failing: bool = False
+
+
+async def _flush(meter: ApiCallMeter, database: Database, health: _FlushHealth) -> None:
     # Metering must never take the gateway down: a failed flush is logged and the
     # counters stay in Redis for the next one (the flush writes absolute values).
     try:
         await meter.flush(database)
-    except Exception:  # any failure: the next interval retries it
-        log.exception("usage.flush_failed")
+    except Exception as exc:  # noqa: BLE001 - any failure: the next interval retries it
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        if health.failing:
+            log.debug("usage.flush_still_failing", error=error)
+        else:
+            log.warning("usage.flush_failing", error=error)
+        health.failing = True
+        return
+    if health.failing:
+        log.warning("usage.flush_recovered")
+    health.failing = False
 
 
-async def _flush_every(meter: ApiCallMeter, database: Database, interval_s: float) -> None:
+async def _flush_every(
+    meter: ApiCallMeter, database: Database, interval_s: float, health: _FlushHealth
+) -> None:
     while True:
         await asyncio.sleep(interval_s)
-        await _flush(meter, database)
+        await _flush(meter, database, health)
 
 
 @contextlib.asynccontextmanager
@@ -109,13 +128,16 @@ async def usage_flusher(meter: ApiCallMeter, database: Database, *, interval_s: 
     """Flush ``meter`` into ``database`` every ``interval_s`` while the block runs, and once at its end.
 
     The gateway's lifespan wraps its ``yield`` in it, so the API calls counted since
-    the last interval reach ``usage_daily`` at shutdown too.
+    the last interval reach ``usage_daily`` at shutdown too. A failing flush (the
+    database is down) logs one warning when the failures start and one when a flush
+    works again, not a traceback per interval.
     """
-    task = asyncio.create_task(_flush_every(meter, database, interval_s), name="usage-flush")
+    health = _FlushHealth()
+    task = asyncio.create_task(_flush_every(meter, database, interval_s, health), name="usage-flush")
     try:
         yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await _flush(meter, database)
+        await _flush(meter, database, health)

@@ -17,6 +17,7 @@ from folio.core.errors import (
     FolioError,
     InvalidParam,
     Problem,
+    ServiceUnavailableError,
 )
 from folio.core.logging import correlation_id
 
@@ -50,7 +51,11 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 async def _folio_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast("FolioError", exc)  # registered for FolioError only
-    if exc.status >= SERVER_ERROR:
+    if isinstance(exc, ServiceUnavailableError):
+        # An outage answers every request with it: the dependency's own state changes
+        # (the breaker's warnings) are the news, not each refused request.
+        log.info("http.dependency_unavailable", code=exc.code, detail=exc.detail)
+    elif exc.status >= SERVER_ERROR:
         log.error("http.domain_error", code=exc.code, detail=exc.detail)
     return problem_response(
         exc.to_problem(instance=request.url.path, correlation_id=correlation_id()), exc.headers or None
