@@ -1,7 +1,7 @@
 """Database resilience against a real PostgreSQL pair that this module starts, breaks and stops.
 
 The shared servers are never touched: a dedicated primary and replica run on free
-ports under ``.folio/services/test-resilience-<id>`` (not a pytest temporary folder:
+ports under ``<services.data_dir>/test-resilience-<id>`` (not a pytest temporary folder:
 its 0700 parents keep the ``postgres`` account out). Outages are real (the primary
 is stopped, a backend is terminated); only the breakers' clock is fake, so no test
 waits out a reset timeout.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
+from structlog.testing import capture_logs
 
 from folio.core.db import Database, StatementTimeoutError, read_your_writes_scope
 from folio.core.errors import DatabaseUnavailableError
@@ -259,3 +261,68 @@ async def test_primary_outage_opens_the_breaker_fails_fast_and_recovers(
 
     assert state_of(database.primary_breaker) is BreakerState.CLOSED
     assert await count(database, notes) == 2
+
+
+async def test_recovery_probe_closes_the_breaker_as_soon_as_the_primary_listens(
+    database: Database, dedicated: Dedicated, notes: Table
+) -> None:
+    """Primary killed and restarted: callers are refused until the probe, not a caller, closes the breaker.
+
+    The breakers' clock never moves here, so no timed trial can happen: only the probe
+    can close the breaker. Prints the time from the primary listening to the first write.
+    """
+    tries = 0
+
+    async def write(session: AsyncSession) -> None:
+        nonlocal tries
+        tries += 1
+        await session.execute(insert(notes).values(body="probe"))
+
+    pg = dedicated.settings.services.postgres
+    with capture_logs() as logs:
+        async with database.recovery_probes():
+            await database.run(write)
+            assert stop(dedicated.primary_spec())
+            try:
+                with pytest.raises(DatabaseUnavailableError, match="could not be reached"):
+                    await database.run(write)
+                assert state_of(database.primary_breaker) is BreakerState.OPEN
+                with pytest.raises(DatabaseUnavailableError, match="circuit breaker is open") as refused:
+                    await database.run(write)
+                assert refused.value.retry_after_s == 1
+            finally:
+                listening = asyncio.create_task(first_listening(pg.host, pg.port))
+                restarted = await asyncio.to_thread(dedicated.manager.up, ["postgres"])
+            listens_at = await listening
+            assert [s.name for s in restarted] == ["postgres.primary"]
+            for _ in range(4000):  # 20 s at most
+                if state_of(database.primary_breaker) is BreakerState.CLOSED:
+                    break
+                await asyncio.sleep(0.005)
+            closed_at = time.perf_counter()
+            tries = 0
+            await database.run(write)
+            written_at = time.perf_counter()
+
+    assert tries == 1
+    assert await count(database, notes) == 2
+    changes = [entry["event"] for entry in logs if entry["event"].startswith("circuit.")]
+    assert changes == ["circuit.opened", "circuit.closed"]
+    print(  # noqa: T201 - the figure the issue asks for, shown with -s
+        f"\nprimary listening -> breaker closed {closed_at - listens_at:.3f}s, "
+        f"-> first write committed {written_at - listens_at:.3f}s"
+    )
+
+
+async def first_listening(host: str, port: int) -> float:
+    """The ``perf_counter`` time at which ``host:port`` first accepts a TCP connection."""
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.005)
+            continue
+        at = time.perf_counter()
+        writer.close()
+        await writer.wait_closed()
+        return at
