@@ -19,6 +19,7 @@ from folio.catalog.api import OPENAPI_TAGS as CATALOG_OPENAPI_TAGS
 from folio.catalog.api import v1_router as catalog_v1_router
 from folio.catalog.api import v2_router as catalog_v2_router
 from folio.core.settings import Settings, load_settings
+from folio.entrypoints.gateway.api_docs import install_api_docs
 from folio.entrypoints.gateway.body_limit import BodyLimitMiddleware
 from folio.entrypoints.gateway.health import router as health_router
 from folio.entrypoints.gateway.limits import enforce_api_limits, usage_flusher
@@ -40,6 +41,8 @@ from folio.tasks.api import v1_router as tasks_v1_router
 from folio.tasks.api import v2_router as tasks_v2_router
 from folio.usage.api import ApiCallMeter
 from folio.usage.api import http_router as usage_router
+
+OPENAPI_URL = "/openapi.json"
 
 DESCRIPTION = """
 Folio's public HTTP API. Every error is an RFC 9457 `application/problem+json`
@@ -82,9 +85,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[*TASKS_OPENAPI_TAGS, *CATALOG_OPENAPI_TAGS, *SEARCH_OPENAPI_TAGS],
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        # /docs and /redoc are served from packaged assets (install_api_docs), not a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=OPENAPI_URL if docs else None,
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics(CollectorRegistry())
@@ -106,6 +110,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(search_router, prefix="/api/v1", dependencies=limited)
     app.include_router(audit_router, prefix="/api/v1", dependencies=limited)
     app.include_router(usage_router, prefix="/api/v1", dependencies=limited)
+    if docs:
+        install_api_docs(app, openapi_url=OPENAPI_URL)
     mount_web_app(app, settings)
     install_openapi(app, body_limits)
     return app
