@@ -346,7 +346,8 @@ def _process_rows(service: Service, shown: Callable[[str], str]) -> list[list[st
 
 def services_table(_context: BuildContext) -> str:
     """Every registered local server: what it is, where it comes from, its processes and URLs."""
-    default_data_dir = str(ServicesSettings.model_fields["data_dir"].get_default())
+    # The default depends on the machine and the checkout (see default_services_data_dir).
+    default_data_dir = "<services.data_dir>"
     venvs = sorted({sys.prefix, str(Path(sys.prefix).resolve())}, key=len, reverse=True)
     summary: list[list[str]] = []
     processes: list[list[str]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 
 from folio.core.settings import Settings
 from folio.ops.manager import ServiceManager, State
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import free_port
 from tests.e2e.conftest import FolioRunner, folio_env
 
 pytestmark = pytest.mark.e2e
@@ -176,7 +177,7 @@ def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Sett
     manager = ServiceManager(settings)
     before = {row.name: row.state for row in manager.status()}
     assert all(state is State.RUNNING for state in before.values()), before
-    env = {"FOLIO_SERVICES_DATA_DIR": str(REPO_ROOT / ".folio" / "services")}
+    env = {"FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute())}
     with running_folio_up(tmp_path, env=env) as up:
         ready = httpx.get(f"{up.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
@@ -226,14 +227,16 @@ def test_running_gateway_reloads_its_config(tmp_path: Path) -> None:
         assert httpx.get(f"{up.url}/openapi.json").status_code == 200
 
 
-def _private_services(settings: Settings) -> dict[str, str]:
-    """Variables giving a `folio` run its own data folder (under the suite's) and free Redis/nginx ports."""
+@pytest.fixture
+def private_services(settings: Settings) -> Iterator[dict[str, str]]:
+    """Variables giving a `folio` run its own data folder (beside the suite's) and free Redis/nginx ports."""
     root = settings.services.data_dir.absolute() / f"test-failed-start-{uuid.uuid4().hex[:8]}"
-    return {
+    yield {
         "FOLIO_SERVICES_DATA_DIR": str(root),
         "FOLIO_SERVICES_REDIS_PORT": str(free_port()),
         "FOLIO_SERVICES_NGINX_PORT": str(free_port()),
     }
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _pid_files(data_dir: str) -> list[Path]:
@@ -241,10 +244,10 @@ def _pid_files(data_dir: str) -> list[Path]:
 
 
 def test_a_failed_services_up_stops_what_it_started(
-    settings: Settings, folio: FolioRunner, tmp_path: Path
+    private_services: dict[str, str], folio: FolioRunner
 ) -> None:
     """A stranger on nginx's port makes `folio services up` stop the Redis it started; one error line."""
-    env = _private_services(settings)
+    env = private_services
     with socket.socket() as stranger:
         stranger.bind(("127.0.0.1", int(env["FOLIO_SERVICES_NGINX_PORT"])))
         stranger.listen()
@@ -262,9 +265,11 @@ def test_a_failed_services_up_stops_what_it_started(
     assert "Ready to accept connections" in redis_log.read_text()  # it did start, and was stopped again
 
 
-def test_a_failed_services_up_leaves_adopted_servers_running(settings: Settings, folio: FolioRunner) -> None:
+def test_a_failed_services_up_leaves_adopted_servers_running(
+    private_services: dict[str, str], folio: FolioRunner
+) -> None:
     """Redis from an earlier `folio services up` is reported as adopted and keeps running when nginx fails."""
-    env = _private_services(settings)
+    env = private_services
     try:
         assert folio("services", "up", "redis", env=env).returncode == 0
         (redis_pid_file,) = _pid_files(env["FOLIO_SERVICES_DATA_DIR"])

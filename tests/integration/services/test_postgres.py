@@ -7,10 +7,12 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -20,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from folio.core.settings import Settings
+from folio.core.settings.models import default_services_data_dir
+from folio.ops.services.accounts import SystemAccount
 from folio.ops.services.postgres import PostgresService
 
 pytestmark = pytest.mark.integration
@@ -237,3 +241,24 @@ def test_restart_keeps_data_and_up_is_idempotent(settings: Settings) -> None:
             _services("down", env)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_clone_in_a_private_folder_keeps_data_the_postgres_account_reaches(tmp_path: Path) -> None:
+    """A checkout under a mode-700 folder (as root's home is) gets a data folder `postgres` can enter."""
+    home = tmp_path / "home"
+    checkout = home / "folio"
+    checkout.mkdir(parents=True)
+    home.chmod(0o700)
+    account = SystemAccount.lookup("postgres")
+    assert not account.can_traverse(home)
+
+    data_dir = default_services_data_dir(checkout)
+    try:
+        (data_dir / "postgres").mkdir(parents=True)
+        account.ensure_reachable(data_dir / "postgres", managed_root=data_dir)  # raises when it cannot
+
+        assert home not in data_dir.parents
+        assert all(account.can_traverse(folder) for folder in [data_dir / "postgres", *data_dir.parents])
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700  # the user's permissions are left as they were
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -88,13 +88,13 @@ def _three_free_consecutive_ports() -> int:
     pytest.fail("no three consecutive free ports")
 
 
-async def test_three_independent_instances_for_redlock(settings: Settings, tmp_path: Path) -> None:
+async def test_three_independent_instances_for_redlock(settings: Settings) -> None:
     """instances=3 starts three servers on consecutive ports that share no data, and stops them."""
     base = _three_free_consecutive_ports()
     redis_settings = settings.services.redis.model_copy(update={"port": base, "instances": 3})
-    services = settings.services.model_copy(
-        update={"data_dir": tmp_path / "services", "redis": redis_settings}
-    )
+    # Beside the shared servers' data, never in the checkout or a pytest temporary folder.
+    root = settings.services.data_dir.absolute() / f"test-redlock-{uuid.uuid4().hex[:8]}"
+    services = settings.services.model_copy(update={"data_dir": root, "redis": redis_settings})
     isolated = settings.model_copy(update={"services": services})
     manager = ServiceManager(isolated)
     started = await asyncio.to_thread(manager.up, ["redis"])
@@ -112,3 +112,4 @@ async def test_three_independent_instances_for_redlock(settings: Settings, tmp_p
     finally:
         stopped = await asyncio.to_thread(manager.down, ["redis"])
     assert sorted(stopped) == [f"redis.instance-{i}" for i in range(3)]
+    shutil.rmtree(root)

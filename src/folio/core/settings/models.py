@@ -501,13 +501,44 @@ class PrometheusSettings(FolioSettingsBase):
         return f"http://{self.host}:{self.port}"
 
 
+LEGACY_SERVICES_DIR = Path(".folio/services")
+"""Where server data lived before it moved out of the checkout; a checkout that has it keeps it."""
+SYSTEM_DATA_ROOT = Path("/var/lib/folio")
+
+
+def default_services_data_dir(checkout: Path, system_root: Path = SYSTEM_DATA_ROOT) -> Path:
+    """Where the servers of the checkout at ``checkout`` keep their data, unless configured.
+
+    Not inside the checkout: a clone under a mode-700 folder (root's home) cannot be
+    entered by the ``postgres`` or ``rabbitmq`` accounts. ``/var/lib/folio`` when this user
+    may write there (root), else the XDG data folder. The folder is named after the
+    checkout plus a hash of its path, so two checkouts on one machine never share data.
+    A checkout that already has ``.folio/services`` keeps using it.
+    """
+    import hashlib
+    import os
+
+    checkout = checkout.absolute()
+    if (checkout / LEGACY_SERVICES_DIR).is_dir():
+        return checkout / LEGACY_SERVICES_DIR
+    name = f"{checkout.name or 'root'}-{hashlib.sha256(str(checkout).encode()).hexdigest()[:10]}"
+    writable = system_root if system_root.is_dir() else system_root.parent
+    if os.access(writable, os.W_OK | os.X_OK):
+        return system_root / name
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "folio" / name
+
+
 class ServicesSettings(FolioSettingsBase):
     """The real servers `folio services` installs and runs on loopback."""
 
     settings_path = ("services",)
 
     data_dir: Path = setting(
-        Path(".folio/services"), description="Data, logs and PID files of the local servers."
+        default_factory=lambda: default_services_data_dir(Path.cwd()),
+        description="Data, logs and PID files of the local servers; by default outside the checkout, "
+        "in /var/lib/folio/<checkout>-<hash> (root) or $XDG_DATA_HOME/folio/<checkout>-<hash>, "
+        "where the servers' accounts can reach it (see docs/services.md).",
     )
     ready_timeout_s: float = setting(90.0, gt=0, description="Longest wait for one server to become ready.")
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)

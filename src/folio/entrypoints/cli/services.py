@@ -107,7 +107,8 @@ def status_command(cli: CliContext, names: tuple[str, ...], as_json: bool) -> No
     if as_json:
         click.echo(json.dumps([asdict(row) for row in rows], indent=2))
     else:
-        table = Table(title="Folio services")
+        data_dir = cli.settings.services.data_dir.absolute()
+        table = Table(title="Folio services", caption=f"server data: {data_dir}", caption_justify="left")
         for column in ("service", "state", "endpoints", "detail"):
             table.add_column(column, overflow="fold")
         for row in rows:

@@ -108,6 +108,8 @@ def _print_urls(cli: CliContext, manager: ServiceManager, *, lite: bool) -> None
     table.add_row("health", f"{gateway}/healthz")
     table.add_row("readiness", f"{gateway}/readyz")
     table.add_row("metrics", f"{gateway}/metrics")
+    if not lite:
+        table.add_row("server data", str(cli.settings.services.data_dir.absolute()))
     for service in manager.select():
         if lite:
             table.add_row(service.name, "[dim]off in lite mode[/]")

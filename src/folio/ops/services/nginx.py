@@ -2,7 +2,7 @@
 
 The configuration is rendered from ``deploy/nginx/nginx.conf.j2`` into
 ``data_dir/nginx.conf`` before every start and every ``reload()``. Layout under
-``data_dir`` (``.folio/services/nginx/``)::
+``data_dir`` (``<services.data_dir>/nginx/``)::
 
     nginx.conf        the rendered configuration
     conf.d/*.conf     included inside the server block: extra ``location`` blocks

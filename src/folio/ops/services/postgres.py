@@ -1,6 +1,6 @@
 """PostgreSQL 15 from Debian: a primary and a streaming read replica, run as ``postgres``.
 
-Layout under ``data_dir`` (``.folio/services/postgres/``)::
+Layout under ``data_dir`` (``<services.data_dir>/postgres/``)::
 
     primary/   replica/     data directories (owner postgres, mode 0700)
     run/primary/ run/replica/  unix socket folders, so nothing clashes with
