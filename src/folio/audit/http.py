@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from folio.audit.schemas import AuditPage
+from folio.audit.schemas import AuditCursor, AuditFilterText, AuditPage
 from folio.audit.service import MAX_PAGE_SIZE, list_events
 from folio.core.errors import AuthenticationRequiredError
 from folio.core.security import Principal
@@ -46,15 +46,17 @@ async def list_audit_events(
     principal: CurrentPrincipal,
     db: DatabaseDep,
     action: Annotated[
-        str | None, Query(description="Only events with this action.", examples=["task.updated"])
+        AuditFilterText | None, Query(description="Only events with this action.", examples=["task.updated"])
     ] = None,
     entity_type: Annotated[
-        str | None, Query(description="Only events about this kind of thing.", examples=["task"])
+        AuditFilterText | None, Query(description="Only events about this kind of thing.", examples=["task"])
     ] = None,
-    entity_id: Annotated[str | None, Query(description="Only events about this one thing.")] = None,
+    entity_id: Annotated[
+        AuditFilterText | None, Query(description="Only events about this one thing.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Events per page.")] = 50,
     cursor: Annotated[
-        str | None, Query(description="The `next_cursor` of the previous page, to get the next one.")
+        AuditCursor | None, Query(description="The `next_cursor` of the previous page, to get the next one.")
     ] = None,
 ) -> AuditPage:
     """Every recorded state change in the caller's shop, newest first (owners and admins only).

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ActorKind", "AuditEventRead", "AuditPage"]
+from folio.core.text import CleanText
+
+__all__ = ["ActorKind", "AuditCursor", "AuditEventRead", "AuditFilterText", "AuditPage"]
 
 ActorKind = Literal["user", "api_key", "anonymous", "system"]
 """Who acted: a member, an API key, someone not logged in (a failed login), or Folio itself."""
+
+AuditFilterText = Annotated[str, CleanText(max_length=80)]
+"""A filter value of the audit list (action, entity type, entity id): one clean line."""
+
+AuditCursor = Annotated[str, CleanText(max_length=2048)]
+"""The ``next_cursor`` of a previous page, as sent back."""
 
 
 class AuditEventRead(BaseModel):

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from folio.core.security import Role
+from folio.core.text import CleanText
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -69,9 +70,8 @@ def _slug(value: object) -> object:
 EmailAddress = Annotated[
     str,
     BeforeValidator(_normalised),
+    CleanText(max_length=320, pattern=EMAIL_PATTERN),
     Field(
-        max_length=320,
-        pattern=EMAIL_PATTERN,
         description="E-mail address; stored stripped and lowercased.",
         examples=["ada@example.com"],
     ),
@@ -81,9 +81,8 @@ EmailAddress = Annotated[
 LoginEmail = Annotated[
     str,
     BeforeValidator(_normalised),
+    CleanText(min_length=1, max_length=320),
     Field(
-        min_length=1,
-        max_length=320,
         description="The member's e-mail address (any case).",
         examples=["ada@example.com"],
     ),
@@ -93,10 +92,8 @@ LoginEmail = Annotated[
 ShopSlug = Annotated[
     str,
     BeforeValidator(_slug),
+    CleanText(pattern=SLUG_PATTERN, min_length=3, max_length=63),
     Field(
-        pattern=SLUG_PATTERN,
-        min_length=3,
-        max_length=63,
         description="The shop's short name in URLs: 3..63 of a-z, 0-9 and '-'.",
         examples=["lighthouse-books"],
     ),
@@ -104,14 +101,15 @@ ShopSlug = Annotated[
 
 DisplayName = Annotated[
     str,
-    Field(min_length=1, max_length=200, description="How the person is named in the app.", examples=["Ada"]),
+    CleanText(min_length=1, max_length=200),
+    Field(description="How the person is named in the app.", examples=["Ada"]),
 ]
 
+# Verbatim: a password is compared byte for byte, so it is not re-normalised.
 Password = Annotated[
     str,
+    CleanText(normalise=False, min_length=1, max_length=MAX_PASSWORD_INPUT),
     Field(
-        min_length=1,
-        max_length=MAX_PASSWORD_INPUT,
         description="A password meeting the password policy (checked by the service).",
         examples=["correct horse battery staple"],
     ),
@@ -157,8 +155,8 @@ class MemberRead(BaseModel):
 class RegisterShop(BaseModel):
     """Register a new shop with its first owner."""
 
-    shop_name: str = Field(
-        min_length=1, max_length=200, description="The shop's name.", examples=["Lighthouse Books"]
+    shop_name: Annotated[str, CleanText(min_length=1, max_length=200)] = Field(
+        description="The shop's name.", examples=["Lighthouse Books"]
     )
     shop_slug: ShopSlug
     email: EmailAddress
@@ -194,7 +192,9 @@ class MemberUpdate(BaseModel):
 class ApiKeyCreate(BaseModel):
     """Create an API key acting for the shop with a fixed role."""
 
-    name: str = Field(min_length=1, max_length=100, description="What the key is for.", examples=["POS sync"])
+    name: Annotated[str, CleanText(min_length=1, max_length=100)] = Field(
+        description="What the key is for.", examples=["POS sync"]
+    )
     role: AssignableRole = Field(description="The role the key acts with.", examples=[Role.STAFF])
 
 
@@ -229,19 +229,21 @@ class PasswordResetRequest(BaseModel):
 class PasswordResetConfirm(BaseModel):
     """Set a new password with the token from a reset (or invitation) mail."""
 
-    token: str = Field(min_length=1, max_length=200, description="The token from the mail's link.")
+    token: Annotated[str, CleanText(normalise=False, min_length=1, max_length=200)] = Field(
+        description="The token from the mail's link."
+    )
     new_password: Password
 
 
 class Login(BaseModel):
     """A member's credentials for one shop."""
 
-    shop_slug: str = Field(
-        min_length=1, max_length=63, description="The shop to log in to.", examples=["lighthouse-books"]
+    shop_slug: Annotated[str, CleanText(min_length=1, max_length=63)] = Field(
+        description="The shop to log in to.", examples=["lighthouse-books"]
     )
     email: LoginEmail
-    password: str = Field(
-        min_length=1, max_length=MAX_PASSWORD_INPUT, description="The password.", examples=["correct horse"]
+    password: Annotated[str, CleanText(normalise=False, min_length=1, max_length=MAX_PASSWORD_INPUT)] = Field(
+        description="The password.", examples=["correct horse"]
     )
 
 
@@ -257,4 +259,6 @@ class TokenPair(BaseModel):
 class RefreshRequest(BaseModel):
     """A refresh token to rotate (or revoke, at logout)."""
 
-    refresh_token: str = Field(min_length=1, description="The refresh token of the current pair.")
+    refresh_token: Annotated[str, CleanText(normalise=False, min_length=1)] = Field(
+        description="The refresh token of the current pair."
+    )

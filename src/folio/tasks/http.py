@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
+from folio.core.text import CleanText
 from folio.httpkit import ETAG_HEADER, DatabaseDep, IfMatch, SettingsDep, expected_version, problem_responses
 from folio.identity.api import CurrentPrincipal
 from folio.tasks import service
@@ -249,8 +250,8 @@ async def list_tasks_v2(
     filters: Filters,
     sort: Sort = TaskSort.CREATED_AT_DESC,
     cursor: Annotated[
-        str | None,
-        Query(max_length=2048, description="`next_cursor` of the previous page; omit for the first."),
+        Annotated[str, CleanText(max_length=2048)] | None,
+        Query(description="`next_cursor` of the previous page; omit for the first."),
     ] = None,
     limit: Annotated[
         int | None,

@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from folio.core.text import CleanText
+
 __all__ = [
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
@@ -115,15 +117,9 @@ def _check_tags(tags: list[str]) -> list[str]:
     return normalised
 
 
-NO_NUL = r"^[^\x00]*$"
-"""Pattern of every text input: PostgreSQL stores no NUL character (in text or in JSON)."""
-
-_BLANK = " \t\n\r\f\v"
-"""What trimming removes: ASCII whitespace, the same set the title's schema pattern names."""
-
-
 def _check_title(title: str) -> str:
-    stripped = title.strip(_BLANK)
+    # Line breaks and other controls are refused before this (core.text): spaces remain.
+    stripped = title.strip()
     if not stripped:
         raise ValueError("the title must not be blank")
     return stripped
@@ -131,25 +127,22 @@ def _check_title(title: str) -> str:
 
 Title = Annotated[
     str,
+    CleanText(not_blank=True, min_length=1, max_length=200),
     Field(
-        min_length=1,
-        max_length=200,
-        pattern=r"^[^\x00]*[^\x00 \t\n\r\f\v][^\x00]*$",
         description="What is to be done; surrounding spaces are trimmed, blank is refused.",
         examples=["Reorder Moomin paperbacks"],
     ),
 ]
 Notes = Annotated[
     str,
+    CleanText(multiline=True, max_length=MAX_NOTES_LENGTH),
     Field(
-        max_length=MAX_NOTES_LENGTH,
-        pattern=NO_NUL,
         description="Free-text details.",
         examples=["Ask the distributor about the winter edition."],
     ),
 ]
 Tags = Annotated[
-    list[Annotated[str, Field(max_length=MAX_TAG_LENGTH, pattern=NO_NUL)]],
+    list[Annotated[str, CleanText(max_length=MAX_TAG_LENGTH)]],
     Field(
         max_length=MAX_TAGS,
         description=(
@@ -309,10 +302,8 @@ class TaskFilter(BaseModel):
 
     status: TaskStatus | None = Field(default=None, description="Only tasks in this status.")
     priority: TaskPriority | None = Field(default=None, description="Only tasks of this priority.")
-    tag: str | None = Field(
+    tag: Annotated[str, CleanText(max_length=MAX_TAG_LENGTH)] | None = Field(
         default=None,
-        max_length=MAX_TAG_LENGTH,
-        pattern=NO_NUL,
         description="Only tasks carrying this tag (compared normalised: trimmed, lower-case).",
         examples=["orders"],
     )
@@ -321,10 +312,8 @@ class TaskFilter(BaseModel):
         description="Only tasks assigned to this member; `me` for the caller (not for API keys).",
         examples=["me"],
     )
-    q: str | None = Field(
+    q: Annotated[str, CleanText(max_length=200)] | None = Field(
         default=None,
-        max_length=200,
-        pattern=NO_NUL,
         description="Only tasks whose title or notes contain this text (case-insensitive, literal).",
         examples=["moomin"],
     )
