@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
+from folio.core.text import CleanText
 from folio.httpkit import DatabaseDep, SettingsDep, platform_of, problem_responses
 from folio.identity.api import CurrentPrincipal
 from folio.search import service
@@ -45,8 +46,8 @@ SearchDep = Annotated[SearchBackend, Depends(_backend)]
 
 QueryText = Annotated[
     str,
+    CleanText(max_length=500),
     Query(
-        max_length=500,
         description=(
             'Search DSL: words, "phrases", `author:tolkien`, `year:>1990`, `price:<20`, '
             "`subject:poetry`, ... (see docs/search-relevance.md)"
@@ -65,7 +66,7 @@ After = Annotated[
     ),
 ]
 Facets = Annotated[
-    str | None,
+    Annotated[str, CleanText(max_length=200)] | None,
     Query(
         description="Comma-separated facets to count: `subject`, `year`, `publisher`, `price_band`, "
         "`condition` (default: all); empty for none.",
@@ -156,7 +157,7 @@ async def suggest(
     *,
     backend: SearchDep,
     principal: CurrentPrincipal,
-    q: Annotated[str, Query(max_length=100, description="What the user typed so far.")],
+    q: Annotated[str, CleanText(max_length=100), Query(description="What the user typed so far.")],
     scope: Annotated[
         str, Query(pattern="^(shop|works)$", description="`shop` (default) or `works`.")
     ] = "shop",
@@ -182,7 +183,7 @@ async def issue_key(*, backend: SearchDep, principal: CurrentPrincipal) -> Scope
 
 
 SynonymName = Annotated[
-    str, Path(description="The set's name: lowercase letters, digits, dashes.", max_length=60)
+    str, CleanText(max_length=60), Path(description="The set's name: lowercase letters, digits, dashes.")
 ]
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from folio.core.text import CleanText
 
 __all__ = [
     "FacetCount",
@@ -105,11 +107,11 @@ class SynonymWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    synonyms: list[str] = Field(
+    synonyms: list[Annotated[str, CleanText()]] = Field(
         min_length=1, max_length=50, description="Terms that mean the same (at least two without `root`)."
     )
-    root: str | None = Field(
-        default=None, max_length=200, description="One-way: a search for `root` also finds the synonyms."
+    root: Annotated[str, CleanText(max_length=200)] | None = Field(
+        default=None, description="One-way: a search for `root` also finds the synonyms."
     )
 
     @field_validator("synonyms")
