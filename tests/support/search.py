@@ -77,7 +77,11 @@ def fresh_prefix() -> str:
 
 
 async def drop_namespace(engine: SearchEngine, prefix: str) -> None:
-    """Delete every alias and collection whose name starts with ``prefix``."""
+    """Delete every alias, collection and shop parent key whose names start with ``prefix``."""
+    for key in await engine.list_keys():
+        collections = key.get("collections") or []
+        if collections and all(str(name).startswith(prefix) for name in collections):
+            await engine.delete_key(int(key["id"]))
     for alias in await engine.list_aliases():
         if alias.startswith(prefix):
             await engine.drop_alias(alias)

@@ -171,8 +171,10 @@ async def suggest(
     operation_id="issueSearchKey",
     summary="Issue a scoped search key for the shop",
     description=(
-        "A Typesense key that searches only this shop's documents until `expires_at`, for browsers "
-        "querying the engine directly. It cannot be widened to another shop."
+        "A Typesense key for browsers querying the engine directly, valid until `expires_at`: it "
+        "searches the shop's listings alias and the shared works alias (`collections`) and nothing "
+        "else; every other collection on the server (another shop's, the operators' logs) answers "
+        "401, and an added `filter_by` cannot widen it. Every role gets the same reach."
     ),
     response_model=ScopedKeyRead,
     responses=_SEARCH_PROBLEMS,

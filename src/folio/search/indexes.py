@@ -32,6 +32,7 @@ from folio.textanalysis.api import analyze
 __all__ = [
     "FACET_FIELDS",
     "PRICE_BANDS",
+    "PUBLIC_TENANT",
     "IndexNames",
     "ListingWithWork",
     "ReindexReport",

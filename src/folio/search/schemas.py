@@ -97,9 +97,15 @@ class Suggestion(BaseModel):
 class ScopedKeyRead(BaseModel):
     """A search key for one shop's collection, to query Typesense directly from a browser."""
 
-    key: str = Field(description="Scoped key: searches only this shop's documents.")
+    key: str = Field(
+        description="Scoped key: searches this shop's listings and the shared works, nothing else "
+        "(any other collection answers 401)."
+    )
     expires_at: dt.datetime = Field(description="When the key stops working.")
-    collection: str = Field(description="The alias to query with it.")
+    collection: str = Field(description="The alias of the shop's listings, to query with it.")
+    collections: list[str] = Field(
+        description="Every alias the key may search: the shop's listings, then the shared works."
+    )
 
 
 class SynonymWrite(BaseModel):

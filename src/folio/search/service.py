@@ -38,7 +38,7 @@ from folio.search.indexes import (
     SynonymSet,
     ensure_index,
 )
-from folio.search.keys import ensure_parent_key, scoped_key_for
+from folio.search.keys import ensure_shop_parent_key, scoped_key_for, shop_key_collections
 from folio.search.models import SearchSynonym
 from folio.search.querying import EngineQuery, Tuning, compile_text, highlight
 from folio.search.schemas import (
@@ -458,13 +458,18 @@ async def suggest_titles(
 async def issue_search_key(
     backend: SearchBackend, *, principal: Principal, ttl_s: int = DEFAULT_KEY_TTL_S
 ) -> ScopedKeyRead:
-    """A scoped key that searches only the caller's shop's documents, for ``ttl_s`` seconds."""
-    parent = await ensure_parent_key(backend.engine)
+    """A scoped key for ``ttl_s`` seconds that searches the caller's shop's listings and the works.
+
+    Any member may have one (every role reads the same documents); it reaches no other
+    collection on the server: not another shop's, not the log collection.
+    """
+    parent = await ensure_shop_parent_key(backend.engine, backend.names, principal.tenant_id)
     scoped = scoped_key_for(parent, principal.tenant_id, ttl_s=ttl_s)
     return ScopedKeyRead(
         key=scoped.key,
         expires_at=dt.datetime.fromtimestamp(scoped.expires_at, tz=dt.UTC),
         collection=backend.names.shop(principal.tenant_id),
+        collections=shop_key_collections(backend.names, principal.tenant_id),
     )
 
 

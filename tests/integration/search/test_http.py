@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from folio.core.security import Role
+from folio.core.settings import Settings
 from folio.search.api import IndexNames, SearchEngine
 from folio.search.indexes import ensure_index, listing_document
-from tests.support.identity import Session, add_member_and_login, register_and_login
+from tests.support.identity import Session, add_member_and_login, api_key_headers, register_and_login
 from tests.support.search import generated_listing, generated_work
 
 pytestmark = pytest.mark.integration
@@ -21,9 +22,12 @@ NAMES = IndexNames()  # the gateway's names: shops here are fresh, so their alia
 
 @pytest.fixture
 async def shop_indexes(engine: SearchEngine) -> AsyncIterator[list[uuid.UUID]]:
-    """Shops whose indexes a test creates under the real names; they are dropped afterwards."""
+    """Shops whose indexes a test creates under the real names; they and their keys are dropped afterwards."""
     shops: list[uuid.UUID] = []
     yield shops
+    for key in await engine.list_keys():
+        if any(NAMES.shop(tenant_id) in (key.get("collections") or []) for tenant_id in shops):
+            await engine.delete_key(int(key["id"]))
     for tenant_id in shops:
         alias = NAMES.shop(tenant_id)
         await engine.drop_alias(alias)
@@ -94,6 +98,49 @@ async def test_suggest_works_search_and_keys(
     assert key.json()["collection"] == NAMES.shop(customer.tenant_id)
     anonymous = await api_client.get("/api/v1/search", params={"q": "x"})
     assert anonymous.status_code == 401
+
+
+@pytest.mark.parametrize("holder", ["owner", "admin", "staff", "customer", "api-key"])
+async def test_every_roles_search_key_reads_its_shop_and_the_works_and_nothing_else(
+    api_client: httpx.AsyncClient,
+    engine: SearchEngine,
+    shop_indexes: list[uuid.UUID],
+    settings: Settings,
+    holder: str,
+) -> None:
+    """Each role's key (and an API key's) reads its shop; every other collection, logs included, is 401."""
+    owner = await register_and_login(api_client)
+    other = await register_and_login(api_client)
+    await _stock(engine, shop_indexes, owner, "Harbour Lights")
+    await _stock(engine, shop_indexes, other, "Harbour Lights")
+    if holder == "owner":
+        headers = owner.headers
+    elif holder == "api-key":
+        headers = await api_key_headers(api_client, owner, Role.CUSTOMER)
+    else:
+        headers = (await add_member_and_login(api_client, owner, Role(holder))).headers
+    issued = await api_client.post("/api/v1/search/keys", headers=headers)
+    assert issued.status_code == 200, issued.text
+    key, reachable = issued.json()["key"], issued.json()["collections"]
+    assert reachable == [NAMES.shop(owner.tenant_id), NAMES.works()]
+
+    async def direct(collection: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=engine.url) as client:
+            return await client.get(
+                f"/collections/{collection}/documents/search",
+                params={"q": "*", "query_by": "title"},
+                headers={"X-TYPESENSE-API-KEY": key},
+            )
+
+    own = await direct(NAMES.shop(owner.tenant_id))
+    assert own.status_code == 200, own.text
+    assert {hit["document"]["tenant_id"] for hit in own.json()["hits"]} == {str(owner.tenant_id)}
+    # Every collection and alias on the server, and the log collection by name whether or not it exists yet.
+    names = {str(c["name"]) for c in await engine.list_collections()} | set(await engine.list_aliases())
+    names |= {settings.logging.ship_collection, NAMES.shop(other.tenant_id)}
+    for name in sorted(names - set(reachable)):
+        refused = await direct(name)
+        assert refused.status_code == 401, (name, refused.text)
 
 
 async def test_a_shops_synonyms_change_its_results_only(

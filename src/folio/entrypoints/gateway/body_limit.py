@@ -49,27 +49,30 @@ class BodyLimitMiddleware:
             await _refuse(scope, receive, send, limit, f"the body declares {declared} bytes")
             return
         received = 0
-        refused = False
+        overflowed = False
+        answered = False
         response_started = False
 
         async def counting_receive() -> Message:
-            nonlocal received, refused
-            if refused:
+            nonlocal received, overflowed, answered
+            if overflowed:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit and not response_started:
-                    refused = True
-                    await _refuse(scope, receive, send, limit, f"the body passed {limit} bytes")
-                    # To the app the request is over: it stops reading and its own
+                if received > limit:
+                    overflowed = True
+                    if not response_started:
+                        answered = True
+                        await _refuse(scope, receive, send, limit, f"the body passed {limit} bytes")
+                    # To the app the request is over: it stops reading, and its own
                     # answer (whatever it makes of a vanished client) is dropped below.
                     return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal response_started
-            if refused:
+            if answered:
                 return
             if message["type"] == "http.response.start":
                 response_started = True
