@@ -4,6 +4,11 @@ Lines are queued by a logging handler and sent in bulk (JSONL ``documents/import
 from a daemon thread, so a slow or absent search server never blocks a request. The
 queue is bounded: when the server is down for long, the oldest lines are dropped and
 counted rather than letting memory grow; the file and stdout keep every line.
+
+The collection holds every shop's lines and is for operators only: it is written and
+read with the admin key, and no scoped key a shop can obtain reaches it
+(``folio.search.keys`` lists each shop key's collections; tests try this one with a
+key of every role).
 """
 
 from __future__ import annotations
