@@ -154,17 +154,8 @@ class SearchEngine:
             raise SearchUnavailableError(
                 f"the search engine at {self.url} cannot be reached ({type(exc).__name__}: {exc})"
             ) from exc
-        if response.is_success:
-            return response
-        message = _message_of(response)
-        if response.status_code == httpx.codes.NOT_FOUND:
-            raise EngineNotFoundError(message)
-        if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
-            raise SearchUnavailableError(f"the search engine is not ready: {message}")
-        raise SearchEngineError(
-            f"the search engine refused {method} {path} ({response.status_code}): {message}",
-            engine_status=response.status_code,
-        )
+        _raise_for_status(response, method, path)
+        return response
 
     async def _read(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
@@ -301,6 +292,27 @@ class SearchEngine:
             await self._read("GET", f"/collections/{collection}/documents/search", params=dict(params)),
         )
 
+    async def export_documents(self, collection: str, *, include_fields: str) -> AsyncIterator[Json]:
+        """Every document of ``collection`` with only ``include_fields``, streamed (JSONL ``/export``).
+
+        Not retried: a failure midway would repeat what was already yielded.
+        """
+        path = f"/collections/{collection}/documents/export"
+        try:
+            async with self._client.stream(
+                "GET", path, params={"include_fields": include_fields}
+            ) as response:
+                if not response.is_success:
+                    await response.aread()
+                    _raise_for_status(response, "GET", path)
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        yield cast("Json", json.loads(line))
+        except httpx.TransportError as exc:
+            raise SearchUnavailableError(
+                f"the search engine at {self.url} cannot be reached ({type(exc).__name__}: {exc})"
+            ) from exc
+
     # --- synonyms -----------------------------------------------------------------------------
 
     async def upsert_synonym(
@@ -343,6 +355,21 @@ class SearchEngine:
         except EngineNotFoundError:
             return False
         return True
+
+
+def _raise_for_status(response: httpx.Response, method: str, path: str) -> None:
+    """Map an error status onto Folio's errors (see the module docstring); nothing for a success."""
+    if response.is_success:
+        return
+    message = _message_of(response)
+    if response.status_code == httpx.codes.NOT_FOUND:
+        raise EngineNotFoundError(message)
+    if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
+        raise SearchUnavailableError(f"the search engine is not ready: {message}")
+    raise SearchEngineError(
+        f"the search engine refused {method} {path} ({response.status_code}): {message}",
+        engine_status=response.status_code,
+    )
 
 
 def _message_of(response: httpx.Response) -> str:

@@ -73,6 +73,14 @@ Facets = Annotated[
     ),
 ]
 
+Correct = Annotated[
+    bool,
+    Query(
+        description="Correct the spelling of words no work contains (`hamlt` -> `hamlet`; the response's "
+        "`corrected_query` says so); `false` searches exactly what was typed.",
+    ),
+]
+
 _SEARCH_PROBLEMS = problem_responses(400, 401, 422, 429, 503)
 
 
@@ -104,6 +112,7 @@ async def search_listings(
     per_page: PerPage = 20,
     after: After = None,
     facets: Facets = None,
+    correct: Correct = True,
 ) -> SearchResults:
     """``GET /api/v1/search``."""
     return await service.search_listings(
@@ -114,6 +123,7 @@ async def search_listings(
         per_page=per_page,
         facets=_facet_list(facets),
         after=after,
+        correct=correct,
     )
 
 
@@ -134,11 +144,18 @@ async def search_works(
     per_page: PerPage = 20,
     after: After = None,
     facets: Facets = None,
+    correct: Correct = True,
 ) -> SearchResults:
     """``GET /api/v1/search/works``."""
     del principal  # any authenticated member: the dependency is the check
     return await service.search_works(
-        backend, query=q, page=page, per_page=per_page, facets=_facet_list(facets), after=after
+        backend,
+        query=q,
+        page=page,
+        per_page=per_page,
+        facets=_facet_list(facets),
+        after=after,
+        correct=correct,
     )
 
 

@@ -73,6 +73,13 @@ class SearchResults(BaseModel):
     """One page of search results."""
 
     query: str = Field(description="The query as given.")
+    corrected_query: str | None = Field(
+        default=None,
+        description="Set when the hits are for a spelling-corrected query (`hamlt` -> `hamlet`): a word "
+        "of `query` occurs in no title, author, publisher or description, and the corrected query finds "
+        'hits. Show "Showing results for <corrected_query>; search instead for <query>" and link the '
+        "latter with `correct=false`. Null when the hits are for `query` as typed.",
+    )
     found: int = Field(description="How many documents match in all.")
     page: int | None = Field(description="The page number (null in keyset mode, `after`).")
     per_page: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,7 +32,13 @@ from folio.core.errors import FolioError, InvalidParam, NotFoundError, Validatio
 from folio.core.security import MANAGER_ROLES, Principal, require_role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_filter, tenant_scope
-from folio.search.engine import EngineNotFoundError, SearchEngine, SearchUnavailableError, engine_for
+from folio.search.engine import (
+    EngineNotFoundError,
+    SearchEngine,
+    SearchEngineError,
+    SearchUnavailableError,
+    engine_for,
+)
 from folio.search.indexes import (
     FACET_FIELDS,
     IndexNames,
@@ -53,6 +60,7 @@ from folio.search.schemas import (
     SynonymRead,
     SynonymWrite,
 )
+from folio.search.spelling import vocabulary_for
 
 __all__ = [
     "DEFAULT_KEY_TTL_S",
@@ -93,6 +101,7 @@ SUGGESTIONS = 8
 _FACET_NAMES = {"subjects": "subject"}
 _FACET_FIELD_OF = {"subject": "subjects", **{name: name for name in FACET_FIELDS if name != "subjects"}}
 _STEM_FIELDS = "title_stem,authors_stem,publisher_stem,description_stem"
+_HAS_WORD = re.compile(r"[^\W\d_]")
 
 
 class DeepPagingError(FolioError):
@@ -320,6 +329,60 @@ async def _search(
     per_page: int,
     facets: list[str] | None,
     after: int | None,
+    correct: bool,
+) -> SearchResults:
+    corrected = await _corrected_query(backend, query) if correct else None
+    if corrected is not None:
+        results = await _search_once(
+            backend,
+            alias,
+            query=corrected,
+            tenant_value=tenant_value,
+            tuning=tuning,
+            page=page,
+            per_page=per_page,
+            facets=facets,
+            after=after,
+        )
+        if results.found:
+            return results.model_copy(update={"query": query, "corrected_query": corrected})
+    return await _search_once(
+        backend,
+        alias,
+        query=query,
+        tenant_value=tenant_value,
+        tuning=tuning,
+        page=page,
+        per_page=per_page,
+        facets=facets,
+        after=after,
+    )
+
+
+async def _corrected_query(backend: SearchBackend, query: str) -> str | None:
+    """The spelling-corrected query when ``query`` has a word the catalogue does not know, else None."""
+    if not _HAS_WORD.search(query):
+        return None  # `*`, filters only: nothing to correct, and no vocabulary to build for it
+    try:
+        corrector = await vocabulary_for(backend.engine, backend.names.works())
+    except SearchEngineError as exc:
+        # Correction is a help, not the search: without a vocabulary, search as typed.
+        log.warning("search.vocabulary_unavailable", error=str(exc))
+        return None
+    return corrector.correct(query) if corrector is not None else None
+
+
+async def _search_once(
+    backend: SearchBackend,
+    alias: str,
+    *,
+    query: str,
+    tenant_value: str,
+    tuning: Tuning,
+    page: int,
+    per_page: int,
+    facets: list[str] | None,
+    after: int | None,
 ) -> SearchResults:
     request = plan_search(
         query,
@@ -354,8 +417,13 @@ async def search_listings(
     facets: list[str] | None = None,
     after: int | None = None,
     tuning: Tuning | None = None,
+    correct: bool = True,
 ) -> SearchResults:
     """Search the caller's shop's listings, with facet counts and highlights.
+
+    With ``correct`` (the default), a query with a word the catalogue does not know is
+    spelling-corrected first (``folio.search.spelling``); when the corrected query finds
+    hits they are returned with ``corrected_query`` set, else the query runs as typed.
 
     Raises:
         QuerySyntaxError: ``query`` is not valid DSL (400, with the position).
@@ -372,6 +440,7 @@ async def search_listings(
         per_page=per_page,
         facets=facets,
         after=after,
+        correct=correct,
     )
 
 
@@ -384,10 +453,12 @@ async def search_works(
     per_page: int = 20,
     facets: list[str] | None = None,
     after: int | None = None,
+    correct: bool = True,
 ) -> SearchResults:
     """Search the shared catalogue of works (any member may; hits carry ``work_id``).
 
-    Also the function ``folio search eval`` measures, one ``tuning`` at a time.
+    Spelling correction as in ``search_listings``. Also the function ``folio search
+    eval`` measures, one ``tuning`` at a time, with and without correction.
     """
     return await _search(
         backend,
@@ -399,6 +470,7 @@ async def search_works(
         per_page=per_page,
         facets=facets if facets is not None else ["subject", "year", "publisher"],
         after=after,
+        correct=correct,
     )
 
 

@@ -1,0 +1,301 @@
+"""Spelling correction for search queries, against the catalogue's own vocabulary.
+
+``hamlt`` finds nothing good on its own: the engine's typo tolerance reaches *Hamlyn*
+as readily as *Hamlet*, and Folio's highlights (which match analysed words) mark
+neither. So before searching, the service asks ``SpellingCorrector.correct`` whether
+the query holds a word the catalogue does not know and, if it does, what the likeliest
+intended query is:
+
+- **Known words** are those whose analysed terms (Folio's chain: stems, no stopwords)
+  all occur in some work's title, authors, publisher or description, which is exactly
+  what the engine can match without typos. A query whose every word is known is never
+  corrected; neither is a DSL term (``author:tolkein``, ``-used``, ``"a phrase"``): only
+  bare words are rewritten, everything else is kept verbatim.
+- **Candidates** for an unknown word come from symspellpy's SymSpell over the words
+  of titles and authors (normalised, unstemmed, stopwords dropped; words seen at least
+  twice, so one-off typos in the catalogue are not offered back): within one edit for
+  words of up to four letters, two edits beyond.
+- **Choosing** among them uses the neighbours: each candidate scores
+  ``log(1 + count) - DISTANCE_PENALTY x edits`` and each pair of neighbouring words
+  ``BIGRAM_WEIGHT x log(1 + count of the pair)`` in titles and authors (stopwords
+  skipped, so *chamber secrets* counts *Chamber of Secrets*), and the best sequence wins
+  (Viterbi). That is what turns ``hary poter`` into *harry potter* rather than the more
+  frequent *mary peter*.
+
+The vocabulary is built from the live works index (``build_vocabulary``), once per
+process and works collection (``vocabulary_for``): a reindex swaps the alias to a new
+collection, and the next correction rebuilds. Works the sync adds in between are known
+after the next reindex or restart. Size on the full catalogue (271,747 works):
+see docs/search-relevance.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass
+
+import structlog
+from symspellpy import SymSpell, Verbosity
+
+from folio.search.engine import SearchEngine
+from folio.textanalysis.api import analyze
+
+__all__ = [
+    "BIGRAM_WEIGHT",
+    "DISTANCE_PENALTY",
+    "SpellingCorrector",
+    "VocabularySource",
+    "build_vocabulary",
+    "vocabulary_for",
+]
+
+log = structlog.get_logger(__name__)
+
+DISTANCE_PENALTY = 3.0
+"""Score lost per edit: one edit must buy a word about twenty times more frequent."""
+
+BIGRAM_WEIGHT = 2.0
+"""Score per log of how often two neighbouring words stand together in titles and authors."""
+
+MIN_WORD_COUNT = 2
+"""Words seen fewer times are known (not corrected) but never offered as a correction."""
+
+_MAX_CANDIDATES = 8
+_SHORT_WORD = 4
+"""Words of up to this many letters get one edit at most (two would make them anything)."""
+_MIN_LENGTH = 3
+_UNKNOWN_DISTANCE = 3
+"""Shorter words are left alone: too many words are one edit from them."""
+
+_BARE_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+_EXPORT_FIELDS = "title,authors,publisher,title_stem,authors_stem,publisher_stem,description_stem"
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    term: str
+    distance: int
+    count: int
+
+
+class SpellingCorrector:
+    """A query speller over one vocabulary; build with ``from_documents``. Read-only once built."""
+
+    def __init__(self, symspell: SymSpell, known_terms: frozenset[str], bigrams: dict[str, int]) -> None:
+        self._symspell = symspell
+        self._known = known_terms
+        self._bigrams = bigrams
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[dict[str, object]]) -> SpellingCorrector:
+        """A corrector over works documents (``title``, ``authors``, ``publisher`` and ``*_stem`` fields)."""
+        texts: Counter[str] = Counter()
+        known: set[str] = set()
+        for document in documents:
+            for field in ("title_stem", "authors_stem", "publisher_stem", "description_stem"):
+                known.update(str(document.get(field) or "").split())
+            authors = document.get("authors")
+            texts[str(document.get("title") or "")] += 1
+            texts.update(str(author) for author in (authors if isinstance(authors, list) else []))
+        # Authors and many titles repeat: each distinct text is analysed once.
+        words: Counter[str] = Counter()
+        pairs: Counter[str] = Counter()
+        for text, times in texts.items():
+            terms = analyze(text, stemming=False)
+            for term in terms:
+                words[term] += times
+            for first, second in itertools.pairwise(terms):
+                pairs[f"{first} {second}"] += times
+        symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=5)
+        for word, count in words.items():
+            if count >= MIN_WORD_COUNT and len(word) >= _MIN_LENGTH and word.isalpha():
+                symspell.create_dictionary_entry(word, count)
+        bigrams = {pair: count for pair, count in pairs.items() if count >= MIN_WORD_COUNT}
+        return cls(symspell, frozenset(known), bigrams)
+
+    @property
+    def size(self) -> tuple[int, int, int]:
+        """(dictionary words, known terms, word pairs): what the corrector holds."""
+        return len(self._symspell.words), len(self._known), len(self._bigrams)
+
+    def is_known(self, word: str) -> bool:
+        """Whether every analysed term of ``word`` occurs in the catalogue (stopwords always do)."""
+        return all(term in self._known for term in analyze(word))
+
+    def correct(self, query: str) -> str | None:
+        """The likeliest intended query when ``query`` has an unknown bare word, else None.
+
+        Whitespace, stopwords and every token that is not a bare word (DSL fields,
+        phrases, exclusions, operators) are kept as typed; None too when no candidate
+        exists. Once an unknown word makes a query a candidate, a known word whose exact
+        spelling is rare in the catalogue (``hary``: known only because its stem *hari*
+        is a name) may be respelt too, when the scores say so.
+        """
+        tokens = re.split(r"(\s+)", query)
+        slots: list[int] = []
+        joined: list[bool] = []
+        adjacent = False
+        for i, token in enumerate(tokens):
+            if not token.strip():
+                continue
+            terms = analyze(token, stemming=False) if self._is_bare_word(token) else None
+            if terms == []:
+                continue  # a stopword: kept as typed, and its neighbours still count as a pair
+            if terms is None or len(terms) != 1 or not terms[0].isalpha():
+                adjacent = False
+                continue
+            slots.append(i)
+            joined.append(adjacent)
+            adjacent = True
+        if not any(not self.is_known(tokens[i]) for i in slots):
+            return None
+        lattice = [self._candidates(tokens[i]) for i in slots]
+        for i, term in zip(slots, self._best_sequence(lattice, joined), strict=True):
+            if term != lattice[slots.index(i)][0].term:
+                tokens[i] = term
+        corrected = "".join(tokens)
+        return corrected if corrected != query else None
+
+    @staticmethod
+    def _is_bare_word(token: str) -> bool:
+        return bool(_BARE_WORD.fullmatch(token)) and token not in _OPERATORS
+
+    def _candidates(self, word: str) -> list[_Candidate]:
+        """The word as typed first (normalised), then what it may be corrected to."""
+        (normal,) = analyze(word, stemming=False)
+        known = self.is_known(word)
+        # An unknown word as typed scores as if it were further than any candidate.
+        typed = _Candidate(
+            normal, 0 if known else _UNKNOWN_DISTANCE, int(self._symspell.words.get(normal, 0))
+        )
+        if len(normal) < _MIN_LENGTH or typed.count >= MIN_WORD_COUNT:
+            return [typed]
+        reach = 1 if len(normal) <= _SHORT_WORD else 2
+        found = self._symspell.lookup(normal, Verbosity.ALL, max_edit_distance=reach)
+        found.sort(key=lambda s: (s.distance, -s.count))
+        return [typed, *(_Candidate(s.term, s.distance, s.count) for s in found[:_MAX_CANDIDATES])]
+
+    def _best_sequence(self, lattice: list[list[_Candidate]], joined: list[bool]) -> list[str]:
+        """Viterbi over the candidates: unigram and edit scores, plus pair scores between neighbours."""
+
+        def own(candidate: _Candidate) -> float:
+            return math.log1p(candidate.count) - DISTANCE_PENALTY * candidate.distance
+
+        scores = [own(c) for c in lattice[0]]
+        back: list[list[int]] = []
+        for k in range(1, len(lattice)):
+            step_scores: list[float] = []
+            step_back: list[int] = []
+            for candidate in lattice[k]:
+                options = [
+                    scores[p]
+                    + (
+                        BIGRAM_WEIGHT * math.log1p(self._bigrams.get(f"{prev.term} {candidate.term}", 0))
+                        if joined[k]
+                        else 0.0
+                    )
+                    for p, prev in enumerate(lattice[k - 1])
+                ]
+                choice = max(range(len(options)), key=options.__getitem__)
+                step_scores.append(options[choice] + own(candidate))
+                step_back.append(choice)
+            scores = step_scores
+            back.append(step_back)
+        index = max(range(len(scores)), key=scores.__getitem__)
+        chosen = [index]
+        for step_back in reversed(back):
+            index = step_back[index]
+            chosen.append(index)
+        chosen.reverse()
+        return [lattice[k][i].term for k, i in enumerate(chosen)]
+
+
+class VocabularySource:
+    """Where a corrector's words come from: the works documents of one collection, streamed."""
+
+    def __init__(self, engine: SearchEngine, collection: str) -> None:
+        self.engine = engine
+        self.collection = collection
+
+    def documents(self) -> AsyncIterable[dict[str, object]]:
+        """Every document of the collection, with only the fields the vocabulary reads."""
+        return self.engine.export_documents(self.collection, include_fields=_EXPORT_FIELDS)
+
+
+async def build_vocabulary(source: VocabularySource) -> SpellingCorrector:
+    """A corrector over every document of ``source`` (seconds on the full catalogue)."""
+    documents = [document async for document in source.documents()]
+    corrector = await asyncio.to_thread(SpellingCorrector.from_documents, documents)
+    words, known, pairs = corrector.size
+    log.info(
+        "search.vocabulary_built",
+        collection=source.collection,
+        documents=len(documents),
+        words=words,
+        known_terms=known,
+        pairs=pairs,
+    )
+    return corrector
+
+
+_RECHECK_S = 60.0
+"""How long a corrector is used before asking the server again where the alias points."""
+
+
+@dataclass
+class _Entry:
+    collection: str | None = None
+    corrector: SpellingCorrector | None = None
+    checked_at: float = -math.inf
+    building: asyncio.Task[SpellingCorrector] | None = None
+
+
+_vocabularies: dict[tuple[str, str], _Entry] = {}
+"""(server url, works alias) -> its vocabulary: one per process."""
+
+
+async def vocabulary_for(engine: SearchEngine, alias: str, *, wait: bool = False) -> SpellingCorrector | None:
+    """The process's corrector for the works ``alias``: built on first use, rebuilt after a reindex.
+
+    Building reads every work and takes seconds on the full catalogue, so it runs in
+    the background: until it is done this answers the previous vocabulary, or None
+    (search as typed), unless ``wait``. Where the alias points is asked at most once a
+    minute, so a search pays no extra round trip. None also when the alias does not
+    exist (no catalogue indexed yet: nothing to correct against).
+    """
+    entry = _vocabularies.setdefault((engine.url, alias), _Entry())
+    if entry.corrector is not None and time.monotonic() - entry.checked_at < _RECHECK_S and not wait:
+        return entry.corrector
+    entry.checked_at = time.monotonic()
+    collection = await engine.get_alias(alias)
+    if collection is None:
+        return None
+    if entry.collection != collection or entry.corrector is None:
+        task = entry.building
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.create_task(build_vocabulary(VocabularySource(engine, collection)))
+            task.add_done_callback(functools.partial(_built, entry, collection))
+            entry.building = task
+        if wait:
+            return await asyncio.shield(task)
+    return entry.corrector
+
+
+def _built(entry: _Entry, collection: str, task: asyncio.Task[SpellingCorrector]) -> None:
+    """Install a finished build; a failed one is logged and retried on a later search."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.warning("search.vocabulary_failed", collection=collection, error=str(error))
+        entry.checked_at = -math.inf
+        return
+    entry.collection, entry.corrector = collection, task.result()
