@@ -709,6 +709,7 @@ def test_service_urls_are_built_from_their_settings(clean_env: Path, monkeypatch
     """Each subsystem's URL helpers combine its host, ports and credentials as clients expect."""
     monkeypatch.setenv("FOLIO_SERVICES_REDIS_INSTANCES", "3")
     monkeypatch.setenv("FOLIO_SERVICES_RABBITMQ_PASSWORD", "rmq")
+    monkeypatch.setenv("FOLIO_SERVICES_POSTGRES_APP_PASSWORD", "app-secret")
     settings = load_settings()
     services = settings.services
 
@@ -721,7 +722,7 @@ def test_service_urls_are_built_from_their_settings(clean_env: Path, monkeypatch
     assert services.nginx.url == "http://127.0.0.1:21400"
     assert services.prometheus.url == "http://127.0.0.1:21401"
     assert services.postgres.url(driver="postgresql") == (
-        "postgresql://folio_app:folio-dev-password@127.0.0.1:21410/folio"
+        "postgresql://folio_app:app-secret@127.0.0.1:21410/folio"
     )
 
 

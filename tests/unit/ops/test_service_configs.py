@@ -157,7 +157,8 @@ def test_postgres_quoting() -> None:
 
 def test_postgres_endpoints_never_show_the_password(settings: Settings) -> None:
     """Status output names both servers but masks the application password."""
+    pg.ensure_generated_passwords(settings.services.postgres)
     endpoints = pg.PostgresService(settings).endpoints()
-    secret = settings.services.postgres.app_password.get_secret_value()
+    secret = settings.services.postgres.password("app").get_secret_value()
     assert set(endpoints) == {"primary", "replica"}
     assert all(secret not in url and ":***@" in url for url in endpoints.values())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from folio.core.settings.base import FolioSettingsBase
 from folio.core.settings.fields import INSECURE_DEFAULT, has_marker, setting
@@ -317,6 +317,23 @@ class CacheSettings(FolioSettingsBase):
     url: SecretStr | None = setting(None, description="Redis URL to use instead of the local server.")
 
 
+class MissingPasswordError(LookupError):
+    """A PostgreSQL password is neither configured nor generated yet (the servers never started)."""
+
+
+def read_generated_passwords(path: Path | None) -> dict[str, str]:
+    """The role passwords (``app``, ``owner``) generated for this installation; empty when there are none."""
+    import tomllib
+
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {role: value for role, value in data.items() if isinstance(value, str)}
+
+
 class PostgresSettings(FolioSettingsBase):
     """PostgreSQL 15: a primary and a streaming read replica."""
 
@@ -328,23 +345,50 @@ class PostgresSettings(FolioSettingsBase):
     replica_enabled: bool = setting(default=True, description="Start the streaming read replica too.")
     database: str = setting("folio", description="Database the application uses.")
     app_user: str = setting("folio_app", description="Application role (not a superuser).")
-    app_password: SecretStr = setting(
-        SecretStr("folio-dev-password"),
+    app_password: SecretStr | None = setting(
+        None,
         insecure_default=True,
-        description="Password of the application role.",
+        description="Password of the application role; unset: generated at first start and kept in "
+        "<services.data_dir>/postgres/auth/roles.toml.",
     )
     owner_user: str = setting(
         "folio_owner",
         description="Role that owns the database and every table; migrations run as it.",
     )
-    owner_password: SecretStr = setting(
-        SecretStr("folio-dev-password"),
+    owner_password: SecretStr | None = setting(
+        None,
         insecure_default=True,
-        description="Password of the owner role.",
+        description="Password of the owner role; unset: generated like `app_password`.",
     )
     bin_dir: Path = setting(
         Path("/usr/lib/postgresql/15/bin"), description="Where initdb, pg_ctl and postgres live."
     )
+    _roles_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def roles_file(self) -> Path | None:
+        """Where the passwords generated for this installation are kept (set by ``ServicesSettings``)."""
+        return self._roles_file
+
+    @roles_file.setter
+    def roles_file(self, path: Path) -> None:
+        self._roles_file = path
+
+    def password(self, role: Literal["app", "owner"]) -> SecretStr:
+        """The role's password: the configured one, else the one generated at first start.
+
+        Raises ``MissingPasswordError`` when neither exists (the servers never started).
+        """
+        configured = self.owner_password if role == "owner" else self.app_password
+        if configured is not None:
+            return configured
+        generated = read_generated_passwords(self.roles_file)
+        if role not in generated:
+            raise MissingPasswordError(
+                f"services.postgres.{role}_password is not set and {self.roles_file} holds no generated "
+                f"one yet: run `folio services up` (or set FOLIO_SERVICES_POSTGRES_{role.upper()}_PASSWORD)"
+            )
+        return SecretStr(generated[role])
 
     def url(
         self,
@@ -355,10 +399,9 @@ class PostgresSettings(FolioSettingsBase):
     ) -> str:
         """Connection URL of the primary (or the replica) as the application (or the owner) role."""
         port = self.replica_port if replica else self.port
-        user, secret = (
-            (self.owner_user, self.owner_password) if role == "owner" else (self.app_user, self.app_password)
-        )
-        return f"{driver}://{user}:{secret.get_secret_value()}@{self.host}:{port}/{self.database}"
+        user = self.owner_user if role == "owner" else self.app_user
+        secret = self.password(role).get_secret_value()
+        return f"{driver}://{user}:{secret}@{self.host}:{port}/{self.database}"
 
 
 class RedisSettings(FolioSettingsBase):
@@ -549,6 +592,11 @@ class ServicesSettings(FolioSettingsBase):
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
     nginx: NginxSettings = Field(default_factory=NginxSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+
+    @model_validator(mode="after")
+    def _generated_passwords_live_with_the_data(self) -> Self:
+        self.postgres.roles_file = self.data_dir.absolute() / "postgres" / "auth" / "roles.toml"
+        return self
 
 
 class Settings(FolioSettingsBase):
