@@ -16,16 +16,20 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 from structlog.testing import capture_logs
 
+from folio.bootstrap import Platform
 from folio.core.db import Database, StatementTimeoutError, read_your_writes_scope
 from folio.core.errors import DatabaseUnavailableError
+from folio.core.ratelimit import RateLimiter
 from folio.core.resilience import BreakerState, CircuitBreaker, CircuitOpenError
 from folio.core.settings import DatabaseSettings, Settings
+from folio.entrypoints.gateway import create_app
 from folio.ops.manager import ServiceManager
 from folio.ops.process import ProcessSpec, stop
 from folio.ops.services.postgres import PostgresService
@@ -326,3 +330,39 @@ async def first_listening(host: str, port: int) -> float:
         writer.close()
         await writer.wait_closed()
         return at
+
+
+async def test_readyz_is_degraded_not_failed_while_only_the_primary_is_down(
+    database: Database, dedicated: Dedicated
+) -> None:
+    """Real primary stopped: /readyz is 200 degraded (the replica serves reads), and ready once it is back."""
+    platform = Platform(
+        settings=dedicated.settings,
+        database=database,
+        rate_limiter=RateLimiter("memory://"),
+        readiness={
+            "database": database.check_ready,
+            "database-replica": lambda: database.check_ready(readonly=True),
+        },
+    )
+    app = create_app(dedicated.settings, platform=platform)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://g") as http,
+    ):
+        assert (await http.get("/readyz")).json()["status"] == "ready"
+        assert stop(dedicated.primary_spec())
+        try:
+            down = await http.get("/readyz")
+            assert await database.run(in_recovery, readonly=True) is True
+        finally:
+            await asyncio.to_thread(dedicated.manager.up, ["postgres"])
+        back = await http.get("/readyz")
+
+    assert back.json()["status"] == "ready"
+    assert down.status_code == 200
+    body = down.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"].startswith("failed: ")
+    assert body["checks"]["database-replica"] == "ok"
