@@ -6,6 +6,7 @@ tests left pending; those land in this test's private namespace and are dropped 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -131,6 +132,8 @@ async def test_a_work_edit_reaches_every_shops_listing_copies(
     """Listing documents copy their work's fields: an owner's edit of the work rewrites them in every shop."""
     owner = await register_and_login(api_client)
     work_id, listing_id = await _create(api_client, owner, "Tidewater Almanac")
+    # Another shop may list only a published work (a shop's own works are private until then).
+    await catalog.set_work_published(pg_database, work_id=uuid.UUID(work_id), published=True, operator="test")
     other = await register_and_login(api_client)
     other_listing = await api_client.post(
         "/api/v1/catalog/listings",
@@ -139,6 +142,10 @@ async def test_a_work_edit_reaches_every_shops_listing_copies(
     )
     assert other_listing.status_code == 201, other_listing.text
     await _drain(SearchSync(pg_database, backend))
+    # Only the owning shop may edit a work, and only while it is unpublished.
+    await catalog.set_work_published(
+        pg_database, work_id=uuid.UUID(work_id), published=False, operator="test"
+    )
 
     edited = await api_client.patch(
         f"/api/v1/catalog/works/{work_id}", json={"title": "Tidewater Almanack"}, headers=owner.headers
