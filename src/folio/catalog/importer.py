@@ -194,20 +194,22 @@ class _Fields:
 
 
 def _clean_fields(line_no: int, raw: str, fields: dict[str, tuple[str, int]]) -> _Fields | Rejection:
-    """Unescape, squeeze, check and repair each ``name: (text, limit)``, or the row's rejection."""
+    """Unescape, repair, squeeze and check each ``name: (text, limit)``, or the row's rejection."""
     cleaned: dict[str, str] = {}
     repaired_any = False
     for name, (text, limit) in fields.items():
-        # Book-Crossing escapes some characters as HTML entities (&amp;); undo that, squeeze spaces.
-        value = " ".join(html.unescape(text).split())
+        # Book-Crossing escapes some characters as HTML entities (&amp;); undo that first.
+        value = html.unescape(text)
         if "\ufffd" in value or "\x00" in value:
             return Rejection(line_no, "undecodable-text", f"{name}: {value[:200]!r}", raw)
         try:
-            # Repaired before the character check: cp1252 mojibake read as Latin-1 holds
-            # C1 controls (\x80..\x9f) that the repair turns back into letters and quotes.
+            # Repaired before anything else: cp1252 mojibake read as Latin-1 holds C1
+            # controls (\x80..\x9f) and no-break spaces (\xa0, as in "ClÃ\xa0ssica") that are
+            # bytes of letters, which the squeezing and the character check would destroy.
             value, repaired = repair_text(value)
         except UnrepairableTextError as exc:
             return Rejection(line_no, "unrepairable-text", f"{name}: {exc}", raw)
+        value = " ".join(value.split())
         if find_invalid_character(value) is not None:
             return Rejection(line_no, "undecodable-text", f"{name}: {value[:200]!r}", raw)
         repaired_any = repaired_any or repaired
