@@ -41,7 +41,7 @@ def _title(item: Candidate | Rejection) -> str:
 
 
 def test_utf8_read_as_latin1_is_repaired_and_counted(mapped: dict[str, Candidate | Rejection]) -> None:
-    """``StÃ¼ck``, ``CollecciÃ³ ClÃ ssica`` and ``ExupÃ©ry`` come out as the words they were, marked repaired."""
+    """``StÃ¼ck``, ``CollecciÃ³ ClÃ ssica`` and ``ExupÃ©ry`` come out as the words they were, repaired."""
     assert _title(mapped["3462021095"]) == "Schwarzer Tee mit drei Stück Zucker"
     assert _title(mapped["8483007010"]) == "El gust amarg de la cervesa (Collecció Clàssica)"
     catalan = mapped["8483007010"]
