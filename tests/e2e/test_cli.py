@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from folio.core.migrations import head_revision
-from folio.core.settings import Settings
+from folio.core.settings import Settings, record_platform
 from folio.entrypoints.cli import build_cli
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, free_port
 from tests.e2e.conftest import FolioRunner
+from tests.e2e.test_up import running_folio_up
 
 pytestmark = pytest.mark.e2e
 
@@ -267,3 +268,174 @@ def test_services_status_down_and_up_round_trip(folio: FolioRunner) -> None:
     assert table.returncode == 0
     for name in ("postgres", "redis", "rabbitmq", "kafka", "search", "object_store", "nginx", "prometheus"):
         assert name in table.stdout
+
+
+# --- the CLI agrees with the platform `folio up` started ------------------------------------
+
+RECORD = Path(".folio/run/platform.env")
+"""Where `folio up` records what it handed its processes (docs/configuration.md)."""
+
+START_HINT = "start it with `folio services up` or `make run`"
+
+
+def _record_full_mode(folder: Path, settings: Settings, **overrides: str) -> None:
+    """Record, in ``folder``, what `folio up` (full mode) hands its processes, on the suite's servers."""
+    pg = settings.services.postgres
+    environ = {
+        "FOLIO_DATABASE_BACKEND": "postgres",
+        "FOLIO_CACHE_BACKEND": "redis",
+        "FOLIO_LOGGING_SHIP_TO_SEARCH": "true",
+        # The servers require_service checked, wherever the suite's settings put them.
+        "FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute()),
+        "FOLIO_SERVICES_POSTGRES_HOST": pg.host,
+        "FOLIO_SERVICES_POSTGRES_PORT": str(pg.port),
+        "FOLIO_SERVICES_POSTGRES_REPLICA_PORT": str(pg.replica_port),
+        **overrides,
+    }
+    record_platform(environ, mode="full", path=folder / RECORD)
+
+
+def test_cli_uses_the_database_folio_up_ran_on(
+    folio: FolioRunner, tmp_path: Path, migrated_postgres: Settings
+) -> None:
+    """With the platform recorded on PostgreSQL, config show, mail outbox and tenants list all use it."""
+    _record_full_mode(tmp_path, migrated_postgres)
+    shown = folio("config", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    backend = json.loads(shown.stdout)["database.backend"]
+    assert (backend["value"], backend["origin"]) == ("postgres", f"folio up ({RECORD})")
+    for command in (("mail", "outbox"), ("tenants", "list", "--json")):
+        result = folio(*command)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+    table = folio("config", "show")
+    pg = migrated_postgres.services.postgres
+    assert f"database: PostgreSQL at {pg.host}:{pg.port}" in table.stdout
+    assert not (tmp_path / ".folio" / "folio.db").exists()  # no SQLite file was opened on the side
+
+
+def test_platform_servers_down_is_one_line(folio: FolioRunner, tmp_path: Path, settings: Settings) -> None:
+    """When the recorded platform's PostgreSQL is not running, commands say so and how to start it."""
+    closed = str(free_port())
+    _record_full_mode(
+        tmp_path,
+        settings,
+        FOLIO_SERVICES_POSTGRES_PORT=closed,
+        FOLIO_SERVICES_POSTGRES_REPLICA_ENABLED="false",
+    )
+    for command in (("tenants", "list"), ("mail", "outbox"), ("db", "current")):
+        result = folio(*command)
+        assert result.returncode == 1, f"{command}: {result.stdout}"
+        assert "Traceback" not in result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        where = f"PostgreSQL at {settings.services.postgres.host}:{closed}"
+        assert last == f"error: {where} is not answering; {START_HINT}"
+
+
+def test_without_folio_up_the_cli_says_it_uses_the_default_sqlite_file(folio: FolioRunner) -> None:
+    """Nothing started in this folder: `folio config show` says the database is the default SQLite file."""
+    result = folio("config", "show")
+    assert result.returncode == 0, result.stderr
+    assert "database: the SQLite file .folio/folio.db; backend from default" in result.stdout
+
+
+def test_folio_up_records_its_choices_for_later_commands(folio: FolioRunner, tmp_path: Path) -> None:
+    """`folio up --lite` leaves the record behind, and the next command reads its backend from it."""
+    with running_folio_up(tmp_path, "--lite", env={}):
+        pass
+    record = (tmp_path / RECORD).read_text(encoding="utf-8")
+    assert "`folio up` (lite)" in record
+    assert 'FOLIO_DATABASE_BACKEND="sqlite"' in record
+    rows = json.loads(folio("config", "show", "--json").stdout)
+    assert rows["database.backend"]["origin"] == f"folio up ({RECORD})"
+    assert rows["cache.backend"] == {
+        "value": "memory",
+        "origin": f"folio up ({RECORD})",
+        "env": "FOLIO_CACHE_BACKEND",
+        "reloadable": False,
+    }
+    listed = folio("tenants", "list", "--json")  # the lite platform migrated its SQLite file
+    assert listed.returncode == 0, listed.stderr
+
+
+# --- expected failures: one line, never a traceback ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "says"),
+    [
+        (("mail", "outbox"), 1, "is not migrated (no such table: mail_outbox); run `folio db upgrade`"),
+        (("tenants", "list"), 1, "run `folio db upgrade`"),
+        (("audit", "list", "--shop", "nope"), 1, "run `folio db upgrade`"),
+        (("catalog", "import", "book-crossing"), 1, "run `folio data fetch book-crossing` first"),
+        (("pdf", "search", "hamlet"), None, "folio pdf index"),
+        (("mail", "outbox", "--show", "not-an-id"), 1, "is not a mail id"),
+        (("--config", "absent.toml", "config", "show"), 2, "config file absent.toml does not exist"),
+    ],
+    ids=[
+        "mail-unmigrated",
+        "tenants-unmigrated",
+        "audit-unmigrated",
+        "import-unfetched",
+        "pdf-no-index",
+        "bad-mail-id",
+        "missing-config",
+    ],
+)
+def test_expected_failures_are_one_line_without_traceback(
+    folio: FolioRunner, args: tuple[str, ...], exit_code: int | None, says: str
+) -> None:
+    """An expected condition ends with one `error:` line naming what to do, and a non-zero exit."""
+    result = folio(*args)
+    assert "Traceback" not in result.stderr
+    assert result.returncode != 0, result.stdout
+    if exit_code is not None:  # None: the command's own choice (pdf search uses 2 for "no index")
+        assert result.returncode == exit_code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert says in lines[0]
+
+
+def test_a_folio_error_from_any_command_is_one_line_and_a_bug_keeps_its_traceback(
+    folio: FolioRunner, tmp_path: Path
+) -> None:
+    """The root group maps failures for every command, plugins included; what it does not know is a bug."""
+    site = tmp_path / "site"
+    site.mkdir()
+    _install_plugin(
+        site,
+        "shelf",
+        """
+        import click
+        from folio.core.errors import NotFoundError
+
+        @click.command()
+        def command():
+            \"\"\"Look for a shelf.\"\"\"
+            raise NotFoundError("no shelf called generated-test-shelf")
+        """,
+        "shelf_plugin:command",
+    )
+    _install_plugin(
+        site,
+        "buggy",
+        """
+        import click
+
+        @click.command()
+        def command():
+            \"\"\"Fail as a bug does.\"\"\"
+            raise RuntimeError("generated test bug")
+        """,
+        "buggy_plugin:command",
+    )
+    env = {"PYTHONPATH": str(site)}
+    expected = folio("shelf", env=env)
+    assert expected.returncode == 1
+    assert expected.stderr.strip() == "error: no shelf called generated-test-shelf"
+    bug = folio("buggy", env=env)
+    assert bug.returncode == 1
+    assert "Traceback" in bug.stderr
+    assert "RuntimeError: generated test bug" in bug.stderr
+    detailed = folio("-vv", "shelf", env=env)
+    assert "Traceback" in detailed.stderr  # -vv shows where an expected failure came from

@@ -1,7 +1,8 @@
 """``folio``: the command line (L3-14).
 
 Command groups live one per module; third-party commands join through the
-``folio.plugins`` entry-point group (see ``plugins.py``).
+``folio.plugins`` entry-point group (see ``plugins.py``). The root group
+(``failures.FolioGroup``) turns every command's expected failures into one line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from folio.entrypoints.cli.config import config_group
 from folio.entrypoints.cli.context import CliContext
 from folio.entrypoints.cli.data import data_group
 from folio.entrypoints.cli.db import db_group
+from folio.entrypoints.cli.failures import FolioGroup
 from folio.entrypoints.cli.mail import mail_group
 from folio.entrypoints.cli.pdf import pdf_group
 from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
@@ -32,6 +34,7 @@ def build_cli() -> click.Group:
     """The ``folio`` command with its built-in groups and every installed plugin."""
 
     @click.group(
+        cls=FolioGroup,
         context_settings=CONTEXT_SETTINGS,
         epilog="""\b
 Examples:

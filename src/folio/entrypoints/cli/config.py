@@ -12,6 +12,7 @@ from rich.table import Table
 
 from folio.core.settings import describe_settings, unknown_setting_names
 from folio.entrypoints.cli.context import CliContext, pass_cli
+from folio.entrypoints.cli.failures import describe_database
 
 MASK = "••••••••"
 
@@ -45,9 +46,11 @@ Examples:
 def show_command(cli: CliContext, as_json: bool, changed: bool) -> None:
     """Print every setting with its value, where it came from and its variable.
 
-    Secrets are always masked.
+    Secrets are always masked. The table ends with the database commands here use and
+    why: the default SQLite file, or the one the last `folio up` here ran on.
     """
     rows = describe_settings(cli.settings, config_file=cli.config_file)
+    backend_origin = next(row.origin for row in rows if row.path == "database.backend")
     if changed:
         rows = [row for row in rows if row.origin != "default"]
     if as_json:
@@ -78,6 +81,11 @@ def show_command(cli: CliContext, as_json: bool, changed: bool) -> None:
         )
     cli.console.print(table)
     cli.console.print("↻ reloadable without restart (SIGHUP or config-file change)", style="dim")
+    # The one line that answers "which database will `folio` commands use here?".
+    cli.console.print(
+        f"database: {escape(describe_database(cli.settings))}; backend from {escape(backend_origin)}",
+        soft_wrap=True,
+    )
 
 
 @config_group.command(

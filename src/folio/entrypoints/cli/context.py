@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from folio.core.logging import configure_logging
-from folio.core.settings import Settings, SettingsError, load_settings
+from folio.core.settings import Settings, load_settings
 
 EXIT_CONFIG_ERROR = 2
 EXIT_FAILURE = 1
@@ -31,17 +31,18 @@ class CliContext:
 
     @property
     def settings(self) -> Settings:
-        """The settings, loaded on first use; invalid settings end the command with one line each."""
+        """The settings, loaded on first use.
+
+        Raises ``SettingsError`` when they are invalid; the root group prints one line
+        per problem and exits with ``EXIT_CONFIG_ERROR``.
+        """
         if self._settings is None:
-            try:
-                self._settings = load_settings(config_file=self.config_file)
-            except SettingsError as exc:
-                for problem in exc.problems:
-                    self.errors.print(f"[red]error:[/] {escape(str(problem))}", soft_wrap=True)
-                raise SystemExit(EXIT_CONFIG_ERROR) from None
-            # The CLI talks to a person: quiet unless asked (-v, -vv), whatever logging.level says.
+            self._settings = load_settings(config_file=self.config_file)
+            # The CLI talks to a person: quiet unless asked (-v, -vv), whatever logging.level says;
+            # and its lines are for that person, not shipped to the search server like the
+            # platform's (which the `folio up` record may have switched on).
             level = {0: "WARNING", 1: "INFO"}.get(self.verbosity, "DEBUG")
-            cli_logging = self._settings.logging.model_copy(update={"level": level})
+            cli_logging = self._settings.logging.model_copy(update={"level": level, "ship_to_search": False})
             configure_logging(
                 cli_logging,
                 service="cli",
@@ -49,6 +50,11 @@ class CliContext:
                 search=self._settings.services.search,
                 stream=sys.stderr,
             )
+        return self._settings
+
+    @property
+    def loaded_settings(self) -> Settings | None:
+        """The settings if a command has loaded them already, else None (never loads them)."""
         return self._settings
 
     def fail(self, message: str, code: int = EXIT_FAILURE) -> NoReturn:

@@ -5,41 +5,19 @@ The mail context and SQLAlchemy are imported inside the commands: `folio --help`
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from folio.entrypoints.cli.context import CliContext, pass_cli
-
-if TYPE_CHECKING:
-    from folio.core.db import Database
-
-T = TypeVar("T")
+from folio.entrypoints.cli.tenants import run_with_database
 
 
 @click.group("mail")
 def mail_group() -> None:
     """Read the mail outbox, deliver pending mail."""
-
-
-def _with_database(cli: CliContext, use: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``use(database)`` on a database opened from the settings, closed afterwards."""
-    from folio.core.db import open_database
-
-    settings = cli.settings
-
-    async def main() -> T:
-        async with open_database(
-            settings.database, settings.database_url, settings.database_replica_url
-        ) as database:
-            return await use(database)
-
-    return asyncio.run(main())
 
 
 @mail_group.command(
@@ -63,7 +41,7 @@ def outbox_command(cli: CliContext, recipient: str | None, limit: int, show_id: 
             mail_id = uuid.UUID(show_id.strip())
         except ValueError:
             cli.fail(f"{show_id!r} is not a mail id; copy one from `folio mail outbox`")
-        mail = _with_database(cli, lambda db: get_mail(db, mail_id))
+        mail = run_with_database(cli, lambda db: get_mail(db, mail_id))
         if mail is None:
             cli.fail(f"no mail with id {mail_id}")
         sent = f"{mail.sent_at:%Y-%m-%d %H:%M:%S}" if mail.sent_at else "not sent"
@@ -75,7 +53,7 @@ def outbox_command(cli: CliContext, recipient: str | None, limit: int, show_id: 
         cli.console.print(f"[bold]Sent:[/] {sent}\n")
         cli.console.print(escape(mail.body), soft_wrap=True)
         return
-    mails = _with_database(cli, lambda db: list_outbox(db, recipient=recipient, limit=limit))
+    mails = run_with_database(cli, lambda db: list_outbox(db, recipient=recipient, limit=limit))
     if not mails:
         cli.console.print("the outbox is empty" + (f" for {escape(recipient)}" if recipient else ""))
         return
@@ -105,7 +83,7 @@ def deliver_command(cli: CliContext) -> None:
         cli.console.print("mail.backend is `outbox`: mail stays in the outbox (`folio mail outbox`)")
         return
     try:
-        sent = _with_database(cli, lambda db: deliver_pending(db, settings=settings))
+        sent = run_with_database(cli, lambda db: deliver_pending(db, settings=settings))
     except OSError as exc:
         cli.fail(
             f"could not reach the SMTP server {settings.mail.smtp_host}:{settings.mail.smtp_port}: {exc}"

@@ -33,13 +33,10 @@ METERS = ("tasks", "members", "api_calls", "storage_bytes")
 def run_with_database(cli: CliContext, work: Callable[[Database], Awaitable[T]]) -> T:
     """Open the application's database (as the app role), run ``work`` on it, close it.
 
-    A ``FolioError`` (an unknown shop, an invalid value) or a database error ends the
-    command with one line saying what went wrong.
+    Errors propagate: the root group turns the expected ones (a ``FolioError`` such as
+    an unknown shop, a database down or never migrated) into one line.
     """
-    from sqlalchemy.exc import DBAPIError
-
     from folio.core.db import open_database
-    from folio.core.errors import FolioError
 
     settings = cli.settings
 
@@ -49,13 +46,7 @@ def run_with_database(cli: CliContext, work: Callable[[Database], Awaitable[T]])
         ) as database:
             return await work(database)
 
-    try:
-        return asyncio.run(main())
-    except FolioError as exc:
-        cli.fail(exc.detail or exc.title)
-    except DBAPIError as exc:
-        # Most often a database never migrated (no such table): say what to run.
-        cli.fail(f"the database refused: {str(exc.orig).strip()}; is it migrated? run `folio db upgrade`")
+    return asyncio.run(main())
 
 
 async def resolve_shop(db: Database, slug: str) -> TenantTarget:
@@ -243,10 +234,7 @@ def migrate_command(cli: CliContext, shop: str | None, dry_run: bool) -> None:
     settings = cli.settings
     declared = data_migrations()
     if not dry_run:
-        try:
-            schema.upgrade(settings.database_migration_url)
-        except schema.MigrationRoleError as exc:
-            cli.fail(str(exc))
+        schema.upgrade(settings.database_migration_url)
         cli.console.print(f"schema at [bold]{schema.head_revision()}[/]")
 
     async def targets(db: Database) -> list[TenantTarget]:
