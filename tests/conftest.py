@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -24,9 +25,32 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    """The settings the suite runs under: the files and environment of this checkout."""
+    """The settings the suite runs under: the files and environment of this checkout.
+
+    Not the record of a ``folio up`` that may have run here: the suite must behave the
+    same whether or not the platform was started in the checkout before.
+    """
     os.chdir(REPO_ROOT)
-    return load_settings()
+    return load_settings(platform_file=None)
+
+
+def uv_executable() -> str:
+    """The uv that runs this suite, for the subprocesses that need uv itself.
+
+    ``uv run`` (what ``make test`` calls, through the uv the Makefile bootstrapped)
+    puts its own path in ``UV``; else a uv installed beside this interpreter. Never a
+    ``PATH`` lookup: on a fresh machine the Makefile's uv (``~/.local/bin``) is not on
+    ``PATH``, and another uv found there would silently differ.
+    """
+    beside = Path(sys.executable).with_name("uv")
+    for candidate in (os.environ.get("UV"), str(beside)):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    pytest.fail(
+        "no uv for this suite: run it through `uv run` or `make test` (which set UV), "
+        f"or install uv beside {sys.executable}",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,16 @@ import pytest
 
 from folio.core.migrations import head_revision
 from folio.ops.templates import deploy_template
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, uv_executable
 
 pytestmark = pytest.mark.e2e
 
 
 def test_wheel_carries_migrations_and_templates(tmp_path: Path) -> None:
     """`uv build` puts Alembic's env, the revisions and deploy/ templates in the wheel."""
-    subprocess.run(["uv", "build", "--wheel", "-o", str(tmp_path), "-q"], cwd=REPO_ROOT, check=True)
+    subprocess.run(
+        [uv_executable(), "build", "--wheel", "-o", str(tmp_path), "-q"], cwd=REPO_ROOT, check=True
+    )
     wheel = next(tmp_path.glob("folio-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
