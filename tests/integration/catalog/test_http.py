@@ -202,3 +202,25 @@ async def test_preview_is_streamed_from_the_object_store(
         f"/api/v1/catalog/works/{plain.json()['id']}/preview", headers=owner.headers
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "not-found")
+
+
+async def test_control_characters_are_refused_naming_the_field(api_client: httpx.AsyncClient) -> None:
+    """A title with an ANSI escape, or a filter with SOH, is a 422 naming the field; nothing is stored."""
+    owner = await register_and_login(api_client)
+    marker = f"Generated {uuid.uuid4().hex[:8]}"
+    refused = await api_client.post(
+        "/api/v1/catalog/works",
+        json={"title": f"{marker} \x1b[31mred", "authors": ["ok", "bad\x01"]},
+        headers=owner.headers,
+    )
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["code"] == "validation-failed"
+    assert {error["name"] for error in problem["errors"]} == {"body.title", "body.authors.1"}
+    assert "U+001B" in next(e["reason"] for e in problem["errors"] if e["name"] == "body.title")
+
+    query = await api_client.get("/api/v1/catalog/works", params={"q": "a\x01"}, headers=owner.headers)
+    assert (query.status_code, [error["name"] for error in query.json()["errors"]]) == (422, ["query.q"])
+    stored = await api_client.get("/api/v1/catalog/works", params={"q": marker}, headers=owner.headers)
+    assert stored.json()["total"] == 0
