@@ -157,6 +157,8 @@ def test_postgres_quoting() -> None:
 
 def test_postgres_endpoints_never_show_the_password(settings: Settings) -> None:
     """Status output names both servers but masks the application password."""
+    # model_copy(data_dir=...) keeps the roles file of the settings it copied: point it here.
+    settings.services.postgres.roles_file = settings.services.data_dir / "roles.toml"
     pg.ensure_generated_passwords(settings.services.postgres)
     endpoints = pg.PostgresService(settings).endpoints()
     secret = settings.services.postgres.password("app").get_secret_value()

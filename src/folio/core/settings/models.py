@@ -367,7 +367,11 @@ class PostgresSettings(FolioSettingsBase):
 
     @property
     def roles_file(self) -> Path | None:
-        """Where the passwords generated for this installation are kept (set by ``ServicesSettings``)."""
+        """Where the passwords generated for this installation are kept (set by ``ServicesSettings``).
+
+        Validation sets it, so ``model_copy(update={"data_dir": ...})`` keeps the file of
+        the settings it copied (a dedicated test server shares the suite's passwords).
+        """
         return self._roles_file
 
     @roles_file.setter
