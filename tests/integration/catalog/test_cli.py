@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from folio.entrypoints.cli import build_cli
+from tests.integration.catalog.conftest import generated_isbn
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +26,8 @@ COLUMNS = (
 HEADER = ";".join(f'"{name}"' for name in (*COLUMNS, "Image-URL-L"))
 
 
-def write_generated_books(home: Path) -> None:
-    """A generated ``BX-Books.csv`` in the fetched layout: three good rows and three bad ones."""
+def write_generated_books(home: Path, *, extra: list[str] | None = None) -> None:
+    """A generated ``BX-Books.csv`` in the fetched layout: three good rows, three bad ones, and ``extra``."""
     folder = home / "data" / "book-crossing" / "bookRecommender" / "datasets"
     folder.mkdir(parents=True)
     lines = [
@@ -36,6 +39,7 @@ def write_generated_books(home: Path) -> None:
         '"0060973129";"From The Future";"Nobody";"2999";"Nobody";"";"";""',
         '"0002005018";"Clara Callan Again";"Richard Bruce Wright";"2001";"HarperFlamingo Canada";"";"";""',
     ]
+    lines += extra or []
     (folder / "BX-Books.csv").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
 
 
@@ -73,3 +77,43 @@ def test_import_twice_then_inspect(clean_env: Path, monkeypatch: pytest.MonkeyPa
     missing = runner.invoke(cli, ["catalog", "import", "austen-novels"])
     assert missing.exit_code == 1
     assert "folio data fetch austen-novels" in missing.output
+
+
+def test_the_curator_unpublishes_finds_and_removes_junk(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`folio catalog works`: junk is listed with its reason, kept on --dry-run, removed on --remove."""
+    monkeypatch.setenv("FOLIO_HOME", str(clean_env))
+    monkeypatch.setenv("FOLIO_DATABASE_BACKEND", "sqlite")
+    monkeypatch.setenv("FOLIO_DATABASE_SQLITE_PATH", str(clean_env / "folio.db"))
+    monkeypatch.setenv("FOLIO_CACHE_BACKEND", "memory")
+    monkeypatch.setenv("COLUMNS", "250")
+    write_generated_books(
+        clean_env, extra=[f'"{generated_isbn()}";"!!! ???";"Generated Fuzzer";"0";"";"";"";""']
+    )
+    runner = CliRunner()
+    cli = build_cli()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli, ["catalog", "import", "book-crossing"]).exit_code == 0
+
+    listed = runner.invoke(cli, ["catalog", "works", "junk"])
+    assert listed.exit_code == 0, listed.output
+    assert "no-letters" in listed.output
+    assert "1 junk works" in listed.output
+    junk_id = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", listed.output)[0]
+
+    unpublished = runner.invoke(cli, ["catalog", "works", "unpublish", junk_id])
+    assert unpublished.exit_code == 0, unpublished.output
+    assert "unpublished" in unpublished.output
+    missing = runner.invoke(cli, ["catalog", "works", "publish", str(uuid.uuid4())])
+    assert missing.exit_code == 1
+    assert "there is no work" in missing.output
+    assert "Traceback" not in missing.output
+
+    dry = runner.invoke(cli, ["catalog", "works", "junk", "--remove", "--dry-run"])
+    assert "dry run" in dry.output
+    assert "1 junk works" in runner.invoke(cli, ["catalog", "works", "junk"]).output
+    removed = runner.invoke(cli, ["catalog", "works", "junk", "--remove"])
+    assert removed.exit_code == 0, removed.output
+    assert "removed 1 works" in removed.output
+    assert "no junk works found" in runner.invoke(cli, ["catalog", "works", "junk"]).output
