@@ -262,30 +262,35 @@ _vocabularies: dict[tuple[str, str], _Entry] = {}
 """(server url, works alias) -> its vocabulary: one per process."""
 
 
-async def vocabulary_for(engine: SearchEngine, alias: str, *, wait: bool = False) -> SpellingCorrector | None:
+async def vocabulary_for(
+    engine: SearchEngine, alias: str, *, fresh: bool = False
+) -> SpellingCorrector | None:
     """The process's corrector for the works ``alias``: built on first use, rebuilt after a reindex.
 
     Building reads every work and takes seconds on the full catalogue, so it runs in
     the background: until it is done this answers the previous vocabulary, or None
-    (search as typed), unless ``wait``. Where the alias points is asked at most once a
-    minute, so a search pays no extra round trip. None also when the alias does not
-    exist (no catalogue indexed yet: nothing to correct against).
+    (search as typed). Where the alias points is asked at most once a minute, so a
+    search pays no extra round trip. ``fresh`` builds from the collection as it is now
+    and waits for it (``folio search eval``, tests that just indexed works). None also
+    when the alias does not exist (no catalogue indexed yet: nothing to correct against).
     """
     entry = _vocabularies.setdefault((engine.url, alias), _Entry())
-    if entry.corrector is not None and time.monotonic() - entry.checked_at < _RECHECK_S and not wait:
+    if entry.corrector is not None and time.monotonic() - entry.checked_at < _RECHECK_S and not fresh:
         return entry.corrector
     entry.checked_at = time.monotonic()
     collection = await engine.get_alias(alias)
     if collection is None:
         return None
+    if fresh:
+        corrector = await build_vocabulary(VocabularySource(engine, collection))
+        entry.collection, entry.corrector = collection, corrector
+        return corrector
     if entry.collection != collection or entry.corrector is None:
         task = entry.building
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
             task = asyncio.create_task(build_vocabulary(VocabularySource(engine, collection)))
             task.add_done_callback(functools.partial(_built, entry, collection))
             entry.building = task
-        if wait:
-            return await asyncio.shield(task)
     return entry.corrector
 
 

@@ -28,7 +28,7 @@ async def catalogue(backend: SearchBackend) -> uuid.UUID:
     tenant_id = uuid.uuid4()
     listings = [listing_document(generated_listing(work), tenant_id=tenant_id) for work in works]
     await reindex(backend.engine, backend.names.shop(tenant_id), listings, names=backend.names)
-    assert await vocabulary_for(backend.engine, backend.names.works(), wait=True) is not None
+    assert await vocabulary_for(backend.engine, backend.names.works(), fresh=True) is not None
     return tenant_id
 
 

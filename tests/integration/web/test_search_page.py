@@ -39,6 +39,7 @@ from folio.search.api import (
     work_document,
 )
 from folio.search.indexes import ensure_index
+from folio.search.spelling import vocabulary_for
 from tests.conftest import free_port
 from tests.integration.web.conftest import Browser, flashes, join, register_shop, unique
 from tests.support.search import generated_listing, generated_work
@@ -285,6 +286,44 @@ async def test_all_works_scope_searches_the_catalogue(
     assert '<input type="hidden" name="scope" value="works">' in works.text
     assert "EUR" not in works.text.split('<ol class="hits">', 1)[1]  # works have no offer
     assert set(facet_links(works, "subject")) == {"Travel", "Gardening"}
+
+
+async def test_a_misspelt_query_shows_the_corrected_results_and_a_way_back(
+    browser: BrowserFactory, pg_database: Database, indexed: Indexed
+) -> None:
+    """A word no work contains shows the corrected word's hits, says so, and links the query as typed."""
+    owner = browser()
+    shop = await register_shop(owner)
+    tenant_id = await tenant_of(pg_database, shop.slug)
+    word = "zq" + "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:8])  # generated, letters only
+    title = f"{word.capitalize()} Lighthouse"
+    await indexed.catalogue([work_document(generated_work(title)), work_document(generated_work(title))])
+    await indexed.stock(tenant_id, [listing(title, tenant_id=tenant_id)])
+    assert await vocabulary_for(indexed.engine, NAMES.works(), fresh=True) is not None
+    typo = word[:4] + word[5:]  # one letter dropped: a word no work contains
+
+    page = await owner.get("/app/search", q=typo)
+    assert page.status_code == 200, page.text[:2000]
+    assert hit_titles(page) == [title]
+    assert f"<mark>{word.capitalize()}</mark> Lighthouse" in page.text
+    notice = re.search(r'<p class="did-you-mean" role="status">(.*?)</p>', page.text, re.S)
+    assert notice is not None
+    assert re.sub(r"<[^>]+>", "", notice.group(1)).split() == [
+        "Showing",
+        "results",
+        "for",
+        word + ";",
+        "search",
+        "instead",
+        "for",
+        typo,
+    ]
+    as_typed = re.search(r'<a class="as-typed" href="([^"]+)">', page.text)
+    assert as_typed is not None
+    exact = await owner.get(unescape(as_typed.group(1)))
+    assert 'class="did-you-mean"' not in exact.text
+    assert f"<mark>{word.capitalize()}</mark>" not in exact.text
+    assert 'value="' + typo + '"' in exact.text
 
 
 async def test_pages_and_the_keyset_walk(

@@ -13,6 +13,9 @@ search service's; this module only turns its results and errors into a page:
   ``year:1999``, ``price:>=5 price:<10``), or removes it again when it is already there;
 - numbered pages reach ``MAX_RESULT_WINDOW`` results deep; past that a "more" link
   walks every hit in the index's stable order with keyset paging (``after``);
+- a misspelt query (a word no work contains) shows the spelling-corrected results,
+  "Showing results for *hamlet*; search instead for *hamlt*", the latter a link that
+  searches exactly what was typed (``correct=false``, kept while paging);
 - a DSL syntax error is shown next to the box with its position, keeping the query
   (400); a search engine that is not there (lite mode) or not answering is a page that
   says so (503).
@@ -196,6 +199,8 @@ class SearchRequest:
     scope: str
     page: int
     after: int | None
+    correct: bool = True
+    """False after "search instead for": the query is searched exactly as typed."""
 
 
 def _read_args(args: Mapping[str, str]) -> tuple[SearchRequest, str | None]:
@@ -213,7 +218,8 @@ def _read_args(args: Mapping[str, str]) -> tuple[SearchRequest, str | None]:
     problem = None
     if len(query) > MAX_QUERY_LENGTH:
         problem = f"The query is {len(query)} characters long; the most is {MAX_QUERY_LENGTH}."
-    return SearchRequest(query=query, scope=scope, page=page, after=after), problem
+    correct = args.get("correct", "true") != "false"
+    return SearchRequest(query=query, scope=scope, page=page, after=after, correct=correct), problem
 
 
 MAX_RANK = 2**63 - 1
@@ -235,7 +241,12 @@ async def _find(settings: Settings, *, wired: object, principal: Principal, want
     async with search.use_search(settings, wired) as backend:
         if wanted.scope == "works":
             results = await search.search_works(
-                backend, query=wanted.query, page=wanted.page, per_page=PER_PAGE, after=wanted.after
+                backend,
+                query=wanted.query,
+                page=wanted.page,
+                per_page=PER_PAGE,
+                after=wanted.after,
+                correct=wanted.correct,
             )
         else:
             results = await search.search_listings(
@@ -245,6 +256,7 @@ async def _find(settings: Settings, *, wired: object, principal: Principal, want
                 page=wanted.page,
                 per_page=PER_PAGE,
                 after=wanted.after,
+                correct=wanted.correct,
             )
         suggestions: list[search.Suggestion] = []
         if wanted.query and _PLAIN_WORDS.match(wanted.query):
@@ -313,6 +325,10 @@ def index() -> ResponseReturnValue:
         next_url=_url(wanted, after=results.next_after) if results.next_after is not None else None,
         first_url=_url(wanted),
         window=search.MAX_RESULT_WINDOW,
+        corrected_url=_url(wanted, q=results.corrected_query, page=None, after=None)
+        if results.corrected_query
+        else None,
+        as_typed_url=_url(wanted, correct="false", page=None, after=None),
     )
 
 
@@ -322,7 +338,11 @@ def _render(context: dict[str, Any], status: HTTPStatus, **extra: Any) -> tuple[
 
 def _url(wanted: SearchRequest, **changes: Any) -> str:
     """This page's URL for ``wanted`` with ``changes`` (a new query or scope starts at page 1)."""
-    args: dict[str, Any] = {"q": wanted.query, "scope": wanted.scope}
+    args: dict[str, Any] = {
+        "q": wanted.query,
+        "scope": wanted.scope,
+        "correct": None if wanted.correct else "false",
+    }
     args.update(changes)
     cleaned = {key: value for key, value in args.items() if value not in (None, "")}
     if cleaned.get("scope") == "shop":
