@@ -1,13 +1,13 @@
 """``folio pdf``: index PDF files and search them with Folio's own inverted index (L3-07).
 
-Every expected failure (no index yet, a damaged one, an unwritable folder, a query that does
-not parse) ends the command with one line on stderr and a non-zero exit, never a traceback.
+Every expected failure (no index yet, a damaged one, a query that does not parse) ends the
+command with one line on stderr saying what to do, and a non-zero exit; an index folder the
+OS refuses is one line too, through the root group's handler.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -61,19 +61,10 @@ def index_command(paths: tuple[Path, ...], index_dir: Path) -> None:
             str(file.resolve()), {"title": pdf.title, "body": pdf.body}, meta={"pages": str(len(pdf.pages))}
         )
         click.echo(f"indexed {file} ({len(pdf.pages)} pages): {pdf.title}")
-    try:
-        index.save(index_dir)
-    except OSError as exc:
-        _fail_on_folder(index_dir, exc)
+    index.save(index_dir)
     click.echo(f"{len(index)} documents in {index_dir}")
     if failed:
         raise SystemExit(EXIT_FAILURE)
-
-
-def _fail_on_folder(index_dir: Path, exc: OSError) -> NoReturn:
-    """End the command with one line naming the folder and the system's reason (no ``[Errno n]``)."""
-    click.echo(f"error: cannot use the index folder {index_dir}: {exc.strerror or exc}", err=True)
-    raise SystemExit(EXIT_FAILURE) from exc
 
 
 @pdf_group.command(
