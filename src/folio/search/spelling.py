@@ -288,10 +288,16 @@ async def vocabulary_for(
     if entry.collection != collection or entry.corrector is None:
         task = entry.building
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
-            task = asyncio.create_task(build_vocabulary(VocabularySource(engine, collection)))
+            task = asyncio.create_task(_build_detached(engine.url, engine.admin_key, collection))
             task.add_done_callback(functools.partial(_built, entry, collection))
             entry.building = task
     return entry.corrector
+
+
+async def _build_detached(url: str, admin_key: str, collection: str) -> SpellingCorrector:
+    """A background build on a client of its own: the caller's may be closed when its request ends."""
+    async with SearchEngine(url, admin_key) as engine:
+        return await build_vocabulary(VocabularySource(engine, collection))
 
 
 def _built(entry: _Entry, collection: str, task: asyncio.Task[SpellingCorrector]) -> None:

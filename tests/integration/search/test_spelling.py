@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -58,3 +59,19 @@ async def test_correction_can_be_turned_off_and_known_words_are_never_corrected(
     known = await search_works(backend, query="hamlyn", facets=[])
     assert known.corrected_query is None
     assert {hit.title for hit in known.hits} == {"Hamlyn Cookbook", "Hamlyn Cookbook of Soups"}
+
+
+async def test_the_vocabulary_is_built_in_the_background_and_kept(backend: SearchBackend) -> None:
+    """The first ask starts a build and answers None (search as typed); later asks get the built one."""
+    works = [generated_work("Lantern Keeper"), generated_work("Lantern Keeper")]
+    await reindex(backend.engine, backend.names.works(), map(work_document, works), names=backend.names)
+    assert await vocabulary_for(backend.engine, backend.names.works()) is None
+    corrector = None
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        corrector = await vocabulary_for(backend.engine, backend.names.works())
+        if corrector is not None:
+            break
+    assert corrector is not None
+    assert corrector.correct("lanturn keeper") == "lantern keeper"
+    assert await vocabulary_for(backend.engine, backend.names.works()) is corrector
