@@ -17,8 +17,22 @@ from folio.core.text import CleanText
 from folio.httpkit import DatabaseDep, SettingsDep, platform_of, problem_responses
 from folio.identity.api import CurrentPrincipal
 from folio.search import service
-from folio.search.schemas import ScopedKeyRead, SearchResults, Suggestion, SynonymRead, SynonymWrite
-from folio.search.service import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchBackend
+from folio.search.schemas import (
+    SYNONYM_NAME,
+    ScopedKeyRead,
+    SearchResults,
+    Suggestion,
+    SynonymRead,
+    SynonymWrite,
+)
+from folio.search.service import (
+    FACET_NAMES,
+    FACETS_PATTERN,
+    MAX_PER_PAGE,
+    MAX_RANK_ID,
+    MAX_RESULT_WINDOW,
+    SearchBackend,
+)
 
 __all__ = ["OPENAPI_TAG", "OPENAPI_TAGS", "router"]
 
@@ -62,14 +76,16 @@ PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Hits per page
 After = Annotated[
     int | None,
     Query(
-        ge=0, description="Keyset paging: the `rank_id` of the last hit seen (`next_after`); replaces `page`."
+        ge=0,
+        le=MAX_RANK_ID,
+        description="Keyset paging: the `rank_id` of the last hit seen (`next_after`); replaces `page`.",
     ),
 ]
 Facets = Annotated[
-    Annotated[str, CleanText(max_length=200)] | None,
+    Annotated[str, CleanText(max_length=200, pattern=FACETS_PATTERN)] | None,
     Query(
-        description="Comma-separated facets to count: `subject`, `year`, `publisher`, `price_band`, "
-        "`condition` (default: all); empty for none.",
+        description=f"Comma-separated facets to count, of {', '.join(f'`{n}`' for n in FACET_NAMES)} "
+        "(default: all); empty for none. Any other name is a 422.",
     ),
 ]
 
@@ -202,7 +218,9 @@ async def issue_key(*, backend: SearchDep, principal: CurrentPrincipal) -> Scope
 
 
 SynonymName = Annotated[
-    str, CleanText(max_length=60), Path(description="The set's name: lowercase letters, digits, dashes.")
+    str,
+    CleanText(max_length=60, pattern=SYNONYM_NAME.pattern),
+    Path(description="The set's name: lowercase letters, digits, dashes."),
 ]
 
 

@@ -120,7 +120,7 @@ class SynonymWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    synonyms: list[Annotated[str, CleanText()]] = Field(
+    synonyms: list[Annotated[str, CleanText(max_length=MAX_TERM, not_blank=True)]] = Field(
         min_length=1, max_length=50, description="Terms that mean the same (at least two without `root`)."
     )
     root: Annotated[str, CleanText(max_length=200)] | None = Field(

@@ -64,7 +64,10 @@ from folio.search.spelling import vocabulary_for
 
 __all__ = [
     "DEFAULT_KEY_TTL_S",
+    "FACETS_PATTERN",
+    "FACET_NAMES",
     "MAX_PER_PAGE",
+    "MAX_RANK_ID",
     "MAX_RESULT_WINDOW",
     "DeepPagingError",
     "SearchBackend",
@@ -100,6 +103,16 @@ SUGGESTIONS = 8
 
 _FACET_NAMES = {"subjects": "subject"}
 _FACET_FIELD_OF = {"subject": "subjects", **{name: name for name in FACET_FIELDS if name != "subjects"}}
+
+FACET_NAMES: tuple[str, ...] = tuple(_FACET_FIELD_OF)
+"""The facet names a search may ask for, in the order results report them."""
+
+_ONE_FACET = f"(?:{'|'.join(FACET_NAMES)})?"
+FACETS_PATTERN = f"^ *{_ONE_FACET} *(?:, *{_ONE_FACET} *)*$"
+"""A comma-separated list of ``FACET_NAMES`` (spaces and empty items allowed), as the API takes it."""
+
+MAX_RANK_ID = 2**63 - 1
+"""The largest ``rank_id`` (an int64), so the largest ``after``."""
 _STEM_FIELDS = "title_stem,authors_stem,publisher_stem,description_stem"
 _HAS_WORD = re.compile(r"[^\W\d_]")
 
