@@ -57,9 +57,13 @@ class CliContext:
         """The settings if a command has loaded them already, else None (never loads them)."""
         return self._settings
 
+    def print_error(self, message: str) -> None:
+        """Print ``message`` on stderr as one ``error:`` line."""
+        self.errors.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+
     def fail(self, message: str, code: int = EXIT_FAILURE) -> NoReturn:
         """Print ``message`` as an error and exit with ``code``."""
-        self.errors.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+        self.print_error(message)
         raise SystemExit(code)
 
 

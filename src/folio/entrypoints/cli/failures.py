@@ -47,14 +47,14 @@ class FolioGroup(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            cli = ctx.obj if isinstance(ctx.obj, CliContext) else None
-            failure = explain(exc, cli.loaded_settings if cli is not None else None)
+            # The group's own callback made the CliContext before any subcommand could fail.
+            cli = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext()
+            failure = explain(exc, cli.loaded_settings)
             if failure is None:
                 raise
-            verbose = cli is not None and cli.verbosity >= 2  # noqa: PLR2004 - -vv is debug
             for line in failure.lines:
-                click.echo(click.style("error:", fg="red") + " " + line, err=True)
-            if verbose:
+                cli.print_error(line)
+            if cli.verbosity >= 2:  # noqa: PLR2004 - -vv is debug
                 click.echo("".join(traceback.format_exception(exc)), err=True)
             ctx.exit(failure.exit_code)
 
