@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from folio.core.settings.models import default_services_data_dir
 from tests.conftest import REPO_ROOT, free_port
 from tests.e2e.conftest import folio_env
 
@@ -56,7 +57,8 @@ def running_gateway(cwd: Path, env: dict[str, str] | None = None) -> Iterator[st
         cwd=cwd,
         env=folio_env(
             {
-                "FOLIO_SERVICES_DATA_DIR": str(REPO_ROOT / ".folio" / "services"),
+                # The suite's servers: their data (and generated passwords) are the checkout's.
+                "FOLIO_SERVICES_DATA_DIR": str(default_services_data_dir(REPO_ROOT)),
                 "FOLIO_DATABASE_BACKEND": "postgres",
                 "FOLIO_CACHE_BACKEND": "redis",
                 "FOLIO_GATEWAY_PORT": str(port),
