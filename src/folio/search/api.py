@@ -26,6 +26,7 @@ from folio.search.evaluation import (
     evaluate,
     known_item_queries,
     load_judged_set,
+    misspelt_queries,
     work_key,
 )
 from folio.search.http import OPENAPI_TAG, OPENAPI_TAGS, router
@@ -61,6 +62,7 @@ from folio.search.service import (
     suggest_titles,
     use_search,
 )
+from folio.search.spelling import vocabulary_for
 from folio.search.sync import SearchSync, SyncReport, reindex_shop, reindex_works
 
 __all__ = [
@@ -102,6 +104,7 @@ __all__ = [
     "list_synonyms",
     "listing_document",
     "load_judged_set",
+    "misspelt_queries",
     "open_engine",
     "open_search",
     "plan_search",
@@ -116,6 +119,7 @@ __all__ = [
     "set_synonym",
     "suggest_titles",
     "use_search",
+    "vocabulary_for",
     "work_document",
     "work_key",
 ]

@@ -11,9 +11,9 @@ Method (``docs/search-relevance.md`` explains the choices):
   as ``sklearn.metrics.ndcg_score`` does; the ideal DCG orders *all* the query's
   judgments by grade, so a relevant work the engine never returns still costs.
 - **Reciprocal rank** is ``1 / rank`` of the first work graded 1 or more (0 when none).
-- Two sources of queries: a hand-judged set (``judgments/handjudged.jsonl``, JSON lines
-  with ``#`` comment lines), and known-item queries derived from the catalogue itself
-  (``known_item_queries``).
+- Three sources of queries: a hand-judged set (``judgments/handjudged.jsonl``, JSON lines
+  with ``#`` comment lines), known-item queries derived from the catalogue itself
+  (``known_item_queries``), and those with one generated typo each (``misspelt_queries``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ __all__ = [
     "known_item_queries",
     "load_judged_set",
     "mean",
+    "misspell",
+    "misspelt_queries",
     "ndcg_at_k",
     "reciprocal_rank",
     "work_key",
@@ -235,6 +237,54 @@ def known_item_queries(works: Sequence[JudgeableWork], *, n: int, seed: int) -> 
         note = f"known item {key}: title words{' + author surname' if with_author else ''}"
         queries.append(JudgedQuery(query=text, judgments=judgments, note=note))
     return queries
+
+
+_MIN_TYPO_WORD = 4
+"""Words shorter than this are not misspelt by ``misspelt_queries`` (nobody's typo budget covers them)."""
+_EDITS = ("delete", "insert", "substitute", "transpose")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def misspell(word: str, rng: random.Random) -> tuple[str, str]:
+    """``word`` with one edit drawn from ``rng`` (delete, insert, substitute, swap two letters) and its kind.
+
+    The edit never lands on the first letter (people rarely get that wrong) and always
+    changes the word.
+    """
+    kind = rng.choice(_EDITS)
+    at = rng.randrange(1, len(word) - 1) if kind == "transpose" else rng.randrange(1, len(word))
+    if kind == "delete":
+        edited = word[:at] + word[at + 1 :]
+    elif kind == "insert":
+        edited = word[:at] + rng.choice(_LETTERS) + word[at:]
+    elif kind == "substitute":
+        edited = word[:at] + rng.choice(_LETTERS.replace(word[at], "")) + word[at + 1 :]
+    else:
+        edited = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    if edited == word:  # swapping two equal letters: delete one instead
+        kind, edited = "delete", word[:at] + word[at + 1 :]
+    return edited, kind
+
+
+def misspelt_queries(queries: Sequence[JudgedQuery], *, seed: int) -> list[JudgedQuery]:
+    """Each query with one generated typo in one of its words of four or more letters, reproducibly.
+
+    The judgments stay those of the query as spelt, so the score says how much of the
+    typo the search recovers. Queries with no such word are left out.
+    """
+    rng = random.Random(seed)  # noqa: S311  # reproducible edits, not security
+    misspelt: list[JudgedQuery] = []
+    for judged in queries:
+        words = judged.query.split(" ")
+        eligible = [i for i, word in enumerate(words) if len(word) >= _MIN_TYPO_WORD and word.isalpha()]
+        if not eligible:
+            continue
+        index = rng.choice(eligible)
+        original = words[index]
+        words[index], kind = misspell(original, rng)
+        note = f"generated misspelling ({kind} in {original!r}) of: {judged.note or judged.query}"
+        misspelt.append(JudgedQuery(query=" ".join(words), judgments=judged.judgments, note=note))
+    return misspelt
 
 
 # ------------------------------------------------------------------------------------ evaluation

@@ -42,6 +42,7 @@ async def test_eval_scores_each_variant_and_writes_json(
     )
     out = tmp_path / "eval.json"
     args = ["--judged", str(judged), "--variant", "default", "--variant", "no-typos", "--json", str(out)]
+    args += ["--spelling", "off"]
     args += ["--index-prefix", backend.names.prefix]
 
     result = await asyncio.to_thread(
@@ -91,7 +92,7 @@ async def test_eval_needs_something_to_evaluate(migrated_postgres: Settings) -> 
 async def test_known_items_come_from_the_catalogue_and_find_their_work(
     backend: SearchBackend, settings: Settings, tmp_path: Path
 ) -> None:
-    """--known-items samples the database's works; each query finds its work, ISBN or not, at rank 1."""
+    """--known-items samples the database's works, each found at rank 1; --misspelt adds one typo to each."""
     from pydantic import SecretStr
 
     from folio.catalog.api import import_works, iter_works
@@ -136,6 +137,7 @@ async def test_known_items_come_from_the_catalogue_and_find_their_work(
     assert await backend.engine.import_documents(collection, [work_document(work) for work in works]) == []
     out = tmp_path / "eval.json"
     args = ["--no-judged", "--known-items", "3", "--seed", "5", "--variant", "default", "--json", str(out)]
+    args += ["--misspelt"]
 
     result = await asyncio.to_thread(
         CliRunner().invoke,
@@ -145,7 +147,15 @@ async def test_known_items_come_from_the_catalogue_and_find_their_work(
     )
 
     assert result.exit_code == 0, result.output
-    report = json.loads(out.read_text(encoding="utf-8"))["default"]["known items (n=3, seed=5)"]
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert set(payload) == {"default", "default + spelling"}
+    assert "spelling vocabulary:" in result.output
+    report = payload["default"]["known items (n=3, seed=5)"]
+    typos = payload["default + spelling"]["misspelt known items (seed=5)"]
+    assert typos["queries"] == 3
+    for typed, spelt in zip(typos["results"], report["results"], strict=True):
+        assert typed["query"] != spelt["query"]
+        assert len(typed["query"].split()) == len(spelt["query"].split())
     assert report["queries"] == 3
     assert report["mean_ndcg_at_10"] == 1.0
     assert {item["returned"][0] for item in report["results"]} == {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from folio.search.evaluation import (
     known_item_queries,
     load_judged_set,
     mean,
+    misspell,
+    misspelt_queries,
     ndcg_at_k,
     reciprocal_rank,
     work_key,
@@ -263,3 +266,45 @@ def test_cli_variant_names_are_the_named_tunings() -> None:
     from folio.search.dsl import TUNINGS
 
     assert tuple(TUNINGS) == VARIANT_NAMES
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one deletion, insertion, substitution or adjacent swap."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diffs) == 1 or (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=12), st.integers(0, 10_000))
+def test_misspell_makes_exactly_one_edit_after_the_first_letter(word: str, seed: int) -> None:
+    """A generated misspelling is one edit from the word, keeps its first letter, and names its kind."""
+    edited, kind = misspell(word, random.Random(seed))  # noqa: S311  # reproducible, not security
+    assert _one_edit_apart(word, edited)
+    assert edited[0] == word[0]
+    assert kind in {"delete", "insert", "substitute", "transpose"}
+
+
+def test_misspelt_queries_are_reproducible_and_keep_the_judgments() -> None:
+    """One typo per query in a word of 4+ letters, the same per seed; queries without such a word go."""
+    queries = [
+        JudgedQuery("harry potter chamber secrets", {"a": 3}, note="generated"),
+        JudgedQuery("it", {"b": 3}),
+        JudgedQuery("hamlet", {"c": 3, "d": 2}),
+    ]
+    first = misspelt_queries(queries, seed=3)
+    assert first == misspelt_queries(queries, seed=3)
+    assert [q.judgments for q in first] == [{"a": 3}, {"c": 3, "d": 2}]
+    for typed, spelt in zip(first, [queries[0], queries[2]], strict=True):
+        changed = [(a, b) for a, b in zip(spelt.query.split(), typed.query.split(), strict=True) if a != b]
+        assert len(changed) == 1
+        assert _one_edit_apart(*changed[0])
+        assert "generated misspelling" in typed.note

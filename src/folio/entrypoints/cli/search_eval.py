@@ -1,8 +1,10 @@
 """``folio search eval``: measure search relevance (nDCG@10, MRR) per tuning on judged queries.
 
-Two query sets: the hand-judged set shipped in ``folio/search/judgments/handjudged.jsonl``
-(or ``--judged PATH``), and ``--known-items N`` queries derived from the catalogue in the
-database (``folio.search.evaluation.known_item_queries``). Each ``--variant`` names a
+Query sets: the hand-judged set shipped in ``folio/search/judgments/handjudged.jsonl``
+(or ``--judged PATH``), ``--known-items N`` queries derived from the catalogue in the
+database (``folio.search.evaluation.known_item_queries``), and with ``--misspelt`` the
+same queries with one generated typo each (``misspelt_queries``). ``--spelling`` runs
+each variant without spelling correction, with it, or both. Each ``--variant`` names a
 ``Tuning`` of ``folio.search.dsl.TUNINGS``; every query runs against the live works index
 through ``search_works``, exactly as the API searches. The ``folio search`` group adds
 this command; heavy modules are imported inside it so ``folio --help`` stays fast.
@@ -11,6 +13,7 @@ this command; heavy modules are imported inside it so ``folio --help`` stays fas
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
 VARIANT_NAMES = ("default", "unstemmed", "title-heavy", "no-typos")
 """The tunings of ``folio.search.dsl.TUNINGS`` (kept here so ``--help`` imports nothing heavy)."""
 
+SPELLING_MODES = ("off", "on", "both")
+"""``--spelling``: without correction, with it (the API's default), or each variant both ways."""
+
 
 @click.command(
     "eval",
@@ -35,6 +41,7 @@ VARIANT_NAMES = ("default", "unstemmed", "title-heavy", "no-typos")
 Examples:
   folio search eval
   folio search eval --known-items 200 --seed 7 --variant default --variant unstemmed
+  folio search eval --known-items 300 --seed 1 --misspelt --variant default
   folio search eval --judged my-queries.jsonl --json eval.json""",
 )
 @click.option(
@@ -51,6 +58,18 @@ Examples:
     help="Also run this many known-item queries derived from the catalogue.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling known items.")
+@click.option(
+    "--misspelt",
+    is_flag=True,
+    help="Also run each known-item query with one generated typo (same seed: same typos).",
+)
+@click.option(
+    "--spelling",
+    type=click.Choice(SPELLING_MODES),
+    default="both",
+    show_default=True,
+    help="Measure without spelling correction, with it, or both (a `+ spelling` row per variant).",
+)
 @click.option(
     "--variant",
     "variants",
@@ -73,6 +92,8 @@ def eval_command(
     no_judged: bool,
     known_items: int,
     seed: int,
+    misspelt: bool,
+    spelling: str,
     variants: tuple[str, ...],
     json_path: Path | None,
     index_prefix: str,
@@ -82,6 +103,8 @@ def eval_command(
 
     if no_judged and known_items == 0:
         cli.fail("nothing to evaluate: --no-judged needs --known-items N")
+    if misspelt and known_items == 0:
+        cli.fail("--misspelt misspells the known-item queries: add --known-items N")
     query_sets: dict[str, list[JudgedQuery]] = {}
     if not no_judged:
         path = judged or HANDJUDGED_PATH
@@ -92,22 +115,34 @@ def eval_command(
     settings = cli.settings
     names = list(variants) or list(VARIANT_NAMES)
 
+    modes = {"off": [False], "on": [True], "both": [False, True]}[spelling]
+
     async def work(db: Database) -> dict[str, dict[str, EvalReport]]:
         from folio.catalog.api import iter_works
-        from folio.search.api import known_item_queries, open_search
+        from folio.search.api import known_item_queries, misspelt_queries, open_search, vocabulary_for
 
         if known_items:
             works = [work async for batch in iter_works(db) for work in batch]
-            query_sets[f"known items (n={known_items}, seed={seed})"] = known_item_queries(
-                works, n=known_items, seed=seed
-            )
+            known = known_item_queries(works, n=known_items, seed=seed)
+            query_sets[f"known items (n={known_items}, seed={seed})"] = known
+            if misspelt:
+                query_sets[f"misspelt known items (seed={seed})"] = misspelt_queries(known, seed=seed)
         async with open_search(settings, prefix=index_prefix) as backend:
+            if True in modes:
+                started = time.perf_counter()
+                corrector = await vocabulary_for(backend.engine, backend.names.works(), fresh=True)
+                words, terms, pairs = corrector.size if corrector is not None else (0, 0, 0)
+                cli.errors.print(
+                    f"spelling vocabulary: {words} words, {terms} known terms, {pairs} word pairs, "
+                    f"built in {time.perf_counter() - started:.1f} s"
+                )
             reports: dict[str, dict[str, EvalReport]] = {}
             for name in names:
-                search = _searcher(db, backend, TUNINGS[name])
-                reports[name] = {
-                    label: await _evaluate(search, queries) for label, queries in query_sets.items()
-                }
+                for correct in modes:
+                    search = _searcher(db, backend, TUNINGS[name], correct=correct)
+                    reports[f"{name} + spelling" if correct else name] = {
+                        label: await _evaluate(search, queries) for label, queries in query_sets.items()
+                    }
             return reports
 
     reports = run_with_database(cli, work)
@@ -127,15 +162,19 @@ async def _evaluate(search: Callable[[str], Awaitable[list[str]]], queries: list
     return await evaluate(search, queries, errors=(QuerySyntaxError,))
 
 
-def _searcher(db: Database, backend: SearchBackend, tuning: Tuning) -> Callable[[str], Awaitable[list[str]]]:
-    """A ``query -> ranked work keys`` function over the works index under ``tuning``."""
+def _searcher(
+    db: Database, backend: SearchBackend, tuning: Tuning, *, correct: bool
+) -> Callable[[str], Awaitable[list[str]]]:
+    """A ``query -> ranked work keys`` function over the works index under ``tuning``, correcting or not."""
     from folio.catalog.api import get_works
     from folio.search.api import search_works, work_key
 
     keys_by_id: dict[str, str] = {}
 
     async def search(query: str) -> list[str]:
-        results = await search_works(backend, query=query, tuning=tuning, page=1, per_page=10, facets=[])
+        results = await search_works(
+            backend, query=query, tuning=tuning, page=1, per_page=10, facets=[], correct=correct
+        )
         # Works without an ISBN are judged by "source:source_key", which only the catalogue knows.
         unknown = {hit.work_id for hit in results.hits if not hit.isbn13 and hit.work_id not in keys_by_id}
         if unknown:
