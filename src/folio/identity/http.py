@@ -324,9 +324,15 @@ async def delete_member(user_id: UserId, principal: CurrentPrincipal, db: Databa
     response_model=MemberRead,
     responses=problem_responses(*_AUTHENTICATED, 403, 404),
 )
-async def unlock(user_id: UserId, principal: CurrentPrincipal, db: DatabaseDep) -> MemberRead:
-    """Lift a lockout after failed logins and reset the failure count (owners and admins)."""
-    return await unlock_member(db, principal=principal, user_id=user_id)
+async def unlock(
+    user_id: UserId,
+    principal: CurrentPrincipal,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+) -> MemberRead:
+    """Lift a lockout after failed logins, resetting failures and login throttling (owners and admins)."""
+    return await unlock_member(db, settings=settings, limiter=limiter, principal=principal, user_id=user_id)
 
 
 @account_router.get(

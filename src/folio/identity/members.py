@@ -26,6 +26,7 @@ from folio.audit.api import actor_of, record_event
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import ConflictError, InvalidParam, NotFoundError, PermissionDeniedError
+from folio.core.ratelimit import RateLimiter
 from folio.core.security import MANAGER_ROLES, STAFF_ROLES, Principal, Role, require_role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
@@ -35,6 +36,7 @@ from folio.identity.notifications import queue_invitation_mail
 from folio.identity.repository import IdentityRepository
 from folio.identity.resets import INVITATION_TTL_S, issue_reset_token
 from folio.identity.schemas import MemberAdd, MemberRead, MemberUpdate
+from folio.identity.throttle import clear_account_throttle
 from folio.usage.api import Meter, enforce_quota, lock_quota
 
 __all__ = ["add_member", "list_members", "remove_member", "unlock_member", "update_member_role"]
@@ -232,8 +234,13 @@ async def remove_member(db: Database, *, principal: Principal, user_id: uuid.UUI
         await db.run(work)
 
 
-async def unlock_member(db: Database, *, principal: Principal, user_id: uuid.UUID) -> MemberRead:
+async def unlock_member(
+    db: Database, *, settings: Settings, limiter: RateLimiter, principal: Principal, user_id: uuid.UUID
+) -> MemberRead:
     """Lift member ``user_id``'s lockout and reset their failure counters; audited ``member.unlocked``.
+
+    Their login-throttling window in ``limiter`` is emptied too (not the per-IP ones), so
+    "they can log in again" holds at once.
 
     Raises:
         NotFoundError: ``user_id`` is not a member of the principal's shop.
@@ -257,4 +264,6 @@ async def unlock_member(db: Database, *, principal: Principal, user_id: uuid.UUI
         return member_read(membership, user, utcnow())
 
     with tenant_scope(principal.tenant_id):
-        return await db.run(work)
+        member = await db.run(work)
+    await clear_account_throttle(limiter, settings, email=member.email)
+    return member

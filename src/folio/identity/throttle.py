@@ -3,9 +3,10 @@
 Two moving windows guard ``authenticate_password``: ``login_rate_per_ip`` per client IP and
 ``login_rate_per_account`` per (normalised) address. They count attempts, right or wrong,
 so a flood is refused before argon2 runs. The account's window belongs to its owner: when
-they prove who they are another way (a password reset), :func:`clear_account_throttle`
-empties it, so "Log in with it now" is not answered "too many attempts". The per-IP window
-is never cleared that way: it may hold other accounts' attempts from the same address.
+they prove who they are another way (a password reset) or a manager unlocks them,
+:func:`clear_account_throttle` empties it, so "Log in with it now" is not answered "too
+many attempts". The per-IP window is never cleared that way: it may hold other accounts'
+attempts from the same address.
 """
 
 from __future__ import annotations

@@ -183,12 +183,43 @@ async def test_a_manager_unlocks_a_member(
             await _login(
                 any_database, identity_settings, memory_limiter, shop, email=staff.email, password="nope"
             )
-    member = await unlock_member(any_database, principal=shop.owner, user_id=staff.principal.actor_id)
+    member = await unlock_member(
+        any_database,
+        settings=identity_settings,
+        limiter=memory_limiter,
+        principal=shop.owner,
+        user_id=staff.principal.actor_id,
+    )
     assert member.locked is False
     principal = await _login(any_database, identity_settings, memory_limiter, shop, email=staff.email)
     assert principal.role is Role.STAFF
     page = await list_events(any_database, principal=shop.owner, action="member.unlocked")
     assert len(page.items) == 1
+
+
+async def test_a_managers_unlock_also_lifts_the_login_throttling(
+    any_database: Database, identity_settings: Settings, redis_limiter: RateLimiter, shop: Shop
+) -> None:
+    """Locked and throttled on Redis, a member unlocked by a manager logs in at once."""
+    tuned = fast_settings(
+        identity_settings, login_rate_per_account="4/minute", login_rate_per_ip="100/minute"
+    )
+    staff = await add_member_with_password(any_database, tuned, shop, Role.STAFF)
+    for _ in range(3):
+        with pytest.raises((InvalidCredentialsError, AccountLockedError)):
+            await _login(any_database, tuned, redis_limiter, shop, email=staff.email, password="nope")
+    with pytest.raises(AccountLockedError):
+        await _login(any_database, tuned, redis_limiter, shop, email=staff.email)
+    with pytest.raises(RateLimitedError):
+        await _login(any_database, tuned, redis_limiter, shop, email=staff.email)
+    await unlock_member(
+        any_database,
+        settings=tuned,
+        limiter=redis_limiter,
+        principal=shop.owner,
+        user_id=staff.principal.actor_id,
+    )
+    assert (await _login(any_database, tuned, redis_limiter, shop, email=staff.email)).role is Role.STAFF
 
 
 async def test_each_lockout_lasts_twice_the_one_before_up_to_the_cap(

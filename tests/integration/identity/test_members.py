@@ -9,6 +9,7 @@ import pytest
 from folio.audit.api import list_events
 from folio.core.db import Database
 from folio.core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuotaExceededError
+from folio.core.ratelimit import RateLimiter
 from folio.core.security import Principal, Role
 from folio.core.settings import Settings
 from folio.identity.api import (
@@ -173,7 +174,13 @@ async def test_another_shops_members_are_not_found(
             any_database, principal=other.owner, user_id=member.user_id, data=MemberUpdate(role=Role.ADMIN)
         ),
         remove_member(any_database, principal=other.owner, user_id=member.user_id),
-        unlock_member(any_database, principal=other.owner, user_id=member.user_id),
+        unlock_member(
+            any_database,
+            settings=identity_settings,
+            limiter=RateLimiter("memory://"),
+            principal=other.owner,
+            user_id=member.user_id,
+        ),
     ):
         with pytest.raises(NotFoundError):
             await attempt
@@ -182,7 +189,15 @@ async def test_another_shops_members_are_not_found(
         await principal_for(any_database, tenant_id=other.tenant_id, user_id=member.user_id)
 
 
-async def test_unknown_user_ids_are_not_found(any_database: Database, shop: Shop) -> None:
+async def test_unknown_user_ids_are_not_found(
+    any_database: Database, identity_settings: Settings, memory_limiter: RateLimiter, shop: Shop
+) -> None:
     """A user id nobody has is NotFoundError."""
     with pytest.raises(NotFoundError):
-        await unlock_member(any_database, principal=shop.owner, user_id=uuid.uuid4())
+        await unlock_member(
+            any_database,
+            settings=identity_settings,
+            limiter=memory_limiter,
+            principal=shop.owner,
+            user_id=uuid.uuid4(),
+        )

@@ -135,7 +135,14 @@ def unlock(user_id: uuid.UUID) -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         here = portal()
         try:
-            here.call(identity.unlock_member, here.database, principal=principal, user_id=user_id)
+            here.call(
+                identity.unlock_member,
+                here.database,
+                settings=here.settings,
+                limiter=here.rate_limiter,
+                principal=principal,
+                user_id=user_id,
+            )
         except REFUSALS as exc:
             flash(exc.detail or exc.title, "error")
         else:
