@@ -21,7 +21,9 @@ Key contracts:
   quarantined ``undecodable-text``.
 - **Only changes reach the search index.** Each inserted or updated work adds one
   ``work``/``upsert`` outbox row in its batch's transaction; unchanged rows add none,
-  so re-running an import enqueues nothing.
+  so re-running an import enqueues nothing. Past ``BULK_CHANGES`` changed works (a
+  first load) the run stops adding rows and ends with one ``catalog``/``reindex`` row
+  instead (also when it fails, and after a run of the source that did not finish).
 - **Imports publish.** The verified public data sets are the catalogue's shared
   source: an imported work is inserted ``published``. An update leaves ``published``
   as the curator set it.
@@ -46,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.catalog.models import ImportRun, QuarantinedRow, Work
-from folio.catalog.outbox import record_work_changes
+from folio.catalog.outbox import record_change, record_work_changes
 from folio.catalog.schemas import ImportRunRead, check_year
 from folio.core.columns import utcnow
 from folio.core.db import Database
@@ -54,6 +56,7 @@ from folio.core.text import find_invalid_character
 
 __all__ = [
     "BOOK_CROSSING",
+    "BULK_CHANGES",
     "PUBLIC_DOMAIN_SOURCES",
     "REASONS",
     "Candidate",
@@ -81,6 +84,11 @@ REASONS: dict[str, str] = {
     "isbn-catalogued-elsewhere": "another source already catalogued this ISBN",
 }
 """Every quarantine reason code, and what it means."""
+
+BULK_CHANGES = 10_000
+"""Changed works after which a run stops enqueuing one outbox row per work: past this many,
+one ``catalog``/``reindex`` row at the run's end rebuilds the works index faster than the
+sync would apply the rows one batch at a time (a first load of Book-Crossing is 265k)."""
 
 COMPARED = (
     "isbn13",
@@ -178,6 +186,10 @@ def repair_text(text: str) -> tuple[str, bool]:
     spacing are left alone. Raises ``UnrepairableTextError`` when the result still
     looks like mojibake or holds U+FFFD where ftfy found a byte missing.
     """
+    if text.isascii():
+        # Mojibake is made of non-ASCII characters; most catalogue text has none, and
+        # skipping ftfy for it keeps the import at its former speed.
+        return text, False
     repaired = fix_encoding(text)
     # ftfy marks a byte it found missing with U+FFFD (callers refuse U+FFFD in the input).
     if "\ufffd" in repaired or is_bad(repaired):
@@ -315,6 +327,8 @@ class _Tally:
     quarantined: int = 0
     repaired: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    bulk: bool = False
+    """Whether the run passed ``bulk_changes`` and leaves the index to one reindex at its end."""
 
     def counts(self) -> dict[str, int]:
         return {
@@ -354,12 +368,20 @@ def _upsert(session: AsyncSession) -> Any:
 
 
 class _Importer:
-    def __init__(self, db: Database, source: str, run_id: uuid.UUID) -> None:
+    def __init__(self, db: Database, source: str, run_id: uuid.UUID, *, bulk_changes: int) -> None:
         self.db = db
         self.source = source
         self.run_id = run_id
+        self.bulk_changes = bulk_changes
         self.tally = _Tally()
         self.seen: set[str] = set()
+
+    async def _enqueue(self, session: AsyncSession, tally: _Tally, changed: list[uuid.UUID]) -> None:
+        """The batch's outbox rows, one per changed work, until the run turns bulk (``BULK_CHANGES``)."""
+        if tally.inserted + tally.updated > self.bulk_changes:
+            tally.bulk = True
+        if not tally.bulk:
+            await record_work_changes(session, changed)
 
     async def write_batch(self, batch: list[Candidate | Rejection]) -> None:
         """Classify and write one batch in one transaction, with its quarantine rows and counts."""
@@ -439,7 +461,7 @@ class _Importer:
                 )
             if writes:
                 await session.execute(_upsert(session), writes)
-                await record_work_changes(session, changed)
+                await self._enqueue(session, tally, changed)
             for rejection in local:
                 tally.reject(rejection.reason)
                 session.add(
@@ -461,26 +483,34 @@ class _Importer:
         self.tally = await self.db.run(work)
 
 
-async def _start_run(db: Database, source: str) -> uuid.UUID:
-    """A new ``running`` import run of ``source``."""
+async def _start_run(db: Database, source: str) -> tuple[uuid.UUID, bool]:
+    """A new ``running`` import run, and whether the previous run of ``source`` did not finish."""
 
-    async def work(session: AsyncSession) -> uuid.UUID:
+    async def work(session: AsyncSession) -> tuple[uuid.UUID, bool]:
+        last_status = await session.scalar(
+            select(ImportRun.status)
+            .where(ImportRun.source == source)
+            .order_by(ImportRun.started_at.desc())
+            .limit(1)
+        )
         run = ImportRun(
             id=uuid.uuid4(), source=source, status="running", started_at=utcnow(), counts={}, reasons={}
         )
         session.add(run)
-        return run.id
+        return run.id, last_status is not None and last_status != "completed"
 
     return await db.run(work)
 
 
-async def _finish_run(db: Database, importer: _Importer, *, status: str) -> ImportRunRead:
+async def _finish_run(db: Database, importer: _Importer, *, status: str, reindex: bool) -> ImportRunRead:
     async def work(session: AsyncSession) -> ImportRunRead:
         run = (await session.execute(select(ImportRun).where(ImportRun.id == importer.run_id))).scalar_one()
         run.status = status
         run.finished_at = utcnow()
         run.counts = importer.tally.counts()
         run.reasons = dict(importer.tally.reasons)
+        if reindex:
+            record_change(session, entity="catalog", op="reindex")
         return ImportRunRead.model_validate(run)
 
     return await db.run(work)
@@ -494,16 +524,17 @@ async def import_works(
     batch_size: int = 1000,
     limit: int | None = None,
     on_batch: Callable[[int], None] | None = None,
+    bulk_changes: int = BULK_CHANGES,
 ) -> ImportRunRead:
     """Upsert the ``items`` of ``source`` in batches; returns the finished run with its counts.
 
     ``limit`` stops after that many input rows. ``on_batch(rows)`` is called after each
-    committed batch (progress bars). If anything raises, the run is marked ``failed``
-    (what committed stays, with its outbox rows: a re-run completes it) and the error
-    propagates.
+    committed batch (progress bars). ``bulk_changes``: see ``BULK_CHANGES``. If anything
+    raises, the run is marked ``failed`` (what committed stays, with its outbox rows: a
+    re-run completes it) and the error propagates.
     """
-    run_id = await _start_run(db, source)
-    importer = _Importer(db, source, run_id)
+    run_id, earlier_unfinished = await _start_run(db, source)
+    importer = _Importer(db, source, run_id, bulk_changes=bulk_changes)
     batch: list[Candidate | Rejection] = []
     try:
         for count, item in enumerate(items, start=1):
@@ -520,9 +551,12 @@ async def import_works(
             if on_batch is not None:
                 on_batch(len(batch))
     except Exception:
-        await _finish_run(db, importer, status="failed")
+        await _finish_run(db, importer, status="failed", reindex=importer.tally.bulk)
         log.warning("catalog.import_failed", source=source, run_id=str(run_id), **importer.tally.counts())
         raise
-    finished = await _finish_run(db, importer, status="completed")
+    # An earlier run that did not finish may have passed the bulk threshold and died
+    # before its reindex row: this run asks for one, so nothing it committed is missed.
+    reindex = importer.tally.bulk or earlier_unfinished
+    finished = await _finish_run(db, importer, status="completed", reindex=reindex)
     log.info("catalog.imported", source=source, run_id=str(run_id), **finished.counts)
     return finished

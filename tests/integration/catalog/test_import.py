@@ -211,3 +211,37 @@ async def test_imported_works_are_published(sqlite_database: Database) -> None:
         return [(published, owner) for published, owner in rows]
 
     assert await sqlite_database.run(work) == [(True, None)]
+
+
+async def test_a_bulk_run_ends_with_one_reindex_instead_of_a_row_per_work(sqlite_database: Database) -> None:
+    """Past the bulk threshold a run stops enqueuing per work and asks for one reindex at its end."""
+    db = sqlite_database
+    source = "test-bulk"
+    items = generated_rows([generated_isbn() for _ in range(12)])
+    await import_works(db, source=source, items=items, batch_size=5, bulk_changes=5)
+    rows = await outbox_rows(db)
+    assert [(entity, op) for entity, op, _ in rows] == [("work", "upsert")] * 5 + [
+        (
+            "catalog",
+            "reindex",
+        )
+    ]
+    await import_works(db, source=source, items=items, batch_size=5, bulk_changes=5)
+    assert await outbox_rows(db) == rows
+
+
+async def test_a_run_after_a_crash_asks_for_a_reindex(sqlite_database: Database) -> None:
+    """A crashed run may have died past the bulk threshold before its reindex: the next run asks for one."""
+    db = sqlite_database
+    source = "test-crash-reindex"
+    items = generated_rows([generated_isbn() for _ in range(12)])
+
+    def crashing() -> Iterator[Candidate | Rejection]:
+        yield from items[:10]
+        raise OSError("generated crash")
+
+    with pytest.raises(OSError, match="generated crash"):
+        await import_works(db, source=source, items=crashing(), batch_size=5, bulk_changes=5)
+    assert [op for entity, op, _ in await outbox_rows(db) if entity == "catalog"] == ["reindex"]
+    await import_works(db, source=source, items=items, batch_size=5, bulk_changes=5)
+    assert [op for entity, op, _ in await outbox_rows(db) if entity == "catalog"] == ["reindex", "reindex"]
