@@ -1,4 +1,4 @@
-"""PostgreSQL role passwords: generated per installation at first start, unless configured."""
+"""Server passwords (PostgreSQL roles, RabbitMQ): generated once per installation unless configured."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from folio.core.settings.models import (
     insecure_defaults_in_use,
 )
 from folio.ops.services.postgres import PostgresService, ensure_generated_passwords
+from folio.ops.services.rabbitmq import RabbitMQService
 
 pytestmark = pytest.mark.unit
 
@@ -126,3 +127,23 @@ def test_every_start_sets_the_generated_passwords(clean_env: Path) -> None:
         assert f'ALTER ROLE "{user}" WITH LOGIN NOREPLICATION' in script
         assert f"PASSWORD '{cfg.password(role).get_secret_value()}';" in script
     assert "folio-dev-password" not in script
+
+
+def test_the_broker_password_is_generated_once_and_read_by_clients(tmp_path: Path) -> None:
+    """RabbitMQ's definitions carry a generated password's hash; the AMQP URL carries the password."""
+    settings = Settings(services=ServicesSettings(data_dir=tmp_path))
+    cfg = settings.services.rabbitmq
+    with pytest.raises(MissingPasswordError, match=r"services\.rabbitmq\.password is not set"):
+        _ = cfg.url
+
+    RabbitMQService(settings)._definitions()
+
+    password = cfg.secret().get_secret_value()
+    assert len(password) >= 32
+    assert f"amqp://folio:{password}@" in cfg.url
+    assert cfg.password_file == tmp_path / "rabbitmq" / "auth.toml"
+    assert stat.S_IMODE(cfg.password_file.stat().st_mode) == 0o600
+    other = Settings(services=ServicesSettings(data_dir=tmp_path / "other")).services.rabbitmq
+    RabbitMQService(Settings(services=ServicesSettings(data_dir=tmp_path / "other")))._definitions()
+    assert other.secret() != cfg.secret()
+    assert ("services", "rabbitmq", "password") in insecure_defaults_in_use(settings)

@@ -440,15 +440,40 @@ class RabbitMQSettings(FolioSettingsBase):
     )
     epmd_port: int = setting(21430, ge=1, le=65535, description="Erlang port-mapper port.")
     user: str = setting("folio", description="Broker user Folio connects as.")
-    password: SecretStr = setting(
-        SecretStr("folio-dev-password"), insecure_default=True, description="Broker password."
+    password: SecretStr | None = setting(
+        None,
+        insecure_default=True,
+        description="Broker password; unset: generated at first start and kept in "
+        "<services.data_dir>/rabbitmq/auth.toml.",
     )
     vhost: str = setting("folio", description="Virtual host Folio uses.")
+    _password_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def password_file(self) -> Path | None:
+        """Where the generated password is kept (set by ``ServicesSettings``, like ``roles_file``)."""
+        return self._password_file
+
+    @password_file.setter
+    def password_file(self, path: Path) -> None:
+        self._password_file = path
+
+    def secret(self) -> SecretStr:
+        """The configured password, else the one generated at first start (``MissingPasswordError``)."""
+        if self.password is not None:
+            return self.password
+        generated = read_generated_passwords(self.password_file).get("password")
+        if generated is None:
+            raise MissingPasswordError(
+                f"services.rabbitmq.password is not set and {self.password_file} holds no generated one "
+                "yet: run `folio services up` (or set FOLIO_SERVICES_RABBITMQ_PASSWORD)"
+            )
+        return SecretStr(generated)
 
     @property
     def url(self) -> str:
         """AMQP URL with credentials."""
-        return f"amqp://{self.user}:{self.password.get_secret_value()}@{self.host}:{self.port}/{self.vhost}"
+        return f"amqp://{self.user}:{self.secret().get_secret_value()}@{self.host}:{self.port}/{self.vhost}"
 
 
 class KafkaSettings(FolioSettingsBase):
@@ -599,7 +624,9 @@ class ServicesSettings(FolioSettingsBase):
 
     @model_validator(mode="after")
     def _generated_passwords_live_with_the_data(self) -> Self:
+        # Where first start writes the passwords the settings leave unset (folio.ops.secrets).
         self.postgres.roles_file = self.data_dir.absolute() / "postgres" / "auth" / "roles.toml"
+        self.rabbitmq.password_file = self.data_dir.absolute() / "rabbitmq" / "auth.toml"
         return self
 
 

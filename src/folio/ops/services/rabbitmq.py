@@ -26,7 +26,9 @@ which boots an Erlang VM (about a second of CPU) per call; the node logs each
 probe as a client that closed its connection early.
 
 Users: ``load_definitions`` seeds the Folio user (password stored only as RabbitMQ's
-salted SHA-256 hash), its vhost and full permissions on it; because definitions are
+salted SHA-256 hash), its vhost and full permissions on it. The password is
+``services.rabbitmq.password`` or, unset, one generated at first start into
+``<services.data_dir>/rabbitmq/auth.toml`` (0600), where clients' settings read it; because definitions are
 configured, RabbitMQ never creates ``guest``. Once ready, the definitions are
 imported again (so a changed password applies without a restart) and a ``guest``
 left by an older data folder is deleted.
@@ -45,6 +47,7 @@ from pathlib import Path
 
 from folio.ops.health import Probe, tcp_probe
 from folio.ops.process import ProcessError, ProcessSpec
+from folio.ops.secrets import ensure_generated
 from folio.ops.service import AptPackage, Requirement, Service
 from folio.ops.services.accounts import SystemAccount
 
@@ -247,7 +250,12 @@ class RabbitMQService(Service):
 
     def _definitions(self) -> str:
         cfg = self.settings.services.rabbitmq
-        password = cfg.password.get_secret_value()
+        if cfg.password_file is None:
+            raise ProcessError("services.rabbitmq has no password file: build it through ServicesSettings")
+        ensure_generated(
+            cfg.password_file, [] if cfg.password is not None else ["password"], what="broker password"
+        )
+        password = cfg.secret().get_secret_value()
         stored = self._stored_hash()
         hashed = stored if stored is not None and _hash_matches(stored, password) else password_hash(password)
         definitions = {
