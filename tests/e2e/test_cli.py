@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from folio.core.migrations import head_revision
 from folio.core.settings import Settings, record_platform
 from folio.entrypoints.cli import build_cli
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import free_port
 from tests.e2e.conftest import FolioRunner
 from tests.e2e.test_up import running_folio_up
 
@@ -250,9 +250,9 @@ def test_no_plugins_is_said_plainly(folio: FolioRunner) -> None:
     assert "no plugins installed" in result.stdout
 
 
-def test_services_status_down_and_up_round_trip(folio: FolioRunner) -> None:
+def test_services_status_down_and_up_round_trip(settings: Settings, folio: FolioRunner) -> None:
     """`folio services` stops one server by name, reports it stopped, and brings it back."""
-    env = {"FOLIO_SERVICES_DATA_DIR": str(REPO_ROOT / ".folio" / "services")}
+    env = {"FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute())}
     before = folio("services", "status", "--json", env=env)
     assert before.returncode == 0, before.stdout + before.stderr
     assert {row["name"]: row["state"] for row in json.loads(before.stdout)}["redis"] == "running"
