@@ -260,6 +260,11 @@ def test_a_failed_services_up_stops_what_it_started(
         f"services.nginx.port = {env['FOLIO_SERVICES_NGINX_PORT']} is already in use by pid {os.getpid()}"
         in error
     )
+    # free_port() hands out ports from the kernel's ephemeral range: each is warned about by name.
+    redis_port = env["FOLIO_SERVICES_REDIS_PORT"]
+    assert f"warning: services.redis.port = {redis_port} lies in the ephemeral" in " ".join(
+        failed.stderr.split()
+    )
     assert _pid_files(env["FOLIO_SERVICES_DATA_DIR"]) == []
     redis_log = Path(env["FOLIO_SERVICES_DATA_DIR"]) / "redis" / "logs" / "instance-0.log"
     assert "Ready to accept connections" in redis_log.read_text()  # it did start, and was stopped again
