@@ -12,7 +12,7 @@ intended query is:
   corrected; neither is a DSL term (``author:tolkein``, ``-used``, ``"a phrase"``): only
   bare words are rewritten, everything else is kept verbatim.
 - **Candidates** for an unknown word come from symspellpy's SymSpell over the words
-  of titles and authors (normalised, unstemmed, stopwords dropped; words seen at least
+  of titles and authors (normalised, unstemmed, stopwords included; words seen at least
   twice, so one-off typos in the catalogue are not offered back): within one edit for
   words of up to four letters, two edits beyond.
 - **Choosing** among them uses the neighbours: each candidate scores
@@ -22,9 +22,10 @@ intended query is:
   (Viterbi). That is what turns ``hary poter`` into *harry potter* rather than the more
   frequent *mary peter*.
 
-The vocabulary is built from the live works index (``build_vocabulary``), once per
-process and works collection (``vocabulary_for``): a reindex swaps the alias to a new
-collection, and the next correction rebuilds. Works the sync adds in between are known
+The vocabulary is built from the live works index (``build_vocabulary``, in a child
+process so the serving process neither pays the build's transient memory nor its CPU
+time), once per process and works collection (``vocabulary_for``): a reindex swaps
+the alias to a new collection, and the next correction rebuilds. Works the sync adds in between are known
 after the next reindex or restart. Size on the full catalogue (271,747 works):
 see docs/search-relevance.md.
 """
@@ -34,32 +35,35 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import json
 import math
+import pickle
 import re
+import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import structlog
 from symspellpy import SymSpell, Verbosity
 
-from folio.search.engine import SearchEngine
+from folio.search.engine import SearchEngine, SearchEngineError
 from folio.textanalysis.api import analyze
 
 __all__ = [
     "BIGRAM_WEIGHT",
     "DISTANCE_PENALTY",
     "SpellingCorrector",
-    "VocabularySource",
     "build_vocabulary",
     "vocabulary_for",
 ]
 
 log = structlog.get_logger(__name__)
 
-DISTANCE_PENALTY = 3.0
-"""Score lost per edit: one edit must buy a word about twenty times more frequent."""
+DISTANCE_PENALTY = 5.0
+"""Score lost per edit: one more edit must buy a word about 150 times more frequent (or a pair)."""
 
 BIGRAM_WEIGHT = 2.0
 """Score per log of how often two neighbouring words stand together in titles and authors."""
@@ -109,9 +113,10 @@ class SpellingCorrector:
         words: Counter[str] = Counter()
         pairs: Counter[str] = Counter()
         for text, times in texts.items():
-            terms = analyze(text, stemming=False)
-            for term in terms:
+            # Stopwords are words people misspell too (`wwen`): offered, though the search drops them.
+            for term in analyze(text, stemming=False, remove_stopwords=False):
                 words[term] += times
+            terms = analyze(text, stemming=False)
             for first, second in itertools.pairwise(terms):
                 pairs[f"{first} {second}"] += times
         symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=5)
@@ -218,32 +223,55 @@ class SpellingCorrector:
         return [lattice[k][i].term for k, i in enumerate(chosen)]
 
 
-class VocabularySource:
-    """Where a corrector's words come from: the works documents of one collection, streamed."""
-
-    def __init__(self, engine: SearchEngine, collection: str) -> None:
-        self.engine = engine
-        self.collection = collection
-
-    def documents(self) -> AsyncIterable[dict[str, object]]:
-        """Every document of the collection, with only the fields the vocabulary reads."""
-        return self.engine.export_documents(self.collection, include_fields=_EXPORT_FIELDS)
+async def _export(url: str, admin_key: str, collection: str) -> list[dict[str, object]]:
+    async with SearchEngine(url, admin_key) as engine:
+        return [doc async for doc in engine.export_documents(collection, include_fields=_EXPORT_FIELDS)]
 
 
-async def build_vocabulary(source: VocabularySource) -> SpellingCorrector:
-    """A corrector over every document of ``source`` (seconds on the full catalogue)."""
-    documents = [document async for document in source.documents()]
-    corrector = await asyncio.to_thread(SpellingCorrector.from_documents, documents)
+def _build_here(url: str, admin_key: str, collection: str) -> tuple[SpellingCorrector, int]:
+    """Export ``collection`` and build its corrector in this process (the child's work)."""
+    documents = asyncio.run(_export(url, admin_key, collection))
+    return SpellingCorrector.from_documents(documents), len(documents)
+
+
+async def build_vocabulary(url: str, admin_key: str, collection: str) -> SpellingCorrector:
+    """A corrector over every document of ``collection``, built in a child process.
+
+    The build holds every work's words at once and takes seconds of CPU on the full
+    catalogue: in a child, that memory is returned to the system when it exits (Python
+    keeps what it once allocated), and the serving process keeps answering meanwhile.
+    Only the finished corrector comes back (pickled; the child is ours, started with
+    ``python -m folio.search.spelling``, the admin key on its stdin).
+
+    Raises:
+        SearchEngineError: the child could not build it (its stderr names why).
+    """
+    started = time.perf_counter()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "folio.search.spelling",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    request = json.dumps({"url": url, "admin_key": admin_key, "collection": collection}).encode()
+    out, err = await child.communicate(request)
+    if child.returncode != 0:
+        message = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise SearchEngineError(f"building the spelling vocabulary of {collection} failed: {message[0]}")
+    corrector, documents = pickle.loads(out)  # noqa: S301 - our own child's output, not outside data
     words, known, pairs = corrector.size
     log.info(
         "search.vocabulary_built",
-        collection=source.collection,
-        documents=len(documents),
+        collection=collection,
+        documents=documents,
         words=words,
         known_terms=known,
         pairs=pairs,
+        seconds=round(time.perf_counter() - started, 1),
     )
-    return corrector
+    return cast("SpellingCorrector", corrector)
 
 
 _RECHECK_S = 60.0
@@ -282,22 +310,16 @@ async def vocabulary_for(
     if collection is None:
         return None
     if fresh:
-        corrector = await build_vocabulary(VocabularySource(engine, collection))
+        corrector = await build_vocabulary(engine.url, engine.admin_key, collection)
         entry.collection, entry.corrector = collection, corrector
         return corrector
     if entry.collection != collection or entry.corrector is None:
         task = entry.building
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
-            task = asyncio.create_task(_build_detached(engine.url, engine.admin_key, collection))
+            task = asyncio.create_task(build_vocabulary(engine.url, engine.admin_key, collection))
             task.add_done_callback(functools.partial(_built, entry, collection))
             entry.building = task
     return entry.corrector
-
-
-async def _build_detached(url: str, admin_key: str, collection: str) -> SpellingCorrector:
-    """A background build on a client of its own: the caller's may be closed when its request ends."""
-    async with SearchEngine(url, admin_key) as engine:
-        return await build_vocabulary(VocabularySource(engine, collection))
 
 
 def _built(entry: _Entry, collection: str, task: asyncio.Task[SpellingCorrector]) -> None:
@@ -310,3 +332,14 @@ def _built(entry: _Entry, collection: str, task: asyncio.Task[SpellingCorrector]
         entry.checked_at = -math.inf
         return
     entry.collection, entry.corrector = collection, task.result()
+
+
+if __name__ == "__main__":
+    # The child of ``build_vocabulary``: a JSON request on stdin, the pickled result on stdout.
+    # Imported by its own name so the pickle names folio.search.spelling, not __main__.
+    from folio.search.spelling import _build_here as build
+
+    _request = json.loads(sys.stdin.read())
+    sys.stdout.buffer.write(
+        pickle.dumps(build(_request["url"], _request["admin_key"], _request["collection"]))
+    )
