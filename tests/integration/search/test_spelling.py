@@ -9,8 +9,9 @@ import pytest
 
 from folio.core.security import Principal, Role
 from folio.search.api import SearchBackend, search_listings, search_works
+from folio.search.engine import SearchEngineError
 from folio.search.indexes import listing_document, reindex, work_document
-from folio.search.spelling import vocabulary_for
+from folio.search.spelling import build_vocabulary, vocabulary_for
 from tests.support.search import generated_listing, generated_work
 
 pytestmark = pytest.mark.integration
@@ -75,3 +76,10 @@ async def test_the_vocabulary_is_built_in_the_background_and_kept(backend: Searc
     assert corrector is not None
     assert corrector.correct("lanturn keeper") == "lantern keeper"
     assert await vocabulary_for(backend.engine, backend.names.works()) is corrector
+
+
+async def test_a_failed_build_says_why(backend: SearchBackend) -> None:
+    """A vocabulary of a collection that does not exist is a SearchEngineError naming it and the cause."""
+    missing = f"{backend.names.prefix}no_such_collection"
+    with pytest.raises(SearchEngineError, match=f"{missing} failed: .*Not Found"):
+        await build_vocabulary(backend.engine.url, backend.engine.admin_key, missing)
