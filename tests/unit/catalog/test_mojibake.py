@@ -1,8 +1,8 @@
-"""Mojibake in real Book-Crossing rows: repaired when ftfy can restore it, quarantined when bytes were lost.
+"""Mojibake in real Book-Crossing rows: repaired where it can be restored, quarantined where it cannot.
 
 ``data/bx_books_real_excerpt.csv`` holds real lines copied from the fetched
 ``BX-Books.csv`` (Latin-1, as the data set ships): its header, lines 2, 195, 333, 390,
-115113, 129876 and 129878.
+115113, 129876, 129878 and 35165.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from folio.catalog.importer import (
     UnrepairableTextError,
     map_book_crossing_row,
     repair_text,
+    restore_lost_c1_bytes,
 )
 from folio.datasets.api import BOOK_FIELDS
 from folio.datasets.bookcrossing import read_rows
@@ -31,7 +32,7 @@ REAL_EXCERPT = Path(__file__).parent / "data" / "bx_books_real_excerpt.csv"
 def mapped() -> dict[str, Candidate | Rejection]:
     """The real excerpt through the real reader and the importer's mapping, by ISBN-10 of the line."""
     rows = list(read_rows(REAL_EXCERPT, BOOK_FIELDS))
-    assert len(rows) == 7
+    assert len(rows) == 8
     return {str(row.fields["ISBN"]) if row.fields else row.raw: map_book_crossing_row(row) for row in rows}
 
 
@@ -54,17 +55,36 @@ def test_utf8_read_as_latin1_is_repaired_and_counted(mapped: dict[str, Candidate
         "3462021095",
         "8483007010",
         "0156528207",
+        "3257206321",
+        "3150094445",
     }
 
 
-def test_mojibake_that_lost_bytes_is_quarantined(mapped: dict[str, Candidate | Rejection]) -> None:
-    """``KÃ?Â¶nig Lear`` (a byte became ``?`` before Folio read it) is quarantined ``unrepairable-text``."""
+def test_a_doubly_encoded_letter_whose_byte_was_lost_is_restored(
+    mapped: dict[str, Candidate | Rejection],
+) -> None:
+    """``KÃ?Â¶nig Lear`` (0x83 lost to ``?`` upstream) comes out as ``König Lear``, counted repaired."""
     for isbn in ("3257206321", "3150094445"):
         item = mapped[isbn]
-        assert isinstance(item, Rejection)
-        assert (item.reason, item.detail.startswith("title: ")) == ("unrepairable-text", True)
-        assert "KÃ?Â¶nig Lear" in item.raw
+        assert isinstance(item, Candidate), item
+        assert (item.values["title"].startswith("König Lear"), item.repaired) == (True, True)
+
+
+def test_mojibake_that_lost_an_ambiguous_byte_is_quarantined(
+    mapped: dict[str, Candidate | Rejection],
+) -> None:
+    """``Ã?xito`` (its lost byte could be É, Í, Ó...) is quarantined ``unrepairable-text``."""
+    item = mapped["187842419X"]
+    assert isinstance(item, Rejection)
+    assert (item.reason, item.detail.startswith("title: ")) == ("unrepairable-text", True)
+    assert "Ã?xito" in item.raw
     assert "unrepairable-text" in REASONS
+
+
+def test_a_lost_byte_is_restored_only_where_it_gives_a_letter() -> None:
+    """``Ã?Â·`` would decode to ``÷``, not a letter, so it is left for quarantine rather than guessed."""
+    assert restore_lost_c1_bytes("Erz\u00c3?\u00c2\u00a4hlungen") == "Erzählungen"
+    assert restore_lost_c1_bytes("a\u00c3?\u00c2\u00b7b") == "a\u00c3?\u00c2\u00b7b"
 
 
 def test_clean_rows_pass_unchanged(mapped: dict[str, Candidate | Rejection]) -> None:
@@ -80,4 +100,4 @@ def test_repair_text_leaves_correct_text_alone() -> None:
     for text in ("König Lear", "\u201cQuoted\u201d \u2013 dash", "Ærø & Øresund", "naïve café"):
         assert repair_text(text) == (text, False)
     with pytest.raises(UnrepairableTextError):
-        repair_text("KÃ?Â¶nig")
+        repair_text("Das sÃ?Â¼Ã?Â?e VermÃ?Â¤chtnis.")
