@@ -46,6 +46,8 @@ class FolioGroup(click.Group):
         """Run the command; an expected failure prints its lines and exits non-zero."""
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors, --help, exits; click reports them (and fast)
         except Exception as exc:
             # The group's own callback made the CliContext before any subcommand could fail.
             cli = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext()
