@@ -60,6 +60,9 @@ log = structlog.get_logger(__name__)
 _COPIES_PAGE = 250
 """Listing documents fetched per engine request when rewriting a work's copies (the engine's maximum)."""
 
+_COPIES_IDS_PER_QUERY = 40
+"""Work ids per copies lookup: 40 URL-encoded ids (about 44 characters each) stay well under 4,000."""
+
 
 async def _work_documents(db: Database, batch_size: int) -> AsyncIterator[dict[str, Any]]:
     async for batch in catalog.iter_works(db, batch_size=batch_size):
@@ -227,22 +230,31 @@ class SearchSync:
         engine = self.backend.engine
         shop_prefix = self.backend.names.shop_prefix()
         fields = {str(work_id): work_fields(work) for work_id, work in works.items()}
-        wanted = ",".join(f"`{work_id}`" for work_id in fields)
+        ids = list(fields)
+        # The engine refuses a query string over 4,000 characters: a bulk import changes
+        # thousands of works at once, so their ids are asked for a slice at a time.
+        slices = [
+            ids[start : start + _COPIES_IDS_PER_QUERY] for start in range(0, len(ids), _COPIES_IDS_PER_QUERY)
+        ]
         for alias in sorted(a for a in await engine.list_aliases() if a.startswith(shop_prefix)):
-            page = 1
-            while True:
-                body = await engine.search(
-                    alias,
-                    {"q": "*", "filter_by": f"work_id:=[{wanted}]", "per_page": _COPIES_PAGE, "page": page},
-                )
-                hits = [hit["document"] for hit in body.get("hits", [])]
-                if hits:
-                    await engine.import_documents(
-                        alias, [{**doc, **fields[doc["work_id"]]} for doc in hits], action="upsert"
-                    )
-                if len(hits) < _COPIES_PAGE:
-                    break
-                page += 1
+            for some in slices:
+                wanted = ",".join(f"`{work_id}`" for work_id in some)
+                page = 1
+                while True:
+                    params = {
+                        "q": "*",
+                        "filter_by": f"work_id:=[{wanted}]",
+                        "per_page": _COPIES_PAGE,
+                        "page": page,
+                    }
+                    hits = [hit["document"] for hit in (await engine.search(alias, params)).get("hits", [])]
+                    if hits:
+                        await engine.import_documents(
+                            alias, [{**doc, **fields[doc["work_id"]]} for doc in hits], action="upsert"
+                        )
+                    if len(hits) < _COPIES_PAGE:
+                        break
+                    page += 1
 
     async def _write(
         self,

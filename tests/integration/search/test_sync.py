@@ -15,8 +15,10 @@ import pytest
 from folio.catalog import api as catalog
 from folio.core.db import Database
 from folio.search.api import IndexNames, SearchBackend, SearchEngine, SearchSync
+from folio.search.indexes import ensure_index, listing_document
 from tests.conftest import free_port
 from tests.support.identity import Session, register_and_login
+from tests.support.search import generated_listing, generated_work
 
 pytestmark = pytest.mark.integration
 
@@ -162,3 +164,23 @@ async def test_a_work_edit_reaches_every_shops_listing_copies(
     assert mine["title_stem"] == "tidewat almanack"
     # The listing's own fields are untouched by the work's edit.
     assert (mine["price_cents"], theirs["price_cents"], theirs["currency"]) == (1200, 450, "GBP")
+
+
+async def test_copies_of_hundreds_of_changed_works_are_rewritten(
+    pg_database: Database, backend: SearchBackend
+) -> None:
+    """A bulk change of 300 works rewrites every listing copy (id lookups under the engine's URL limit)."""
+    tenant_id = uuid.uuid4()
+    alias = backend.names.shop(tenant_id)
+    await ensure_index(backend.engine, alias, names=backend.names)
+    works = [generated_work(f"Generated Ledger {n}") for n in range(300)]
+    listings = [listing_document(generated_listing(work), tenant_id=tenant_id) for work in works]
+    assert await backend.engine.import_documents(alias, listings) == []
+    renamed = {work.id: work.model_copy(update={"title": f"{work.title} Revised"}) for work in works}
+
+    await SearchSync(pg_database, backend)._refresh_listing_copies(renamed)
+
+    for document in listings:
+        stored = await backend.engine.get_document(alias, str(document["id"]))
+        assert stored is not None
+        assert stored["title"] == f"{document['title']} Revised"
