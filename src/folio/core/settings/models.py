@@ -276,7 +276,7 @@ class ApiSettings(FolioSettingsBase):
     max_body_bytes: int = setting(
         1_048_576,
         ge=1,
-        description="Largest request body an API route accepts (413 before it is read); nginx allows the largest.",
+        description="Largest request body an API route accepts (else 413, unread); nginx allows the largest.",
     )
     auth_max_body_bytes: int = setting(
         16_384, ge=1, description="Largest request body the unauthenticated `/api/v1/auth/` endpoints accept."
