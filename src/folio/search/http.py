@@ -147,7 +147,10 @@ async def search_listings(
     "/search/works",
     operation_id="searchWorks",
     summary="Search the shared catalogue of works",
-    description="Any member may search every work in the catalogue (not only those their shop lists).",
+    description=(
+        "Any member may search every published work in the catalogue (not only those their "
+        "shop lists), and the works their shop created that are not published yet."
+    ),
     response_model=SearchResults,
     responses=_SEARCH_PROBLEMS,
 )
@@ -163,9 +166,9 @@ async def search_works(
     correct: Correct = True,
 ) -> SearchResults:
     """``GET /api/v1/search/works``."""
-    del principal  # any authenticated member: the dependency is the check
     return await service.search_works(
         backend,
+        shop_id=principal.tenant_id,
         query=q,
         page=page,
         per_page=per_page,

@@ -41,6 +41,7 @@ from folio.search.engine import (
 )
 from folio.search.indexes import (
     FACET_FIELDS,
+    PUBLIC_TENANT,
     IndexNames,
     SynonymSet,
     ensure_index,
@@ -467,17 +468,21 @@ async def search_works(
     facets: list[str] | None = None,
     after: int | None = None,
     correct: bool = True,
+    shop_id: uuid.UUID | None = None,
 ) -> SearchResults:
     """Search the shared catalogue of works (any member may; hits carry ``work_id``).
 
-    Spelling correction as in ``search_listings``. Also the function ``folio search
-    eval`` measures, one ``tuning`` at a time, with and without correction.
+    Published works match; with ``shop_id``, so do that shop's private works (those
+    it created that no curator has published yet). Spelling correction as in
+    ``search_listings``. Also the function ``folio search eval`` measures, one
+    ``tuning`` at a time, with and without correction.
     """
+    audience = PUBLIC_TENANT if shop_id is None else f"[{PUBLIC_TENANT},{shop_id}]"
     return await _search(
         backend,
         backend.names.works(),
         query=query,
-        tenant_value="public",
+        tenant_value=audience,
         tuning=tuning or Tuning(),
         page=page,
         per_page=per_page,

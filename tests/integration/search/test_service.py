@@ -130,3 +130,27 @@ async def test_search_works_returns_work_ids(backend: SearchBackend) -> None:
     results = await search_works(backend, query="orchards")
     assert sorted(hit.work_id for hit in results.hits) == sorted(str(w.id) for w in works[:2])
     assert all(hit.kind == "work" for hit in results.hits)
+
+
+async def test_a_shops_all_works_search_includes_its_private_works_only(backend: SearchBackend) -> None:
+    """A shop finds published works and its own unpublished ones; another shop's private work stays hidden."""
+    shop_a, shop_b = uuid.uuid4(), uuid.uuid4()
+    published = generated_work("Lantern Orchard")
+    mine = generated_work("Cellar Orchard").model_copy(update={"published": False, "owner_tenant_id": shop_a})
+    theirs = generated_work("Attic Orchard").model_copy(
+        update={"published": False, "owner_tenant_id": shop_b}
+    )
+    await reindex(
+        backend.engine,
+        backend.names.works(),
+        [work_document(w) for w in (published, mine, theirs)],
+        names=backend.names,
+    )
+
+    async def found(shop_id: uuid.UUID | None) -> list[str]:
+        results = await search_works(backend, query="orchard", shop_id=shop_id, correct=False)
+        return sorted(hit.title for hit in results.hits)
+
+    assert await found(shop_a) == ["Cellar Orchard", "Lantern Orchard"]
+    assert await found(shop_b) == ["Attic Orchard", "Lantern Orchard"]
+    assert await found(None) == ["Lantern Orchard"]

@@ -242,6 +242,7 @@ async def _find(settings: Settings, *, wired: object, principal: Principal, want
         if wanted.scope == "works":
             results = await search.search_works(
                 backend,
+                shop_id=principal.tenant_id,
                 query=wanted.query,
                 page=wanted.page,
                 per_page=PER_PAGE,
