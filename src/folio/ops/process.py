@@ -291,7 +291,17 @@ def _signal_group(pid: int, signo: signal.Signals) -> None:
 
 
 def _reap(pid: int) -> None:
-    """Collect the exit status when the process is our child, so it does not linger as a zombie."""
+    """Collect the exit status when the process is our child, so it does not linger as a zombie.
+
+    A child this process detached is reaped through its kept ``Popen``: reaping it by
+    PID behind that object's back leaves it looking alive, and Python then warns at
+    exit that the subprocess "is still running".
+    """
+    for kept in _detached:
+        if kept.pid == pid:
+            if kept.poll() is not None:
+                _detached.remove(kept)
+            return
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:

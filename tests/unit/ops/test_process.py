@@ -18,6 +18,7 @@ from folio.ops.process import (
     ProcessError,
     RestartPolicy,
     RunningProcess,
+    detach,
     read_pid_file,
     stop,
     wait_ready,
@@ -185,6 +186,19 @@ def test_stop_terminates_and_removes_the_pid_file(procs: Procs) -> None:
 
     assert not pid_running(proc.pid)
     assert not spec.pid_file.exists()
+
+
+def test_stop_reaps_a_detached_child_through_its_popen(procs: Procs) -> None:
+    """A detached server stopped by PID is reaped through its kept ``Popen`` (no "still running" warning)."""
+    spec = procs.spec("sleeper", script_argv(SLEEPS))
+    proc = procs.launch(spec)
+    wait_ready(spec, proc)
+    detach(proc)
+
+    assert stop(spec) is True
+
+    assert proc.returncode is not None
+    assert proc not in process_module._detached
 
 
 def test_stop_signals_the_whole_process_group(procs: Procs, tmp_path: Path) -> None:
