@@ -16,8 +16,10 @@ Key contracts:
   its position, so a 422 problem names the field (``body.title``) and the reason.
 - The JSON schema of each type carries the rule as a ``pattern`` (unless the field
   states a stricter pattern of its own), so the OpenAPI document says what the
-  server enforces. Length limits go into ``CleanText(max_length=...)`` itself (see
-  its docstring for why not into a ``Field`` beside it).
+  server enforces; the one part it leaves out is lone surrogates (see ``_STATED``),
+  which only a JSON escape can carry. Length limits go into
+  ``CleanText(max_length=...)`` itself (see its docstring for why not into a
+  ``Field`` beside it).
 
 ``check_text`` is the same rule as a plain function, for boundaries without pydantic
 (the CLI, importers).
@@ -46,12 +48,18 @@ __all__ = [
     "find_invalid_character",
 ]
 
-_REFUSED_ALWAYS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufffd\\ufffe\\uffff"
-SINGLE_LINE_PATTERN = f"^[^{_REFUSED_ALWAYS}\\x09\\x0a\\x0d]*$"
+# Lone surrogates are refused in Python but left out of the stated pattern: in an
+# ECMA-262 pattern without the `u` flag a surrogate range matches the halves of every
+# astral character (an emoji would look refused), and schema-driven generators such as
+# schemathesis drop a pattern they cannot translate, so the rule would be stated for
+# nobody. Well-formed UTF-8 cannot carry a lone surrogate; only a JSON \u escape can.
+_STATED = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffd\\ufffe\\uffff"
+_REFUSED_ALWAYS = f"{_STATED}\\ud800-\\udfff"
+SINGLE_LINE_PATTERN = f"^[^{_STATED}\\x09\\x0a\\x0d]*$"
 """The single-line rule as an ECMA-262 pattern (what the OpenAPI document states)."""
-MULTI_LINE_PATTERN = f"^[^{_REFUSED_ALWAYS}]*$"
+MULTI_LINE_PATTERN = f"^[^{_STATED}]*$"
 """The multi-line rule as an ECMA-262 pattern: tab, LF and CR allowed."""
-_ONE_LINE_CLASS = f"{_REFUSED_ALWAYS}\\x09\\x0a\\x0d"
+_ONE_LINE_CLASS = f"{_STATED}\\x09\\x0a\\x0d"
 NOT_BLANK_PATTERN = f"^[^{_ONE_LINE_CLASS}]*[^{_ONE_LINE_CLASS}\\s][^{_ONE_LINE_CLASS}]*$"
 """The single-line rule plus "not only whitespace": what ``CleanText(not_blank=True)`` states."""
 

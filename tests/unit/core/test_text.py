@@ -97,6 +97,15 @@ def test_the_stated_pattern_agrees_with_the_check(character: str) -> None:
     assert single.fullmatch("Kön\u00efg Lear, 2e édition") is not None
 
 
+def test_the_stated_pattern_names_no_surrogates_yet_lone_ones_are_refused() -> None:
+    """No surrogate range in the stated patterns (ECMA would refuse emoji), yet the server refuses them."""
+    for pattern in (SINGLE_LINE_PATTERN, MULTI_LINE_PATTERN, NOT_BLANK_PATTERN):
+        assert "\\ud8" not in pattern
+        assert "\\udf" not in pattern
+    assert re.compile(SINGLE_LINE_PATTERN).fullmatch("Books \U0001f4da") is not None
+    assert ("name",) in _error_types({"name": "a\ud800"})
+
+
 def test_check_text_is_the_same_rule_without_pydantic() -> None:
     """The plain function (CLI, importers) refuses and normalises alike."""
     assert check_text("Ko\u0308nig") == "K\u00f6nig"
