@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from folio.datasets.api import (
     fetch,
     is_fetched,
 )
-from folio.datasets.archives import matches, member_path
+from folio.datasets.archives import extract_tar, matches, member_path
 from folio.datasets.catalog import parse_sources
 from folio.datasets.debian import read_ar_members
 from tests.unit.datasets.generated import ar_archive, debian_package, tar_xz, wheel
@@ -182,3 +184,49 @@ def test_manifest_rejects_unknown_kind_and_fields() -> None:
         parse_sources('[[source]]\nkind = "ftp"\n' + entry)
     with pytest.raises(InvalidManifestError, match="'x'"):
         parse_sources('[[source]]\nkind = "url"\nmirror = "m"\n' + entry)
+
+
+def _generated_tar(tmp_path: Path, *members: tarfile.TarInfo) -> Path:
+    """A generated tar holding ``members`` (links and special files carry no data)."""
+    archive = tmp_path / "generated.tar"
+    with tarfile.open(archive, "w") as tar:
+        for member in members:
+            tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isfile() else None)
+    return archive
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "", size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size, info.mode = kind, linkname, size, 0o4777
+    return info
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _member("data/up", tarfile.SYMTYPE, "../../etc/passwd"),
+        _member("data/abs", tarfile.SYMTYPE, "/etc/passwd"),
+        _member("data/hard", tarfile.LNKTYPE, "../outside"),
+        _member("data/dev", tarfile.CHRTYPE),
+        _member("data/fifo", tarfile.FIFOTYPE),
+    ],
+    ids=["symlink-up", "symlink-absolute", "hardlink-up", "device", "fifo"],
+)
+def test_tar_members_that_reach_outside_are_refused_whole(tmp_path: Path, bad: tarfile.TarInfo) -> None:
+    """Links out of the folder and special files refuse the whole archive, on any Python 3.11."""
+    archive = _generated_tar(tmp_path, _member("data/ok.txt", size=2), bad)
+    staging = tmp_path / "staging"
+    with pytest.raises(UnsafeArchiveError):
+        extract_tar(None, staging, path=archive)
+    assert not (staging / "data" / "ok.txt").exists()
+
+
+def test_tar_inner_links_and_files_extract_without_the_archives_mode_bits(tmp_path: Path) -> None:
+    """A link inside the folder is fine; setuid and world-write bits from the archive are not kept."""
+    archive = _generated_tar(
+        tmp_path, _member("data/ok.txt", size=2), _member("data/alias", tarfile.SYMTYPE, "ok.txt")
+    )
+    staging = tmp_path / "staging"
+    extract_tar(None, staging, path=archive)
+    assert (staging / "data" / "alias").read_bytes() == b"xx"
+    assert (staging / "data" / "ok.txt").stat().st_mode & 0o7777 == 0o644
