@@ -165,11 +165,13 @@ def test_db_upgrade_on_postgres_runs_as_the_owner_role(
     """`folio db upgrade` on PostgreSQL connects as the owner role, so the owner owns alembic_version."""
     require_service("postgres")
     pg = settings.services.postgres
-    # The server require_service checked, wherever the suite's settings put it.
+    # The server require_service checked, wherever the suite's settings put it; its data
+    # folder holds the generated role passwords (this command runs in another folder).
     env = {
         "FOLIO_DATABASE_BACKEND": "postgres",
         "FOLIO_SERVICES_POSTGRES_HOST": pg.host,
         "FOLIO_SERVICES_POSTGRES_PORT": str(pg.port),
+        "FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir),
     }
     upgraded = folio("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr

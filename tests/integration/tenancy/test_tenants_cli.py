@@ -202,7 +202,12 @@ async def test_migrate_one_shop_on_postgres(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On PostgreSQL (schema as owner, data as the app role) `--shop` migrates just that shop, once."""
-    env = {"FOLIO_DATABASE_BACKEND": "postgres", "FOLIO_CACHE_BACKEND": "memory"}
+    # The suite's servers, from an empty folder: their data folder holds the role passwords.
+    env = {
+        "FOLIO_DATABASE_BACKEND": "postgres",
+        "FOLIO_CACHE_BACKEND": "memory",
+        "FOLIO_SERVICES_DATA_DIR": str(migrated_postgres.services.data_dir),
+    }
     slug = await _register(migrated_postgres, env)
     other = await _register(migrated_postgres, env)
     migration = DataMigration(f"test.pg_bump_{uuid.uuid4().hex[:8]}", "bump", _bump().apply)
