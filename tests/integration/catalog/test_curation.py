@@ -144,7 +144,8 @@ async def test_junk_is_found_by_its_reasons_and_only_unlisted_junk_is_removed(
     shop = await create_member(db)
     escape = await insert_generated_work(db, "Generated \x1b[31mfuzz\x01", owner=shop.tenant_id)
     letterless = await insert_generated_work(db, "!!! ???", owner=None)
-    mojibake = await insert_generated_work(db, "KÃ?Â¶nig Lear (generated copy)", owner=shop.tenant_id)
+    lost_bytes = "Das sÃ?Â¼Ã?Â?e VermÃ?Â¤chtnis (generated copy)"
+    mojibake = await insert_generated_work(db, lost_bytes, owner=shop.tenant_id)
     clean = await insert_generated_work(db, "Generated Clean Title", owner=None)
     await create_listing(
         db,
