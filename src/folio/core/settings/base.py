@@ -116,8 +116,13 @@ def config_inputs(inputs: ConfigInputs) -> Iterator[None]:
 
 
 def current_inputs() -> ConfigInputs:
-    """The inputs of the load in progress, or the discovered defaults outside one."""
-    return _inputs.get() or ConfigInputs.discover()
+    """The inputs of the load in progress, or the discovered defaults outside one.
+
+    Outside a load the ``folio up`` record does not apply: only ``load_settings``
+    (every command and process) reads it, so a settings class built directly (tests,
+    tools) never depends on whether a platform was started in the current folder.
+    """
+    return _inputs.get() or ConfigInputs.discover(platform_file=None)
 
 
 def profile_overlay(doc: dict[str, Any], profile: str | None) -> dict[str, Any]:

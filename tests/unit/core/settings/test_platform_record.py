@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from folio.core.settings import describe_settings, load_settings, record_platform
+from folio.core.settings.models import LoggingSettings
 
 pytestmark = pytest.mark.unit
 
@@ -41,6 +42,13 @@ def test_the_record_gives_the_cli_the_platforms_database(clean_env: Path) -> Non
     assert settings.cache.backend == "redis"
     assert settings.logging.ship_to_search is True
     assert origin_of("database.backend") == f"folio up ({RECORD})"
+
+
+def test_a_settings_class_built_outside_a_load_ignores_the_record(clean_env: Path) -> None:
+    """Only load_settings applies the record: a class built directly (a test, a tool) does not see it."""
+    record_platform(FULL_MODE, mode="full")
+    assert LoggingSettings().ship_to_search is False
+    assert load_settings().logging.ship_to_search is True
 
 
 def test_the_environment_beats_the_record(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
