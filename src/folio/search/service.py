@@ -13,6 +13,7 @@ walks every hit in ``rank_id`` order, any depth, at constant cost per page.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 import uuid
@@ -345,25 +346,10 @@ async def _search(
     after: int | None,
     correct: bool,
 ) -> SearchResults:
-    corrected = await _corrected_query(backend, query) if correct else None
-    if corrected is not None:
-        results = await _search_once(
-            backend,
-            alias,
-            query=corrected,
-            tenant_value=tenant_value,
-            tuning=tuning,
-            page=page,
-            per_page=per_page,
-            facets=facets,
-            after=after,
-        )
-        if results.found:
-            return results.model_copy(update={"query": query, "corrected_query": corrected})
-    return await _search_once(
+    search_as = functools.partial(
+        _search_once,
         backend,
         alias,
-        query=query,
         tenant_value=tenant_value,
         tuning=tuning,
         page=page,
@@ -371,6 +357,12 @@ async def _search(
         facets=facets,
         after=after,
     )
+    corrected = await _corrected_query(backend, query) if correct else None
+    if corrected is not None:
+        results = await search_as(query=corrected)
+        if results.found:
+            return results.model_copy(update={"query": query, "corrected_query": corrected})
+    return await search_as(query=query)
 
 
 async def _corrected_query(backend: SearchBackend, query: str) -> str | None:
