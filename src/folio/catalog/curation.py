@@ -110,7 +110,7 @@ async def set_work_published(db: Database, *, work_id: uuid.UUID, published: boo
         record.version += 1
         record.updated_at = utcnow()
         changed = WorkRead.model_validate(record)
-        record_change(session, entity="work", op="upsert", entity_id=work_id)
+        await record_change(session, entity="work", op="upsert", entity_id=work_id)
         action = "work.published" if published else "work.unpublished"
         await _audit_for_owner(session, record, action, before=before, after=changed.model_dump(mode="json"))
         return changed
@@ -213,7 +213,7 @@ async def remove_works(db: Database, ids: Sequence[uuid.UUID], *, operator: str)
                     await session.execute(delete(Work).where(Work.id == work_id))
             except IntegrityError:
                 return False
-            record_change(session, entity="work", op="delete", entity_id=work_id)
+            await record_change(session, entity="work", op="delete", entity_id=work_id)
             await _audit_for_owner(session, record, "work.removed", before=before)
             return True
 

@@ -537,7 +537,7 @@ async def _finish_run(db: Database, importer: _Importer, *, status: str, reindex
         run.counts = importer.tally.counts()
         run.reasons = dict(importer.tally.reasons)
         if reindex:
-            record_change(session, entity="catalog", op="reindex")
+            await record_change(session, entity="catalog", op="reindex")
         return ImportRunRead.model_validate(run)
 
     return await db.run(work)

@@ -7,9 +7,9 @@
   catalogue service's (``folio.catalog.repository.visible_to``).
 - ``listings``: a shop's copies of a work for sale (price, stock, condition); tenant-owned,
   under row-level security like every other shop table.
-- ``catalog_changes``: the transactional outbox the search index follows. A row is
-  written in the same transaction as the change it describes and holds only ids, so
-  it needs no row-level security; the search sync claims, applies and marks rows.
+- The changes consumers follow (the search index) are events on the general outbox
+  (``folio.core.outbox``, topic ``catalog``; ``folio.catalog.outbox`` writes them), not
+  a table of this context's.
 - ``catalog_import_runs`` and ``catalog_quarantine``: one row per ``folio catalog import``
   run with its counts, and every input row the run refused with the reason.
 """
@@ -102,27 +102,6 @@ class Listing(TenantOwned, Base):
     def authors(self) -> list[str]:
         """The listed work's authors."""
         return self.work.authors
-
-
-class CatalogChange(Base):
-    """One outbox entry: something the search index must catch up with.
-
-    ``entity`` is ``work`` or ``listing`` (one document), or ``catalog`` with
-    ``op = "reindex"`` after a bulk import (rebuild the works collection).
-    """
-
-    __tablename__ = "catalog_changes"
-    __table_args__ = (Index("ix_catalog_changes_pending", "processed_at", "id"),)
-
-    id: Mapped[int] = mapped_column(AutoIncrementId, primary_key=True, autoincrement=True)
-    entity: Mapped[str] = mapped_column(String(20))
-    entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    op: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
-    processed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportRun(Base):

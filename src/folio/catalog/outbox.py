@@ -1,36 +1,62 @@
-"""The transactional outbox the search index follows (``catalog_changes``).
+"""The catalogue's events on the transactional outbox (``folio.core.outbox``, topic ``catalog``).
 
-Every write to a work or a listing adds a row here *in the same transaction*
-(``record_change``), so the index can never miss a committed change nor hear of one
-that rolled back. Rows hold ids only: the sync reads the current state when it applies
-a row, which makes applying a row twice harmless (an upsert of the same document, a
-delete of a missing one).
+Every write to a work or a listing publishes an event *in the same transaction*
+(``record_change``), so a consumer can never miss a committed change nor hear of one
+that rolled back. Events hold ids only: a consumer reads the current state when it
+applies one, which makes applying an event twice harmless (an upsert of the same
+document, a delete of a missing one).
 
-Concurrency story: ``claim_changes`` is a plain read of the oldest pending rows; it
-takes no lock that outlives its transaction. Delivery is therefore *at least once*,
-and the search sync is expected to run as one process at a time (two would apply the
-same rows twice: wasted work, not wrong results, since applying is idempotent). A row
-that fails ``MAX_ATTEMPTS`` times stops being claimed (``mark_change_failed`` records
-each error) so one poisoned row cannot block the queue; it stays in the table, with
-its ``last_error``, for an operator.
+The events (schema version 1; ``key`` is the entity's id):
+
+========================  ===================================  ======================
+type                      when                                 ``tenant_id``
+========================  ===================================  ======================
+``work.changed``          a work was created or edited         None
+``work.deleted``          the curator removed a work           None
+``listing.changed``       a listing was created or edited      the listing's shop
+``listing.deleted``       a listing was deleted                the listing's shop
+``catalog.bulk_imported`` a bulk import changed many works     None (key None)
+========================  ===================================  ======================
+
+Each payload is ``{"entity", "op", "entity_id", "tenant_id"}`` (ids as strings), the
+fields ``CatalogChangeRead`` gives a consumer back: ``entity`` is ``work``, ``listing``
+or ``catalog``; ``op`` is ``upsert``, ``delete`` or ``reindex``.
+
+Consumers (the search sync) read the topic through ``claim_changes``,
+``mark_changes_synced``, ``mark_change_failed`` and ``pending_change_count``: the
+general outbox's functions for one named consumer, with the events decoded into
+``CatalogChangeRead``. Delivery is at least once, retries and poisoning follow the
+consumer's ``RetryPolicy`` (see ``folio.core.outbox``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.catalog.models import CatalogChange
 from folio.catalog.schemas import CatalogChangeRead
-from folio.core.columns import utcnow
 from folio.core.db import Database
+from folio.core.outbox import (
+    ClaimedEvent,
+    EventDraft,
+    OutboxEvent,
+    RetryPolicy,
+    ack_events,
+    add_outbox_events,
+    claim_events,
+    count_pending,
+    fail_event,
+)
 
 __all__ = [
-    "MAX_ATTEMPTS",
+    "EVENT_TYPES",
+    "TOPIC",
     "claim_changes",
+    "listing_change_tenants",
     "mark_change_failed",
     "mark_changes_synced",
     "pending_change_count",
@@ -38,11 +64,44 @@ __all__ = [
     "record_work_changes",
 ]
 
-MAX_ATTEMPTS = 5
-"""Failed attempts after which a change is no longer claimed (it waits for an operator)."""
+TOPIC = "catalog"
+"""The outbox topic every catalogue event is published on."""
+
+EVENT_TYPES: dict[tuple[str, str], str] = {
+    ("work", "upsert"): "work.changed",
+    ("work", "delete"): "work.deleted",
+    ("listing", "upsert"): "listing.changed",
+    ("listing", "delete"): "listing.deleted",
+    ("catalog", "reindex"): "catalog.bulk_imported",
+}
+"""``(entity, op)`` -> the event type; the only changes the catalogue publishes."""
+
+SCHEMA_VERSION = 1
+"""The version of the payload ``_draft`` writes and ``_change`` reads."""
+
+_LISTING_TYPES = [kind for (entity, _), kind in EVENT_TYPES.items() if entity == "listing"]
 
 
-def record_change(
+def _draft(*, entity: str, op: str, entity_id: uuid.UUID | None, tenant_id: uuid.UUID | None) -> EventDraft:
+    kind = EVENT_TYPES.get((entity, op))
+    if kind is None:
+        raise ValueError(f"the catalogue publishes no {entity}/{op} change")
+    return EventDraft(
+        topic=TOPIC,
+        key=None if entity_id is None else str(entity_id),
+        type=kind,
+        payload={
+            "entity": entity,
+            "op": op,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "tenant_id": None if tenant_id is None else str(tenant_id),
+        },
+        schema_version=SCHEMA_VERSION,
+        tenant_id=tenant_id,
+    )
+
+
+async def record_change(
     session: AsyncSession,
     *,
     entity: str,
@@ -50,87 +109,69 @@ def record_change(
     entity_id: uuid.UUID | None = None,
     tenant_id: uuid.UUID | None = None,
 ) -> None:
-    """Add an outbox row to the caller's transaction (it commits, or not, with the change)."""
-    session.add(
-        CatalogChange(
-            entity=entity,
-            entity_id=entity_id,
-            tenant_id=tenant_id,
-            op=op,
-            created_at=utcnow(),
-            attempts=0,
-        )
-    )
+    """Publish one change in the caller's transaction (it commits, or not, with the change).
+
+    ``(entity, op)`` must be a key of ``EVENT_TYPES`` (``ValueError`` otherwise).
+    """
+    await add_outbox_events(session, [_draft(entity=entity, op=op, entity_id=entity_id, tenant_id=tenant_id)])
 
 
 async def record_work_changes(
     session: AsyncSession, work_ids: Sequence[uuid.UUID], *, op: str = "upsert"
 ) -> None:
-    """One ``work`` outbox row per id in the caller's transaction (one executemany, for bulk writers)."""
-    if not work_ids:
-        return
-    now = utcnow()
-    rows = [
-        {
-            "entity": "work",
-            "entity_id": work_id,
-            "tenant_id": None,
-            "op": op,
-            "created_at": now,
-            "attempts": 0,
-        }
-        for work_id in work_ids
-    ]
-    # One executemany rather than ORM objects: a bulk import writes a thousand per batch.
-    await session.execute(insert(CatalogChange), rows)
+    """One ``work`` change per id in the caller's transaction (two statements, for bulk writers)."""
+    drafts = [_draft(entity="work", op=op, entity_id=work_id, tenant_id=None) for work_id in work_ids]
+    await add_outbox_events(session, drafts)
 
 
-def _pending() -> list[ColumnElement[bool]]:
-    return [CatalogChange.processed_at.is_(None), CatalogChange.attempts < MAX_ATTEMPTS]
+def _uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
 
 
-async def claim_changes(db: Database, *, limit: int) -> list[CatalogChangeRead]:
-    """Up to ``limit`` pending changes, oldest first (see the module docstring for concurrency)."""
+def _change(event: ClaimedEvent) -> CatalogChangeRead:
+    payload = event.payload
+    return CatalogChangeRead(
+        id=event.id,
+        entity=str(payload.get("entity")),
+        entity_id=_uuid(payload.get("entity_id")),
+        tenant_id=event.tenant_id,
+        op=str(payload.get("op")),
+        created_at=event.created_at,
+        attempts=event.attempts,
+    )
 
-    async def work(session: AsyncSession) -> list[CatalogChangeRead]:
-        statement = select(CatalogChange).where(*_pending()).order_by(CatalogChange.id).limit(limit)
-        return [CatalogChangeRead.model_validate(row) for row in (await session.execute(statement)).scalars()]
 
-    # Not readonly: a replica could lag behind a change the caller just committed.
-    return await db.run(work)
+async def claim_changes(db: Database, *, consumer: str, limit: int) -> list[CatalogChangeRead]:
+    """Up to ``limit`` of ``consumer``'s due catalogue changes, oldest first (``claim_events``)."""
+    return [_change(event) for event in await claim_events(db, consumer=consumer, limit=limit, topic=TOPIC)]
 
 
-async def mark_changes_synced(db: Database, ids: Sequence[int]) -> None:
-    """Record that the changes ``ids`` reached the index (they are never claimed again)."""
-    if not ids:
-        return
+async def mark_changes_synced(db: Database, ids: Sequence[int], *, consumer: str) -> None:
+    """Record that ``consumer`` applied the changes ``ids`` (they are never claimed by it again)."""
+    await ack_events(db, consumer=consumer, event_ids=ids)
 
-    async def work(session: AsyncSession) -> None:
-        await session.execute(
-            update(CatalogChange).where(CatalogChange.id.in_(list(ids))).values(processed_at=utcnow())
+
+async def mark_change_failed(
+    db: Database, change_id: int, error: str, *, consumer: str, retry: RetryPolicy
+) -> bool:
+    """Count ``consumer``'s failed attempt at ``change_id`` and keep ``error``; True once it is poisoned."""
+    return await fail_event(db, consumer=consumer, event_id=change_id, error=error, retry=retry)
+
+
+async def pending_change_count(db: Database, *, consumer: str) -> int:
+    """How many catalogue changes wait for ``consumer`` (poisoned ones excluded)."""
+    return await count_pending(db, consumer=consumer, topic=TOPIC)
+
+
+async def listing_change_tenants(session: AsyncSession) -> list[uuid.UUID]:
+    """Every shop named by a listing event, sorted (whether or not it still holds listings)."""
+    statement = (
+        select(OutboxEvent.tenant_id)
+        .where(
+            OutboxEvent.topic == TOPIC,
+            OutboxEvent.type.in_(_LISTING_TYPES),
+            OutboxEvent.tenant_id.is_not(None),
         )
-
-    await db.run(work)
-
-
-async def mark_change_failed(db: Database, change_id: int, error: str) -> None:
-    """Count a failed attempt at change ``change_id`` and keep ``error`` (it stays pending)."""
-
-    async def work(session: AsyncSession) -> None:
-        await session.execute(
-            update(CatalogChange)
-            .where(CatalogChange.id == change_id)
-            .values(attempts=CatalogChange.attempts + 1, last_error=error[:10_000])
-        )
-
-    await db.run(work)
-
-
-async def pending_change_count(db: Database) -> int:
-    """How many changes wait to be claimed (failed ``MAX_ATTEMPTS`` times excluded)."""
-
-    async def work(session: AsyncSession) -> int:
-        statement = select(func.count()).select_from(CatalogChange).where(*_pending())
-        return int((await session.execute(statement)).scalar_one())
-
-    return await db.run(work)
+        .distinct()
+    )
+    return sorted(tenant for tenant in (await session.execute(statement)).scalars() if tenant is not None)

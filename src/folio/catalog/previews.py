@@ -164,7 +164,7 @@ async def generate_previews(
                     work.preview_key = key
                     work.version += 1
                     work.updated_at = utcnow()
-                    record_change(session, entity="work", op="upsert", entity_id=work_id)
+                    await record_change(session, entity="work", op="upsert", entity_id=work_id)
 
                 await db.run(point)
                 report.generated += 1

@@ -32,14 +32,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.audit.api import actor_of, record_event
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
-from folio.catalog.models import CatalogChange, Listing, Work
-from folio.catalog.outbox import record_change
+from folio.catalog.models import Listing, Work
+from folio.catalog.outbox import listing_change_tenants, record_change
 from folio.catalog.repository import ListingRepository, WorkQuery, WorkRepository
 from folio.catalog.schemas import (
     ListingCreate,
@@ -219,7 +218,7 @@ async def create_work(db: Database, *, principal: Principal, data: WorkCreate) -
         except IntegrityError:
             raise ConflictError(f"ISBN {record.isbn13} was catalogued meanwhile; fetch it by ISBN") from None
         created = WorkRead.model_validate(record)
-        record_change(session, entity="work", op="upsert", entity_id=work_id)
+        await record_change(session, entity="work", op="upsert", entity_id=work_id)
         await _audit(
             session, principal, "work.created", "work", work_id, after=created.model_dump(mode="json")
         )
@@ -266,7 +265,7 @@ async def update_work(
         record.version += 1
         record.updated_at = utcnow()
         updated = WorkRead.model_validate(record)
-        record_change(session, entity="work", op="upsert", entity_id=work_id)
+        await record_change(session, entity="work", op="upsert", entity_id=work_id)
         await _audit(
             session,
             principal,
@@ -410,7 +409,7 @@ async def create_listing(
         await listings.add(listing)
         await _flush_or_conflict(session)
         created = ListingRead.model_validate(listing)
-        record_change(
+        await record_change(
             session, entity="listing", op="upsert", entity_id=listing.id, tenant_id=principal.tenant_id
         )
         await _audit(
@@ -470,7 +469,7 @@ async def update_listing(
         listing.updated_at = utcnow()
         await _flush_or_conflict(session)
         updated = ListingRead.model_validate(listing)
-        record_change(
+        await record_change(
             session, entity="listing", op="upsert", entity_id=listing.id, tenant_id=principal.tenant_id
         )
         await _audit(
@@ -508,7 +507,7 @@ async def delete_listing(
         _check_version("listing", listing.version, [] if if_version is None else [if_version])
         before = ListingRead.model_validate(listing).model_dump(mode="json")
         await listings.remove(listing)
-        record_change(
+        await record_change(
             session, entity="listing", op="delete", entity_id=listing_id, tenant_id=principal.tenant_id
         )
         await _audit(session, principal, "listing.deleted", "listing", listing_id, before=before)
@@ -692,25 +691,17 @@ async def list_tenants_with_listings(db: Database) -> list[uuid.UUID]:
     """The shops that hold at least one listing, by id.
 
     Row-level security is kept, not bypassed. The candidates are the shops named by
-    listing rows of the outbox (``catalog_changes`` has no RLS; every listing ever
-    created wrote one there in its own transaction), and each is then asked, inside
-    its own ``tenant_scope``, whether it still holds a listing. Whoever prunes the
-    outbox one day must keep the latest listing row of each shop.
+    listing events of the outbox (``outbox_events`` has no RLS; every listing ever
+    created published one there in its own transaction), and each is then asked,
+    inside its own ``tenant_scope``, whether it still holds a listing. Whoever prunes
+    the outbox one day must keep the latest listing event of each shop.
     """
-
-    async def candidates(session: AsyncSession) -> list[uuid.UUID]:
-        statement = (
-            select(CatalogChange.tenant_id)
-            .where(CatalogChange.entity == "listing", CatalogChange.tenant_id.is_not(None))
-            .distinct()
-        )
-        return sorted(tenant for tenant in (await session.execute(statement)).scalars() if tenant is not None)
 
     async def holds_listings(session: AsyncSession) -> bool:
         return await ListingRepository(session).exists_any()
 
     found = []
-    for tenant_id in await db.run(candidates):
+    for tenant_id in await db.run(listing_change_tenants):
         with tenant_scope(tenant_id):
             if await db.run(holds_listings):
                 found.append(tenant_id)

@@ -1,21 +1,24 @@
 """Keeping the indexes in step with the catalogue: the outbox sync and full reindexes.
 
-The catalogue writes one ``catalog_changes`` row per change in the same transaction as
-the change (``folio.catalog.api``); ``SearchSync`` claims pending rows, reads the
-*current* state of each entity and applies it: upsert when it exists, delete when it
-does not (or when the row says ``delete``). Applying is idempotent, so delivery being
-at least once is harmless.
+The catalogue publishes one event per change on the transactional outbox (topic
+``catalog``), in the same transaction as the change (``folio.catalog.outbox``).
+``SearchSync`` is the outbox consumer named ``search`` (subscribed by migration
+``0011_outbox``): it claims its pending changes, reads the *current* state of each
+entity and applies it: upsert when it exists, delete when it does not (or when the
+change says ``delete``). Applying is idempotent, so delivery being at least once is
+harmless.
 
 Failure story (no lost updates while the engine is down):
 
 - Before claiming, the sync asks the engine for ``/health``. While the engine is
   unreachable it claims nothing and backs off exponentially (``min_backoff_s`` doubling
-  to ``max_backoff_s``): a long outage does not burn the rows' attempts, they simply
+  to ``max_backoff_s``): a long outage does not burn the changes' attempts, they simply
   wait in the outbox.
 - A batch that fails mid-way (the engine went down, or refused a document) marks each
-  unapplied change failed with the error (``attempts + 1``; the catalogue stops
-  claiming a row after its ``MAX_ATTEMPTS``, leaving it for an operator) and backs off
-  the same way; the next round retries them.
+  unapplied change failed with the error (``attempts + 1``; after ``RETRY.max_attempts``
+  the outbox sets the change aside for this consumer, with its last error, for an
+  operator) and backs off the same way; the next round retries them. The per-event
+  backoff of ``RETRY`` is 0 because the round's backoff already spaces the retries.
 - ``op = reindex`` (after a bulk import) rebuilds the works collection with
   ``reindex_works``.
 
@@ -35,13 +38,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 
 from folio.catalog import api as catalog
 from folio.core.db import Database
 from folio.core.errors import FolioError
+from folio.core.outbox import RetryPolicy
 from folio.search.engine import SearchEngineError, SearchUnavailableError
 from folio.search.indexes import (
     ReindexReport,
@@ -119,6 +123,12 @@ class SyncReport:
 class SearchSync:
     """Applies the catalogue's outbox to the search indexes; one instance per worker process."""
 
+    CONSUMER: ClassVar[str] = "search"
+    """The outbox consumer name: one process at a time may consume under it."""
+
+    RETRY: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=5, first_backoff_s=0.0)
+    """Five failed attempts poison a change; no per-change wait (``run_forever`` backs off per round)."""
+
     def __init__(
         self,
         db: Database,
@@ -143,6 +153,10 @@ class SearchSync:
     def _failed_round(self) -> None:
         self._backoff_s = min(max(self._backoff_s * 2, self.min_backoff_s), self.max_backoff_s)
 
+    async def pending_count(self) -> int:
+        """How many catalogue changes wait for this consumer (set-aside ones excluded)."""
+        return await catalog.pending_change_count(self.db, consumer=self.CONSUMER)
+
     async def run_once(self) -> SyncReport:
         """Claim one batch of changes and apply it; never raises for engine failures (see the module doc)."""
         report = SyncReport()
@@ -154,7 +168,7 @@ class SearchSync:
             self._failed_round()
             log.warning("search.sync_engine_down", error=exc.detail, backoff_s=self._backoff_s)
             return report
-        changes = await catalog.claim_changes(self.db, limit=self.batch_size)
+        changes = await catalog.claim_changes(self.db, consumer=self.CONSUMER, limit=self.batch_size)
         report.claimed = len(changes)
         if not changes:
             self._backoff_s = 0.0
@@ -169,9 +183,11 @@ class SearchSync:
             for change in changes:
                 if change.id not in done and change.id not in failed:
                     failed[change.id] = message
-        await catalog.mark_changes_synced(self.db, done)
+        await catalog.mark_changes_synced(self.db, done, consumer=self.CONSUMER)
         for change_id, error in failed.items():
-            await catalog.mark_change_failed(self.db, change_id, error)
+            await catalog.mark_change_failed(
+                self.db, change_id, error, consumer=self.CONSUMER, retry=self.RETRY
+            )
         report.synced = len(done)
         report.failed = len(failed)
         if failed:

@@ -22,11 +22,12 @@ from folio.catalog.api import (
     set_work_published,
     update_work,
 )
-from folio.catalog.models import CatalogChange, Work
+from folio.catalog.models import Work
 from folio.catalog.schemas import WorkFilter
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from folio.core.outbox import OutboxEvent
 from folio.core.security import Principal
 from folio.core.settings import Settings
 from tests.support.identity import create_member
@@ -45,9 +46,11 @@ async def work_changes(db: Database, work_id: uuid.UUID) -> list[str]:
 
     async def work(session: AsyncSession) -> list[str]:
         rows = await session.execute(
-            select(CatalogChange.op).where(CatalogChange.entity_id == work_id).order_by(CatalogChange.id)
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.topic == "catalog", OutboxEvent.key == str(work_id))
+            .order_by(OutboxEvent.id)
         )
-        return list(rows.scalars())
+        return [payload["op"] for payload in rows.scalars()]
 
     return await db.run(work)
 

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.catalog.api import list_import_runs, list_quarantine
 from folio.catalog.importer import Candidate, Rejection, import_works, map_book_crossing_row
-from folio.catalog.models import CatalogChange, Work
+from folio.catalog.models import Work
 from folio.core.db import Database
+from folio.core.outbox import OutboxEvent
 from tests.integration.catalog.conftest import generated_isbn
 from tests.unit.catalog.test_importer_mapping import GeneratedRow
 
@@ -62,10 +63,15 @@ async def outbox_rows(db: Database) -> list[tuple[str, str, uuid.UUID | None]]:
     """Every outbox row as ``(entity, op, entity_id)``, oldest first."""
 
     async def work(session: AsyncSession) -> list[tuple[str, str, uuid.UUID | None]]:
-        statement = select(CatalogChange.entity, CatalogChange.op, CatalogChange.entity_id).order_by(
-            CatalogChange.id
-        )
-        return [(entity, op, entity_id) for entity, op, entity_id in await session.execute(statement)]
+        statement = select(OutboxEvent.payload).where(OutboxEvent.topic == "catalog").order_by(OutboxEvent.id)
+        return [
+            (
+                payload["entity"],
+                payload["op"],
+                None if payload["entity_id"] is None else uuid.UUID(payload["entity_id"]),
+            )
+            for payload in (await session.execute(statement)).scalars()
+        ]
 
     return await db.run(work)
 

@@ -21,12 +21,17 @@ from folio.catalog.api import (
     mark_changes_synced,
     pending_change_count,
 )
-from folio.catalog.outbox import MAX_ATTEMPTS
 from folio.core.db import Database
+from folio.core.outbox import RetryPolicy
 from folio.core.settings import Settings
 from tests.support.identity import create_member
 
 pytestmark = pytest.mark.integration
+
+CONSUMER = "search"
+"""A consumer of the catalog topic from the start: migration 0011 subscribes it."""
+RETRY = RetryPolicy(max_attempts=5, first_backoff_s=0.0)
+MAX_ATTEMPTS = RETRY.max_attempts
 
 
 async def test_claim_mark_synced_and_failed(sqlite_database: Database, settings: Settings) -> None:
@@ -41,22 +46,22 @@ async def test_claim_mark_synced_and_failed(sqlite_database: Database, settings:
         principal=owner,
         data=ListingCreate(work_id=first.id, price_cents=5, currency="EUR"),
     )
-    claimed = await claim_changes(db, limit=10)
+    claimed = await claim_changes(db, consumer=CONSUMER, limit=10)
     assert [(c.entity, c.entity_id, c.tenant_id) for c in claimed] == [
         ("work", first.id, None),
         ("work", second.id, None),
         ("listing", listing.id, owner.tenant_id),
     ]
-    assert await pending_change_count(db) == 3
-    await mark_changes_synced(db, [claimed[0].id, claimed[2].id])
-    assert [c.id for c in await claim_changes(db, limit=10)] == [claimed[1].id]
+    assert await pending_change_count(db, consumer=CONSUMER) == 3
+    await mark_changes_synced(db, [claimed[0].id, claimed[2].id], consumer=CONSUMER)
+    assert [c.id for c in await claim_changes(db, consumer=CONSUMER, limit=10)] == [claimed[1].id]
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        await mark_change_failed(db, claimed[1].id, f"index down ({attempt})")
-        left = await claim_changes(db, limit=10)
+        await mark_change_failed(db, claimed[1].id, f"index down ({attempt})", consumer=CONSUMER, retry=RETRY)
+        left = await claim_changes(db, consumer=CONSUMER, limit=10)
         if attempt < MAX_ATTEMPTS:
             assert [(c.id, c.attempts) for c in left] == [(claimed[1].id, attempt)]
-    assert await claim_changes(db, limit=10) == []
-    assert await pending_change_count(db) == 0
+    assert await claim_changes(db, consumer=CONSUMER, limit=10) == []
+    assert await pending_change_count(db, consumer=CONSUMER) == 0
 
 
 async def test_bulk_reads_for_the_index(any_database: Database, settings: Settings) -> None:

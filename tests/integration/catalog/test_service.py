@@ -25,7 +25,6 @@ from folio.catalog.api import (
     update_listing,
     update_work,
 )
-from folio.catalog.models import CatalogChange
 from folio.catalog.schemas import ListingFilter, WorkFilter
 from folio.core.db import Database
 from folio.core.errors import (
@@ -36,6 +35,7 @@ from folio.core.errors import (
     QuotaExceededError,
     ValidationFailedError,
 )
+from folio.core.outbox import OutboxEvent
 from folio.core.security import Role
 from folio.core.settings import Settings
 from folio.usage.api import Meter, set_quota_override
@@ -50,11 +50,11 @@ async def changes_for(db: Database, entity_id: uuid.UUID) -> list[tuple[str, str
 
     async def work(session: AsyncSession) -> list[tuple[str, str, uuid.UUID | None]]:
         rows = await session.execute(
-            select(CatalogChange.entity, CatalogChange.op, CatalogChange.tenant_id)
-            .where(CatalogChange.entity_id == entity_id)
-            .order_by(CatalogChange.id)
+            select(OutboxEvent.payload, OutboxEvent.tenant_id)
+            .where(OutboxEvent.topic == "catalog", OutboxEvent.key == str(entity_id))
+            .order_by(OutboxEvent.id)
         )
-        return [(e, o, t) for e, o, t in rows]
+        return [(payload["entity"], payload["op"], tenant) for payload, tenant in rows]
 
     return await db.run(work)
 
@@ -254,8 +254,8 @@ async def test_outbox_row_is_not_written_when_the_transaction_fails(
 
     async def listing_changes(session: AsyncSession) -> int:
         rows = await session.execute(
-            select(CatalogChange.id).where(
-                CatalogChange.tenant_id == owner.tenant_id, CatalogChange.entity == "listing"
+            select(OutboxEvent.id).where(
+                OutboxEvent.tenant_id == owner.tenant_id, OutboxEvent.type.startswith("listing.")
             )
         )
         return len(rows.all())

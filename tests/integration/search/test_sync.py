@@ -52,7 +52,7 @@ async def test_changes_wait_out_an_outage_then_reach_the_index(
     """With the engine down nothing is claimed or lost; once it is back the work and listing are indexed."""
     owner = await register_and_login(api_client)
     work_id, listing_id = await _create(api_client, owner, "Saltmarsh Diaries")
-    pending_before = await catalog.pending_change_count(pg_database)
+    pending_before = await catalog.pending_change_count(pg_database, consumer=SearchSync.CONSUMER)
 
     down = SearchBackend(SearchEngine(f"http://127.0.0.1:{free_port()}", "k", timeout_s=0.5), backend.names)
     try:
@@ -65,7 +65,7 @@ async def test_changes_wait_out_an_outage_then_reach_the_index(
         assert sync_down.backoff_s == 1.0
     finally:
         await down.aclose()
-    assert await catalog.pending_change_count(pg_database) >= pending_before
+    assert await catalog.pending_change_count(pg_database, consumer=SearchSync.CONSUMER) >= pending_before
 
     await _drain(SearchSync(pg_database, backend))
     engine, names = backend.engine, backend.names
@@ -118,7 +118,7 @@ async def test_a_batch_that_fails_midway_is_marked_failed_and_retried(
     assert report.synced == 0
     assert sync.backoff_s == 0.25
     assert "Not Ready" in report.errors[0]
-    retried = await catalog.claim_changes(pg_database, limit=1000)
+    retried = await catalog.claim_changes(pg_database, consumer=SearchSync.CONSUMER, limit=1000)
     assert any(
         change.entity_id is not None and str(change.entity_id) == listing_id and change.attempts == 1
         for change in retried

@@ -90,7 +90,7 @@ def sync_command(cli: CliContext, once: bool, interval: float, index_prefix: str
     if down:
         cli.fail("the search engine cannot be reached; changes stay pending")
     if failed:
-        cli.fail("some changes failed; they are retried by the next run (see catalog_changes.last_error)")
+        cli.fail("some changes failed; they are retried by the next run (see outbox_deliveries.last_error)")
 
 
 @search_group.command(
@@ -138,11 +138,10 @@ def status_command(cli: CliContext, index_prefix: str) -> None:
     """Pending outbox changes, and each index's alias target and document count."""
     from rich.table import Table
 
-    from folio.catalog.api import pending_change_count
-    from folio.search.api import IndexStatus, index_status
+    from folio.search.api import IndexStatus, SearchSync, index_status
 
     async def work(db: Database, backend: SearchBackend) -> tuple[int, list[IndexStatus]]:
-        return await pending_change_count(db), await index_status(backend)
+        return await SearchSync(db, backend).pending_count(), await index_status(backend)
 
     pending, indexes = _run(cli, index_prefix, work)
     cli.console.print(f"pending changes: {pending}")
