@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --locked
 FOLIO := $(RUN) folio
 
-.PHONY: help uv sync run run-lite test test-unit lint format typecheck bench mutation docs docs-serve services-up services-down services-status clean
+.PHONY: help uv sync run run-lite test test-unit lint contracts format typecheck bench mutation docs docs-serve services-up services-down services-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,10 +41,14 @@ test: sync ## The whole suite with its real services (what CI runs)
 test-unit: sync ## Unit tests only, no services needed
 	$(RUN) pytest -m unit --no-cov
 
-lint: sync ## ruff, ruff format --check, import-linter
+lint: sync ## ruff, ruff format --check, import-linter (contracts fresh from the tiers)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) python scripts/contracts.py --check
 	$(RUN) lint-imports
+
+contracts: sync ## Regenerate the import contracts from [tool.folio.architecture]
+	$(RUN) python scripts/contracts.py
 
 format: sync ## Apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

@@ -1,64 +1,74 @@
 """The one place concrete adapters are chosen and wired from settings.
 
-Entry points call ``build_platform`` in their lifespan (never at import time) and
-close it at shutdown; tests build their own ``Platform`` to swap a part.
+Every process (the gateway and the web app in it, the CLI, workers) calls
+``build_platform`` once it runs (never at import time) and closes the ``Platform`` at
+shutdown. Lite mode is decided here and nowhere else: it wires no search engine, and
+the adapters that need one answer "not in lite mode" when its slot is empty. Tests
+build their own platform to swap a part (``build_platform(settings, database=...)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from functools import partial
 
 from folio.core.data_migrations import DataMigration
 from folio.core.db import Database
-from folio.core.objectstore import ObjectStore, object_store_for
+from folio.core.objectstore import object_store_for
+from folio.core.platform import Platform, ReadinessCheck
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
-from folio.search.api import SearchBackend, search_backend, search_enabled
+from folio.httpkit.principal import AUTHENTICATOR
+from folio.identity.api import authenticate_credentials
+from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
+from folio.usage.api import API_CALL_METER, ApiCallMeter
 
-ReadinessCheck = Callable[[], Awaitable[None]]
-"""Raises when the dependency it checks is not usable; returns None when it is."""
-
-
-@dataclass
-class Platform:
-    """The wired adapters a process uses, and the readiness checks they bring."""
-
-    settings: Settings
-    database: Database
-    rate_limiter: RateLimiter
-    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
-    object_store: ObjectStore | None = None  # None: adapters build one from settings (object_store_for)
-    search: SearchBackend | None = None  # None: no search engine (lite mode), or adapters open one per use
-
-    async def aclose(self) -> None:
-        """Release every connection the platform holds."""
-        await self.database.dispose()
-        await self.rate_limiter.aclose()
-        if self.search is not None:
-            await self.search.aclose()
+__all__ = ["Platform", "ReadinessCheck", "build_platform", "data_migrations"]
 
 
-def build_platform(settings: Settings) -> Platform:
-    """Wire the adapters the settings choose; connects to nothing yet."""
-    database = Database.from_urls(settings.database, settings.database_url, settings.database_replica_url)
+def build_platform(
+    settings: Settings, *, database: Database | None = None, rate_limiter: RateLimiter | None = None
+) -> Platform:
+    """Wire the adapters the settings choose; connects to nothing yet.
+
+    A ``database`` or ``rate_limiter`` passed in is used instead of a new one and stays
+    open when the platform closes: its owner (a test's shared fixture) closes it.
+    """
+    owned_database = database is None
+    database = database or Database.from_urls(
+        settings.database, settings.database_url, settings.database_replica_url
+    )
+    owned_limiter = rate_limiter is None
+    rate_limiter = rate_limiter or RateLimiter(settings.cache_url)
+    platform = Platform(
+        settings=settings,
+        database=database,
+        rate_limiter=rate_limiter,
+        object_store=object_store_for(settings),  # connects to nothing until first used
+        readiness=_readiness(settings, database, rate_limiter),
+    )
+    if owned_database:
+        platform.own(database.dispose)
+    if owned_limiter:
+        platform.own(rate_limiter.aclose)
+    platform.provide(AUTHENTICATOR, partial(authenticate_credentials, database, settings))
+    platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
+    if search_enabled(settings):
+        backend = search_backend(settings)
+        platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)
+    return platform
+
+
+def _readiness(
+    settings: Settings, database: Database, rate_limiter: RateLimiter
+) -> dict[str, ReadinessCheck]:
     # The checks go through the engines' circuit breakers: while one is open the check
     # fails at once naming its state, and once half-open a probe is its trial call.
     readiness: dict[str, ReadinessCheck] = {"database": database.check_ready}
     if database.replica is not None:
         readiness["database-replica"] = lambda: database.check_ready(readonly=True)
-    rate_limiter = RateLimiter(settings.cache_url)
     if settings.cache.backend == "redis" or settings.cache.url is not None:
         readiness["cache"] = rate_limiter.check
-    search = search_backend(settings) if search_enabled(settings) else None
-    return Platform(
-        settings=settings,
-        database=database,
-        rate_limiter=rate_limiter,
-        readiness=readiness,
-        object_store=object_store_for(settings),  # connects to nothing until first used
-        search=search,
-    )
+    return readiness
 
 
 def data_migrations() -> list[DataMigration]:

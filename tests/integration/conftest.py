@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
@@ -20,10 +20,11 @@ async def api_app(
     migrated_postgres: Settings, pg_database: Database, redis_limiter: RateLimiter
 ) -> AsyncIterator[FastAPI]:
     """The gateway app over the migrated PostgreSQL (app role) and Redis, its lifespan running."""
-    platform = Platform(settings=migrated_postgres, database=pg_database, rate_limiter=redis_limiter)
+    platform = build_platform(migrated_postgres, database=pg_database, rate_limiter=redis_limiter)
     app = create_app(migrated_postgres, platform=platform)
     async with app.router.lifespan_context(app):
         yield app
+    await platform.aclose()  # what it built for itself (the search client), not the shared fixtures
 
 
 @pytest.fixture

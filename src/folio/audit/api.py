@@ -7,7 +7,6 @@ events are append-only (see ``folio.audit.service``) and only managers read them
 
 from __future__ import annotations
 
-from folio.audit.http import router as http_router
 from folio.audit.schemas import ActorKind, AuditEventRead, AuditPage
 from folio.audit.service import actor_of, list_events, list_tenant_events, record_event
 
@@ -16,7 +15,6 @@ __all__ = [
     "AuditEventRead",
     "AuditPage",
     "actor_of",
-    "http_router",
     "list_events",
     "list_tenant_events",
     "record_event",

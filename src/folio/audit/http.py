@@ -1,38 +1,21 @@
 """The audit context's HTTP adapter: ``GET /audit-events`` (mounted under ``/api/v1``).
 
-Audit sits below identity (identity records its own events here), so it cannot
-import ``folio.identity.api.CurrentPrincipal``. Its routes read the principal the
-gateway authenticated instead: the gateway mounts this router with
-``enforce_api_limits``, which authenticates the caller (identity's dependency) and
-leaves the principal on ``request.state.principal`` before any route dependency runs.
+The caller comes from ``folio.httpkit.CurrentPrincipal`` like every route's: the
+platform's authenticator checks the credentials, so this context needs no import of
+identity.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from folio.audit.schemas import AuditCursor, AuditFilterText, AuditPage
 from folio.audit.service import MAX_PAGE_SIZE, list_events
-from folio.core.errors import AuthenticationRequiredError
-from folio.core.security import Principal
-from folio.httpkit import DatabaseDep, problem_responses
+from folio.httpkit import CurrentPrincipal, DatabaseDep, problem_responses
 
 router = APIRouter(tags=["audit"])
-
-
-def authenticated_principal(request: Request) -> Principal:
-    """The caller the gateway authenticated for this request (401 when none was)."""
-    principal = getattr(request.state, "principal", None)
-    if not isinstance(principal, Principal):
-        raise AuthenticationRequiredError(
-            "authenticate with a bearer token or an API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(authenticated_principal)]
 
 
 @router.get(

@@ -17,7 +17,6 @@ from folio.catalog.curation import (
     remove_works,
     set_work_published,
 )
-from folio.catalog.http import OPENAPI_TAGS, v1_router, v2_router
 from folio.catalog.importer import BOOK_CROSSING, PUBLIC_DOMAIN_SOURCES, REASONS, import_works
 from folio.catalog.isbn import InvalidIsbnError, Isbn, parse_isbn
 from folio.catalog.outbox import claim_changes, mark_change_failed, mark_changes_synced, pending_change_count
@@ -58,7 +57,6 @@ from folio.catalog.service import (
 __all__ = [
     "BOOK_CROSSING",
     "JUNK_REASONS",
-    "OPENAPI_TAGS",
     "PUBLIC_DOMAIN_SOURCES",
     "REASONS",
     "CatalogChangeRead",
@@ -108,6 +106,4 @@ __all__ = [
     "set_work_published",
     "update_listing",
     "update_work",
-    "v1_router",
-    "v2_router",
 ]

@@ -30,18 +30,17 @@ from folio.catalog.schemas import (
     WorkRead,
     WorkUpdate,
 )
-from folio.core.objectstore import ObjectStore, object_store_for
 from folio.core.text import CleanText
 from folio.httpkit import (
     ETAG_HEADER,
+    CurrentPrincipal,
     DatabaseDep,
     IfMatch,
+    ObjectStoreDep,
     SettingsDep,
     expected_version,
-    platform_of,
     problem_responses,
 )
-from folio.identity.api import CurrentPrincipal
 
 __all__ = ["OPENAPI_TAGS", "V1_TAG", "V2_TAG", "v1_router", "v2_router"]
 
@@ -78,13 +77,6 @@ PerPage = Annotated[
 _READ_PROBLEMS = problem_responses(401, 404, 422, 429)
 _LIST_PROBLEMS = problem_responses(401, 422, 429)
 _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 429)
-
-
-def _object_store(request: Request) -> ObjectStore:
-    """The platform's object store (bootstrap wires one); one from the settings for a platform without."""
-    platform = platform_of(request)
-    store: ObjectStore | None = getattr(platform, "object_store", None)
-    return store if store is not None else object_store_for(platform.settings)
 
 
 # --- works --------------------------------------------------------------------------------------
@@ -212,11 +204,11 @@ async def update_work_v1(
     },
 )
 async def get_work_preview_v1(
-    *, request: Request, db: DatabaseDep, principal: CurrentPrincipal, work_id: WorkId
+    *, db: DatabaseDep, store: ObjectStoreDep, principal: CurrentPrincipal, work_id: WorkId
 ) -> StreamingResponse:
     """``GET /api/v1/catalog/works/{work_id}/preview``: streamed from the object store."""
     key = await service.get_work_preview_key(db, principal=principal, work_id=work_id)
-    stream = await _object_store(request).open(key)
+    stream = await store.open(key)
     return StreamingResponse(
         stream.chunks,
         media_type="application/pdf",

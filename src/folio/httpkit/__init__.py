@@ -1,34 +1,45 @@
-"""FastAPI plumbing every context's HTTP adapter shares: the wired platform as dependencies.
+"""FastAPI plumbing every context's HTTP adapter shares.
 
-Contexts sit below the entry points, so they cannot import the gateway or
-``folio.bootstrap``; they reach the process's wired adapters through these
-dependencies, which read ``request.app.state.platform`` (set in the gateway's
-lifespan). Keep this package to dependencies and OpenAPI helpers: no domain logic.
+The wired platform as dependencies (``wiring``), the caller (``principal``), the
+``If-Match`` version check and the problem entries of OpenAPI responses. Keep this
+package to plumbing: no domain logic.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Protocol, cast
+from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Header
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from folio.core.db import Database
 from folio.core.errors import PROBLEM_MEDIA_TYPE, InvalidParam, ValidationFailedError
-from folio.core.ratelimit import RateLimiter
-from folio.core.settings import Settings
+from folio.httpkit.principal import AUTHENTICATOR, Authenticator, CurrentPrincipal
+from folio.httpkit.wiring import (
+    DatabaseDep,
+    ObjectStoreDep,
+    PlatformDep,
+    RateLimiterDep,
+    SettingsDep,
+    client_ip,
+    platform_of,
+)
 
 __all__ = [
+    "AUTHENTICATOR",
     "ETAG_HEADER",
+    "Authenticator",
+    "CurrentPrincipal",
     "DatabaseDep",
     "IfMatch",
+    "ObjectStoreDep",
+    "PlatformDep",
     "RateLimiterDep",
     "SettingsDep",
-    "WiredPlatform",
     "client_ip",
     "expected_version",
+    "platform_of",
     "problem_responses",
 ]
 
@@ -65,41 +76,6 @@ def expected_version(if_match: str | None, *, entity: str) -> int | None:
             errors=[InvalidParam(name="header.If-Match", reason='expected a strong ETag like "3", or *')],
         )
     return int(match.group(1))
-
-
-class WiredPlatform(Protocol):
-    """What a context's adapter may use of the process's ``folio.bootstrap.Platform``."""
-
-    settings: Settings
-    database: Database
-    rate_limiter: RateLimiter
-
-
-def platform_of(request: Request) -> WiredPlatform:
-    """The platform the gateway's lifespan wired for this app."""
-    return cast("WiredPlatform", request.app.state.platform)
-
-
-def _database(request: Request) -> Database:
-    return platform_of(request).database
-
-
-def _settings(request: Request) -> Settings:
-    return platform_of(request).settings
-
-
-def _rate_limiter(request: Request) -> RateLimiter:
-    return platform_of(request).rate_limiter
-
-
-DatabaseDep = Annotated[Database, Depends(_database)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
-
-
-def client_ip(request: Request) -> str:
-    """The peer address (the gateway binds loopback; a proxy in front sets it via uvicorn's proxy headers)."""
-    return request.client.host if request.client is not None else "unknown"
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:

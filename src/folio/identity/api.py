@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from folio.identity.api_keys import authenticate_api_key, create_api_key, list_api_keys, revoke_api_key
-from folio.identity.dependencies import CurrentPrincipal, current_principal
-from folio.identity.http import account_router as http_account_router
-from folio.identity.http import auth_router as http_auth_router
-from folio.identity.http import router as http_router
+from folio.identity.authentication import API_KEY_HEADER, authenticate_credentials
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
 from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role
@@ -39,10 +36,10 @@ from folio.identity.tokens import (
 )
 
 __all__ = [
+    "API_KEY_HEADER",
     "ApiKeyCreate",
     "ApiKeyIssued",
     "ApiKeyRead",
-    "CurrentPrincipal",
     "Login",
     "Me",
     "MemberAdd",
@@ -58,16 +55,13 @@ __all__ = [
     "UserRead",
     "add_member",
     "authenticate_api_key",
+    "authenticate_credentials",
     "authenticate_password",
     "check_password_policy",
     "create_api_key",
-    "current_principal",
     "get_me",
     "get_tenant_by_slug",
     "get_user",
-    "http_account_router",
-    "http_auth_router",
-    "http_router",
     "issue_access_token",
     "issue_token_pair",
     "list_api_keys",

@@ -24,9 +24,16 @@ from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.routing import APIRoute
 
 from folio.core.errors import AuthenticationRequiredError, RateLimitedError
-from folio.httpkit import DatabaseDep, RateLimiterDep, SettingsDep, client_ip, problem_responses
+from folio.httpkit import (
+    CurrentPrincipal,
+    DatabaseDep,
+    RateLimiterDep,
+    SettingsDep,
+    client_ip,
+    problem_responses,
+)
 from folio.identity.api_keys import create_api_key, list_api_keys, revoke_api_key
-from folio.identity.dependencies import CHALLENGE, CurrentPrincipal
+from folio.identity.authentication import CHALLENGE
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
 from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role

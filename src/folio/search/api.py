@@ -29,7 +29,6 @@ from folio.search.evaluation import (
     misspelt_queries,
     work_key,
 )
-from folio.search.http import OPENAPI_TAG, OPENAPI_TAGS, router
 from folio.search.indexes import IndexNames, ReindexReport, listing_document, work_document
 from folio.search.querying import EngineQuery, QuerySyntaxError, Tuning
 from folio.search.schemas import (
@@ -43,6 +42,7 @@ from folio.search.schemas import (
 )
 from folio.search.service import (
     MAX_RESULT_WINDOW,
+    SEARCH_BACKEND,
     DeepPagingError,
     SearchBackend,
     SearchRequest,
@@ -60,7 +60,7 @@ from folio.search.service import (
     search_works,
     set_synonym,
     suggest_titles,
-    use_search,
+    wired_search,
 )
 from folio.search.spelling import vocabulary_for
 from folio.search.sync import SearchSync, SyncReport, reindex_shop, reindex_works
@@ -68,8 +68,7 @@ from folio.search.sync import SearchSync, SyncReport, reindex_shop, reindex_work
 __all__ = [
     "HANDJUDGED_PATH",
     "MAX_RESULT_WINDOW",
-    "OPENAPI_TAG",
-    "OPENAPI_TAGS",
+    "SEARCH_BACKEND",
     "TUNINGS",
     "DeepPagingError",
     "EngineQuery",
@@ -111,15 +110,14 @@ __all__ = [
     "push_synonyms",
     "reindex_shop",
     "reindex_works",
-    "router",
     "search_backend",
     "search_enabled",
     "search_listings",
     "search_works",
     "set_synonym",
     "suggest_titles",
-    "use_search",
     "vocabulary_for",
+    "wired_search",
     "work_document",
     "work_key",
 ]

@@ -8,14 +8,12 @@ the app stops); in lite mode (SQLite, no servers) the dependency answers 503
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
 from folio.core.text import CleanText
-from folio.httpkit import DatabaseDep, SettingsDep, platform_of, problem_responses
-from folio.identity.api import CurrentPrincipal
+from folio.httpkit import CurrentPrincipal, DatabaseDep, PlatformDep, SettingsDep, problem_responses
 from folio.search import service
 from folio.search.schemas import (
     SYNONYM_NAME,
@@ -50,10 +48,9 @@ OPENAPI_TAGS = [
 router = APIRouter(tags=[OPENAPI_TAG])
 
 
-async def _backend(request: Request, settings: SettingsDep) -> AsyncIterator[SearchBackend]:
+async def _backend(platform: PlatformDep) -> SearchBackend:
     # The platform's long-lived backend (bootstrap wires one per process when search is on).
-    async with service.use_search(settings, getattr(platform_of(request), "search", None)) as backend:
-        yield backend
+    return service.wired_search(platform)
 
 
 SearchDep = Annotated[SearchBackend, Depends(_backend)]

@@ -30,6 +30,7 @@ from folio.audit.api import ActorKind, actor_of, record_event
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import FolioError, InvalidParam, NotFoundError, ValidationFailedError
+from folio.core.platform import Platform, Slot
 from folio.core.security import MANAGER_ROLES, Principal, require_role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_filter, tenant_scope
@@ -71,6 +72,7 @@ __all__ = [
     "MAX_PER_PAGE",
     "MAX_RANK_ID",
     "MAX_RESULT_WINDOW",
+    "SEARCH_BACKEND",
     "DeepPagingError",
     "SearchBackend",
     "SearchRequest",
@@ -87,7 +89,7 @@ __all__ = [
     "set_synonym",
     "shop_synonyms",
     "suggest_titles",
-    "use_search",
+    "wired_search",
 ]
 
 log = structlog.get_logger(__name__)
@@ -163,18 +165,17 @@ def search_backend(settings: Settings) -> SearchBackend:
     return SearchBackend(engine_for(settings))
 
 
-@asynccontextmanager
-async def use_search(settings: Settings, wired: object = None) -> AsyncIterator[SearchBackend]:
-    """The process's ``wired`` backend when it has one, else a backend for this block only.
+SEARCH_BACKEND: Slot[SearchBackend] = Slot("search backend")
+"""Where bootstrap puts the process's long-lived backend (left empty in lite mode)."""
 
-    Raises ``SearchUnavailableError`` in lite mode before anything is tried.
+
+def wired_search(platform: Platform) -> SearchBackend:
+    """The process's search backend.
+
+    Raises ``SearchUnavailableError`` in lite mode (bootstrap wires no engine there).
     """
-    check_search_enabled(settings)
-    if isinstance(wired, SearchBackend):
-        yield wired
-        return
-    async with open_search(settings) as backend:
-        yield backend
+    check_search_enabled(platform.settings)
+    return platform.get(SEARCH_BACKEND)
 
 
 @asynccontextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from folio.tasks.cursor import InvalidCursorError
 from folio.tasks.data_migrations import DATA_MIGRATIONS
-from folio.tasks.http import OPENAPI_TAGS, v1_router, v2_router
 from folio.tasks.schemas import (
     TaskCreate,
     TaskFilter,
@@ -35,7 +34,6 @@ from folio.tasks.service import (
 
 __all__ = [
     "DATA_MIGRATIONS",
-    "OPENAPI_TAGS",
     "InvalidCursorError",
     "TaskCreate",
     "TaskFilter",
@@ -53,6 +51,4 @@ __all__ = [
     "list_tasks_after",
     "normalise_tags",
     "update_task",
-    "v1_router",
-    "v2_router",
 ]

@@ -20,8 +20,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from folio.core.text import CleanText
-from folio.httpkit import ETAG_HEADER, DatabaseDep, IfMatch, SettingsDep, expected_version, problem_responses
-from folio.identity.api import CurrentPrincipal
+from folio.httpkit import (
+    ETAG_HEADER,
+    CurrentPrincipal,
+    DatabaseDep,
+    IfMatch,
+    SettingsDep,
+    expected_version,
+    problem_responses,
+)
 from folio.tasks import service
 from folio.tasks.schemas import (
     TaskCreate,

@@ -9,8 +9,7 @@ database and ``flush`` copies them in.
 
 from __future__ import annotations
 
-from folio.usage.http import router as http_router
-from folio.usage.meter import ApiCallMeter
+from folio.usage.meter import API_CALL_METER, ApiCallMeter
 from folio.usage.schemas import Meter, QuotaRead, UsageRead
 from folio.usage.service import (
     enforce_quota,
@@ -25,6 +24,7 @@ from folio.usage.service import (
 )
 
 __all__ = [
+    "API_CALL_METER",
     "ApiCallMeter",
     "Meter",
     "QuotaRead",
@@ -34,7 +34,6 @@ __all__ = [
     "get_tenant_quotas",
     "get_tenant_usage",
     "get_usage",
-    "http_router",
     "lock_quota",
     "quota_limit",
     "record_usage",

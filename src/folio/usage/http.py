@@ -1,37 +1,21 @@
 """The usage context's HTTP adapter: ``GET /usage`` and ``GET /quotas`` (mounted under ``/api/v1``).
 
-Usage sits below identity (identity checks the seat quota here), so it cannot import
-``folio.identity.api.CurrentPrincipal``; like the audit adapter, its routes read the
-principal the gateway's ``enforce_api_limits`` authenticated onto
-``request.state.principal`` (the gateway mounts this router with it).
+The caller comes from ``folio.httpkit.CurrentPrincipal`` like every route's: the
+platform's authenticator checks the credentials, so this context needs no import of
+identity.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from folio.core.errors import AuthenticationRequiredError
-from folio.core.security import Principal
-from folio.httpkit import DatabaseDep, SettingsDep, problem_responses
+from folio.httpkit import CurrentPrincipal, DatabaseDep, SettingsDep, problem_responses
 from folio.usage.schemas import Meter, QuotaRead, UsageRead
 from folio.usage.service import MAX_USAGE_DAYS, get_quotas, get_usage
 
 router = APIRouter(tags=["usage"])
-
-
-def authenticated_principal(request: Request) -> Principal:
-    """The caller the gateway authenticated for this request (401 when none was)."""
-    principal = getattr(request.state, "principal", None)
-    if not isinstance(principal, Principal):
-        raise AuthenticationRequiredError(
-            "authenticate with a bearer token or an API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(authenticated_principal)]
 
 
 @router.get(

@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import QuotaExceededError
+from folio.core.platform import Slot
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
 from folio.usage.schemas import Meter
 from folio.usage.service import quota_limit, store_usage_total
 
-__all__ = ["COUNTER_TTL_S", "ApiCallMeter"]
+__all__ = ["API_CALL_METER", "COUNTER_TTL_S", "ApiCallMeter"]
 
 log = structlog.get_logger(__name__)
 
@@ -139,3 +140,7 @@ class ApiCallMeter:
 
         with tenant_scope(tenant_id):
             await db.run(work)
+
+
+API_CALL_METER: Slot[ApiCallMeter] = Slot("API-call meter")
+"""Where bootstrap puts the process's one meter (the gateway flushes it in its lifespan)."""

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 from structlog.testing import capture_logs
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database, StatementTimeoutError, read_your_writes_scope
 from folio.core.errors import DatabaseUnavailableError
 from folio.core.ratelimit import RateLimiter
@@ -336,15 +336,15 @@ async def test_readyz_is_degraded_not_failed_while_only_the_primary_is_down(
     database: Database, dedicated: Dedicated
 ) -> None:
     """Real primary stopped: /readyz is 200 degraded (the replica serves reads), and ready once it is back."""
-    platform = Platform(
-        settings=dedicated.settings,
+    platform = build_platform(
+        dedicated.settings,
         database=database,
         rate_limiter=RateLimiter("memory://"),
-        readiness={
-            "database": database.check_ready,
-            "database-replica": lambda: database.check_ready(readonly=True),
-        },
     )
+    platform.readiness = {
+        "database": database.check_ready,
+        "database-replica": lambda: database.check_ready(readonly=True),
+    }
     app = create_app(dedicated.settings, platform=platform)
     transport = httpx.ASGITransport(app=app)
     async with (
@@ -359,6 +359,7 @@ async def test_readyz_is_degraded_not_failed_while_only_the_primary_is_down(
         finally:
             await asyncio.to_thread(dedicated.manager.up, ["postgres"])
         back = await http.get("/readyz")
+    await platform.aclose()
 
     assert back.json()["status"] == "ready"
     assert down.status_code == 200

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
@@ -43,11 +43,12 @@ def limited_app(migrated_postgres: Settings, pg_database: Database, redis_limite
         *, api: dict[str, Any] | None = None, tenancy: dict[str, Any] | None = None
     ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
         settings = tuned(migrated_postgres, api=api, tenancy=tenancy)
-        platform = Platform(settings=settings, database=pg_database, rate_limiter=redis_limiter)
+        platform = build_platform(settings, database=pg_database, rate_limiter=redis_limiter)
         app = create_app(settings, platform=platform)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://folio.test") as client:
                 yield app, client
+        await platform.aclose()  # what it built for itself (the search client), not the shared fixtures
 
     return start

@@ -18,7 +18,7 @@ import pytest
 
 from folio.core.db import Database
 from folio.core.security import Role
-from folio.usage.api import ApiCallMeter, Meter, get_tenant_usage, set_quota_override
+from folio.usage.api import API_CALL_METER, ApiCallMeter, Meter, get_tenant_usage, set_quota_override
 from tests.integration.gateway_limits.conftest import LimitedApp
 from tests.support.identity import add_member_and_login, api_key_headers, register_and_login
 
@@ -86,7 +86,7 @@ async def test_the_101st_request_at_the_default_limit_is_429(limited_app: Limite
             (await client.get("/api/v1/usage", headers=owner.headers)).status_code for _ in range(100)
         ]
         refused = await client.get("/api/v1/usage", headers=owner.headers)
-        meter: ApiCallMeter = app.state.api_call_meter
+        meter: ApiCallMeter = app.state.platform.get(API_CALL_METER)
         counted = await meter.current(owner.tenant_id)
     assert statuses == [200] * 100
     _assert_refused(refused, limit=100)

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import open_database
 from folio.core.migrations import upgrade
 from folio.core.ratelimit import RateLimiter
@@ -34,7 +34,7 @@ async def lite_client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx
         }
     )
     async with open_database(lite.database, url) as database:
-        platform = Platform(settings=lite, database=database, rate_limiter=RateLimiter("memory://"))
+        platform = build_platform(lite, database=database, rate_limiter=RateLimiter("memory://"))
         app = create_app(lite, platform=platform)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

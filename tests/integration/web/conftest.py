@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
@@ -49,10 +49,11 @@ async def web_app(
     web_settings: Settings, pg_database: Database, redis_limiter: RateLimiter
 ) -> AsyncIterator[FastAPI]:
     """The gateway (web app mounted at /app) over PostgreSQL and Redis, its lifespan running."""
-    platform = Platform(settings=web_settings, database=pg_database, rate_limiter=redis_limiter)
+    platform = build_platform(web_settings, database=pg_database, rate_limiter=redis_limiter)
     app = create_app(web_settings, platform=platform)
     async with app.router.lifespan_context(app):
         yield app
+    await platform.aclose()  # what it built for itself (the search client), not the shared fixtures
 
 
 class Browser:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.catalog.api import Condition
 from folio.core.db import Database, open_database
 from folio.core.migrations import upgrade
@@ -398,7 +398,7 @@ async def lite_web(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]
         }
     )
     async with open_database(lite.database, url) as database:
-        platform = Platform(settings=lite, database=database, rate_limiter=RateLimiter("memory://"))
+        platform = build_platform(lite, database=database, rate_limiter=RateLimiter("memory://"))
         app = create_app(lite, platform=platform)
         async with app.router.lifespan_context(app):
             yield app
@@ -426,10 +426,11 @@ async def engine_down_web(
     settings = web_settings.model_copy(
         update={"services": web_settings.services.model_copy(update={"search": search_down})}
     )
-    platform = Platform(settings=settings, database=pg_database, rate_limiter=redis_limiter)
+    platform = build_platform(settings, database=pg_database, rate_limiter=redis_limiter)
     app = create_app(settings, platform=platform)
     async with app.router.lifespan_context(app):
         yield app
+    await platform.aclose()  # what it built for itself (the search client), not the shared fixtures
 
 
 async def test_an_engine_that_does_not_answer_is_a_503_page(engine_down_web: FastAPI) -> None:

@@ -70,7 +70,6 @@ def test_public_surface() -> None:
         "AuditEventRead",
         "AuditPage",
         "actor_of",
-        "http_router",
         "list_events",
         "list_tenant_events",
         "record_event",

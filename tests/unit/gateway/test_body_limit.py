@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings, load_settings
@@ -93,7 +93,7 @@ async def database(gateway_settings: Settings, clean_env: Path) -> AsyncIterator
 @pytest.fixture
 def server(gateway_settings: Settings, database: Database) -> Iterator[tuple[str, int]]:
     """The gateway under uvicorn in a thread on a free loopback port; stopped afterwards."""
-    platform = Platform(settings=gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
+    platform = build_platform(gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
     app = create_app(gateway_settings, platform=platform)
     address = ("127.0.0.1", free_port())
     config = uvicorn.Config(app, host=address[0], port=address[1], log_config=None, access_log=False)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.testing import capture_logs
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.errors import DatabaseUnavailableError
 from folio.core.ratelimit import RateLimiter
@@ -71,7 +71,7 @@ async def database(gateway_settings: Settings, clean_env: Path) -> AsyncIterator
 @pytest.fixture
 async def client(gateway_settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client for an app wired to ``database``."""
-    platform = Platform(settings=gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
+    platform = build_platform(gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
     app = create_app(gateway_settings, platform=platform)
     _add_routes(app)
     async with app.router.lifespan_context(app):
@@ -153,12 +153,12 @@ async def readiness_with(
     gateway_settings: Settings, database: Database, checks: dict[str, Callable[[], Awaitable[None]]]
 ) -> httpx.Response:
     """GET /readyz from a gateway whose platform has exactly these readiness checks."""
-    platform = Platform(
-        settings=gateway_settings,
+    platform = build_platform(
+        gateway_settings,
         database=database,
         rate_limiter=RateLimiter("memory://"),
-        readiness=checks,
     )
+    platform.readiness = checks
     app = create_app(gateway_settings, platform=platform)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from folio.bootstrap import Platform
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings, load_settings
@@ -98,7 +98,7 @@ def test_deletes_and_unlock_document_422_as_a_problem(document: dict[str, Any]) 
 async def client(gateway_settings: Settings, clean_env: Path) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client for the gateway on an unmigrated SQLite file (no route gets that far)."""
     database = Database.from_urls(gateway_settings.database, f"sqlite+aiosqlite:///{clean_env / 'g.db'}")
-    platform = Platform(settings=gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
+    platform = build_platform(gateway_settings, database=database, rate_limiter=RateLimiter("memory://"))
     app = create_app(gateway_settings, platform=platform)
     try:
         async with app.router.lifespan_context(app):

@@ -10,11 +10,12 @@ import pytest
 from fastapi import Request
 from structlog.testing import capture_logs
 
+from folio.bootstrap import build_platform
 from folio.core.db import Database
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.entrypoints.gateway.limits import api_call_meter, usage_flusher
-from folio.usage.api import ApiCallMeter
+from folio.usage.api import API_CALL_METER, ApiCallMeter
 
 pytestmark = pytest.mark.unit
 
@@ -84,11 +85,11 @@ async def test_shutdown_flush_failure_does_not_raise(settings: Settings) -> None
     assert meter.calls == 1
 
 
-def test_meter_is_made_once_when_the_lifespan_made_none(settings: Settings) -> None:
-    """An app without a lifespan meter gets one on first use, then keeps it."""
-    platform = SimpleNamespace(rate_limiter=RateLimiter("memory://"), settings=settings)
+def test_every_request_counts_on_the_platforms_one_meter(settings: Settings) -> None:
+    """The meter is the one bootstrap provided: no request builds its own."""
+    platform = build_platform(settings, rate_limiter=RateLimiter("memory://"))
     app: Any = SimpleNamespace(state=SimpleNamespace(platform=platform))
     request = cast("Request", SimpleNamespace(app=app))
     first = api_call_meter(request)
+    assert first is platform.get(API_CALL_METER)
     assert api_call_meter(request) is first
-    assert app.state.api_call_meter is first

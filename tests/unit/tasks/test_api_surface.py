@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 import folio.tasks.api
+import folio.tasks.http
 
 pytestmark = pytest.mark.unit
 
 
 def test_tasks_api_exports() -> None:
-    """The public surface is the service, its DTOs, the routers and the data migrations."""
+    """The public surface is the service, its DTOs and the data migrations (the routers live in http)."""
     assert sorted(folio.tasks.api.__all__) == [
         "DATA_MIGRATIONS",
         "InvalidCursorError",
-        "OPENAPI_TAGS",
         "TaskCreate",
         "TaskFilter",
         "TaskPage",
@@ -31,8 +31,6 @@ def test_tasks_api_exports() -> None:
         "list_tasks_after",
         "normalise_tags",
         "update_task",
-        "v1_router",
-        "v2_router",
     ]
     for name in folio.tasks.api.__all__:
         assert getattr(folio.tasks.api, name) is not None
@@ -40,7 +38,7 @@ def test_tasks_api_exports() -> None:
 
 def test_openapi_tags_describe_both_versions() -> None:
     """The tag descriptions mark v2 current and say what changed from v1."""
-    tags = {tag["name"]: tag["description"] for tag in folio.tasks.api.OPENAPI_TAGS}
+    tags = {tag["name"]: tag["description"] for tag in folio.tasks.http.OPENAPI_TAGS}
     assert "Current" in tags["tasks v2"]
     assert "not deprecated" in tags["tasks v1"]
     assert "description" in tags["tasks v1"]

@@ -1,11 +1,13 @@
-"""The architecture's import contracts (pyproject's [tool.importlinter]) hold, and say what we mean."""
+"""The architecture's import contracts: generated from the one tier declaration, complete, kept."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,15 +15,20 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 
-CONTEXTS = ("search", "catalog", "identity", "tasks", "audit", "usage", "mail")
-LIBRARIES = ("pdfindex", "textanalysis", "datasets")
-"""Leaf packages below the contexts; like contexts, reached only through their api."""
+
+def _contracts_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("folio_contracts", REPO_ROOT / "scripts" / "contracts.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
-def _contracts() -> dict[str, dict[str, object]]:
-    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    contracts: list[dict[str, object]] = config["tool"]["importlinter"]["contracts"]
-    return {str(contract["id"]): contract for contract in contracts}
+contracts = _contracts_script()
+ARCHITECTURE = contracts.load()
+API_ONLY = [package for tier in ARCHITECTURE.tiers if tier.api_only for package in tier.packages]
 
 
 def test_lint_imports_passes() -> None:
@@ -34,31 +41,112 @@ def test_lint_imports_passes() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_layers_put_contexts_between_bootstrap_and_httpkit() -> None:
-    """Layers run entrypoints > bootstrap > (ops : contexts) > text tools > httpkit > core."""
-    layers = _contracts()["layers"]["layers"]
-    assert isinstance(layers, list)
-    assert layers[:2] == ["folio.entrypoints", "folio.bootstrap"]
+def test_the_contracts_are_generated_from_the_tiers() -> None:
+    """The [tool.importlinter] section is exactly what the declaration generates (`make contracts`)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "contracts.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_package_of_folio_is_in_a_tier() -> None:
+    """Every package and top-level module under src/folio is declared in exactly one tier."""
+    declared = ARCHITECTURE.packages()
+    assert contracts.undeclared(ARCHITECTURE) == []
+    assert len(declared) == len(set(declared)), "a package is in two tiers"
+    assert set(declared) == set(contracts.source_packages())
+
+
+def test_a_new_package_left_out_of_the_tiers_is_caught(tmp_path: Path) -> None:
+    """A package added under folio without a tier fails the completeness check, and the script refuses."""
+    source = tmp_path / "folio"
+    for package in contracts.source_packages():
+        if package in {"bootstrap", "__main__"}:
+            (source / f"{package}.py").parent.mkdir(parents=True, exist_ok=True)
+            (source / f"{package}.py").write_text("")
+        else:
+            (source / package).mkdir(parents=True)
+            (source / package / "__init__.py").write_text("")
+    assert contracts.undeclared(ARCHITECTURE, source) == []
+    (source / "orders").mkdir()
+    (source / "orders" / "__init__.py").write_text("")
+    assert contracts.undeclared(ARCHITECTURE, source) == ["orders"]
+
+
+def test_tiers_run_entry_points_first_and_the_kernel_last() -> None:
+    """The layers contract has one layer per tier: entry points > wiring > ... > httpkit > core."""
+    layers = {contract["id"]: contract for contract in contracts.contracts(ARCHITECTURE)}["tiers"]["layers"]
+    assert layers[:2] == ["folio.entrypoints : folio.__main__", "folio.bootstrap"]
     assert layers[-2:] == ["folio.httpkit", "folio.core"]
-    assert {part.strip() for part in layers[2].split(":")} == {"folio.ops", *(f"folio.{c}" for c in CONTEXTS)}
-    assert layers[3:-2] == ["folio.pdfindex", "folio.datasets | folio.textanalysis"]
+    assert len(layers) == len(ARCHITECTURE.tiers)
 
 
-def test_contexts_are_ordered() -> None:
-    """Contexts run search > (tasks | catalog) > identity > (audit | usage | mail), leaves independent."""
-    assert _contracts()["contexts"]["layers"] == [
-        "folio.search",
-        "folio.tasks | folio.catalog",
-        "folio.identity",
-        "folio.audit | folio.usage | folio.mail",
-    ]
+def test_each_context_and_library_is_reached_only_through_its_api() -> None:
+    """Each api_only package is protected: its api open to all, its adapters to entry points."""
+    generated = {contract["id"]: contract for contract in contracts.contracts(ARCHITECTURE)}
+    assert {"tasks", "search", "identity", "catalog", "audit", "usage", "mail"} <= set(API_ONLY)
+    for package in API_ONLY:
+        contract = generated[f"{package}-api-only"]
+        assert contract["type"] == "protected"
+        assert contract["protected_modules"] == [f"folio.{package}.*"]
+        assert contract["ignore_imports"][0] == f"folio.** -> folio.{package}.api"
+        assert all(rule.startswith("folio.entrypoints.** -> ") for rule in contract["ignore_imports"][1:])
 
 
-@pytest.mark.parametrize("context", CONTEXTS + LIBRARIES)
-def test_each_context_is_reached_only_through_its_api(context: str) -> None:
-    """Every context has a protected contract whose only exception is its api module."""
-    contract = _contracts()[f"{context}-api-only"]
-    assert contract["type"] == "protected"
-    assert contract["protected_modules"] == [f"folio.{context}.*"]
-    assert contract["allowed_importers"] == [f"folio.{context}"]
-    assert contract["ignore_imports"] == [f"folio.** -> folio.{context}.api"]
+def test_an_exception_must_say_why(tmp_path: Path) -> None:
+    """An exception line without its reason is refused when the declaration is read."""
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.folio.architecture]\nadapters = []\nexceptions = ["a -> b"]\n'
+        '[[tool.folio.architecture.tiers]]\nname = "t"\npackages = ["a", "b"]\n'
+    )
+    with pytest.raises(ValueError, match="importer -> imported: why"):
+        contracts.load(pyproject)
+
+
+PROBE = """
+import importlib, json, sys, traceback
+
+importers = {}
+
+
+class WhoImports:
+    \"\"\"Notes the file whose import statement first asks for each framework.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name in FRAMEWORKS and name not in importers:
+            frames = [f.filename for f in traceback.extract_stack() if not f.filename.startswith("<")]
+            importers[name] = frames[-1] if frames else "?"
+        return None
+
+
+FRAMEWORKS = set(json.loads(sys.argv[1]))
+sys.meta_path.insert(0, WhoImports())
+importlib.import_module(sys.argv[2])
+print(json.dumps({name: importers[name] for name in FRAMEWORKS if name in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("package", API_ONLY)
+def test_api_loads_no_web_framework_or_cli_toolkit(package: str) -> None:
+    """A context's or library's api, imported in a fresh process, loads no web framework or click of its own.
+
+    httpx imports click for its own command line when click is installed (``httpx/_main.py``):
+    that one importer is allowed, Folio's code is not.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(contracts.FRAMEWORKS), f"folio.{package}.api"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, str] = json.loads(result.stdout)
+    assert {
+        name: importer for name, importer in loaded.items() if not importer.endswith("httpx/_main.py")
+    } == {}

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.unit
 def test_public_surface() -> None:
     """folio.usage.api exports exactly what other contexts and entry points may use."""
     assert sorted(folio.usage.api.__all__) == [
+        "API_CALL_METER",
         "ApiCallMeter",
         "Meter",
         "QuotaRead",
@@ -22,7 +23,6 @@ def test_public_surface() -> None:
         "get_tenant_quotas",
         "get_tenant_usage",
         "get_usage",
-        "http_router",
         "lock_quota",
         "quota_limit",
         "record_usage",

@@ -10,11 +10,12 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from folio.core.errors import NotFoundError, ServiceUnavailableError
-from folio.entrypoints.web.bridge import SCOPE_KEY, LoopPortal, PortalMiddleware, WiredPlatform
+from folio.core.platform import Platform
+from folio.entrypoints.web.bridge import SCOPE_KEY, LoopPortal, PortalMiddleware
 
 pytestmark = pytest.mark.unit
 
-PLATFORM = cast("WiredPlatform", object())
+PLATFORM = cast("Platform", object())
 
 
 async def _in_thread(portal: LoopPortal, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -13,11 +13,11 @@ from importlib.metadata import version
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from folio.audit.api import http_router as audit_router
+from folio.audit.http import router as audit_router
 from folio.bootstrap import Platform, build_platform
-from folio.catalog.api import OPENAPI_TAGS as CATALOG_OPENAPI_TAGS
-from folio.catalog.api import v1_router as catalog_v1_router
-from folio.catalog.api import v2_router as catalog_v2_router
+from folio.catalog.http import OPENAPI_TAGS as CATALOG_OPENAPI_TAGS
+from folio.catalog.http import v1_router as catalog_v1_router
+from folio.catalog.http import v2_router as catalog_v2_router
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.api_docs import install_api_docs
 from folio.entrypoints.gateway.body_limit import BodyLimitMiddleware
@@ -32,15 +32,14 @@ from folio.entrypoints.gateway.openapi import install_openapi
 from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
 from folio.httpkit.body_limits import api_body_limits
-from folio.identity.api import http_account_router as account_router
-from folio.identity.api import http_auth_router as auth_router
-from folio.search.api import OPENAPI_TAGS as SEARCH_OPENAPI_TAGS
-from folio.search.api import router as search_router
-from folio.tasks.api import OPENAPI_TAGS as TASKS_OPENAPI_TAGS
-from folio.tasks.api import v1_router as tasks_v1_router
-from folio.tasks.api import v2_router as tasks_v2_router
-from folio.usage.api import ApiCallMeter
-from folio.usage.api import http_router as usage_router
+from folio.identity.http import account_router, auth_router
+from folio.search.http import OPENAPI_TAGS as SEARCH_OPENAPI_TAGS
+from folio.search.http import router as search_router
+from folio.tasks.http import OPENAPI_TAGS as TASKS_OPENAPI_TAGS
+from folio.tasks.http import v1_router as tasks_v1_router
+from folio.tasks.http import v2_router as tasks_v2_router
+from folio.usage.api import API_CALL_METER
+from folio.usage.http import router as usage_router
 
 OPENAPI_URL = "/openapi.json"
 
@@ -56,18 +55,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.platform = platform or build_platform(settings)
-        breakers = DatabaseBreakerCollector(app.state.platform.database)
+        app.state.platform = wired = platform or build_platform(settings)
+        breakers = DatabaseBreakerCollector(wired.database)
         app.state.metrics.registry.register(breakers)
-        wired = app.state.platform
-        app.state.api_call_meter = ApiCallMeter(wired.rate_limiter, wired.settings)
         try:
             # Background probes, not users' requests, find a database back after an
             # outage; API calls are counted in the cache and copied into usage_daily.
             async with (
                 wired.database.recovery_probes(),
                 usage_flusher(
-                    app.state.api_call_meter,
+                    wired.get(API_CALL_METER),
                     wired.database,
                     interval_s=wired.settings.tenancy.usage_flush_interval_s,
                 ),
@@ -76,7 +73,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         finally:
             app.state.metrics.registry.unregister(breakers)
             if platform is None:
-                await app.state.platform.aclose()
+                await wired.aclose()
 
     docs = settings.gateway.docs_enabled
     app = FastAPI(

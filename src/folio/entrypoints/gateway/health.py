@@ -14,16 +14,16 @@ Readiness answers a load balancer's one question, "may I send this process reque
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from folio.bootstrap import Platform
 from folio.core.errors import PROBLEM_BASE, Problem
 from folio.core.logging import correlation_id
 from folio.entrypoints.gateway.problems import problem_response
+from folio.httpkit import PlatformDep
 
 router = APIRouter(tags=["health"])
 READINESS_TIMEOUT_S = 3.0
@@ -55,15 +55,6 @@ def can_serve(failed: set[str], checked: set[str]) -> bool:
     """
     engines = DATABASE_ENGINES & checked
     return not (failed - DATABASE_ENGINES) and (not engines or bool(engines - failed))
-
-
-def get_platform(request: Request) -> Platform:
-    """The platform wired in the app's lifespan."""
-    platform: Platform = request.app.state.platform
-    return platform
-
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 @router.get("/healthz", response_model=Liveness, summary="Liveness: the process serves requests")

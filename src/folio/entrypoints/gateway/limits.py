@@ -3,9 +3,8 @@
 ``enforce_api_limits`` is the dependency the gateway mounts on every API router but
 identity's (whose auth endpoints throttle logins themselves). For each request it:
 
-1. authenticates the caller (identity's ``CurrentPrincipal``: 401 without one) and
-   leaves the principal on ``request.state.principal``, where the routers of contexts
-   below identity (audit, usage) read it;
+1. authenticates the caller (``folio.httpkit.CurrentPrincipal``: 401 without one; the
+   route's own dependency reuses this one authentication);
 2. counts the request against ``api.rate_limit_per_key`` for the credential (a token's
    user or an API key) and ``api.rate_limit_per_tenant`` for the shop across all its
    credentials (moving windows, so no burst at a window's edge);
@@ -30,9 +29,8 @@ from folio.core.db import Database
 from folio.core.errors import RateLimitedError
 from folio.core.ratelimit import RateLimitDecision
 from folio.core.settings import Settings
-from folio.httpkit import DatabaseDep, RateLimiterDep, SettingsDep
-from folio.identity.api import CurrentPrincipal
-from folio.usage.api import ApiCallMeter
+from folio.httpkit import CurrentPrincipal, DatabaseDep, RateLimiterDep, SettingsDep, platform_of
+from folio.usage.api import API_CALL_METER, ApiCallMeter
 
 __all__ = ["api_call_meter", "enforce_api_limits", "usage_flusher"]
 
@@ -40,14 +38,8 @@ log = structlog.get_logger(__name__)
 
 
 def api_call_meter(request: Request) -> ApiCallMeter:
-    """The process's API-call meter (``app.state.api_call_meter``, made in the gateway's lifespan)."""
-    meter = getattr(request.app.state, "api_call_meter", None)
-    if not isinstance(meter, ApiCallMeter):
-        # An app whose lifespan did not make one (a test's bare app): make it now, once.
-        platform = request.app.state.platform
-        meter = ApiCallMeter(platform.rate_limiter, platform.settings)
-        request.app.state.api_call_meter = meter
-    return meter
+    """The process's API-call meter (bootstrap provides it in the platform)."""
+    return platform_of(request).get(API_CALL_METER)
 
 
 def _refusal(decision: RateLimitDecision, *, whose: str, settings: Settings) -> RateLimitedError:
@@ -77,7 +69,6 @@ async def enforce_api_limits(
     window is checked first: a credential over its own limit does not eat into its
     shop's.
     """
-    request.state.principal = principal
     per_key = await limiter.hit(settings.api.rate_limit_per_key, "api", principal.rate_limit_key)
     if not per_key.allowed:
         raise _refusal(per_key, whose="credential", settings=settings)

@@ -39,10 +39,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from folio.core.db import Database
 from folio.core.errors import ServiceUnavailableError
+from folio.core.platform import Platform
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 
-__all__ = ["SCOPE_KEY", "LoopPortal", "PortalMiddleware", "WiredPlatform"]
+__all__ = ["SCOPE_KEY", "LoopPortal", "PortalMiddleware"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -52,14 +53,6 @@ SCOPE_KEY = "folio.portal"
 
 DEFAULT_TIMEOUT_S = 30.0
 """Longest a view waits for one service call before giving up (the loop keeps no thread hostage)."""
-
-
-class WiredPlatform(Protocol):
-    """What the web app uses of the gateway's ``folio.bootstrap.Platform``."""
-
-    settings: Settings
-    database: Database
-    rate_limiter: RateLimiter
 
 
 class _HasState(Protocol):
@@ -79,7 +72,7 @@ class LoopPortal:
     """
 
     loop: asyncio.AbstractEventLoop
-    platform: WiredPlatform
+    platform: Platform
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     @property
@@ -159,7 +152,7 @@ class PortalMiddleware:
             if platform is not None:
                 portal = LoopPortal(
                     loop=asyncio.get_running_loop(),
-                    platform=cast("WiredPlatform", platform),
+                    platform=cast("Platform", platform),
                     timeout_s=self.timeout_s,
                 )
                 scope = {**scope, SCOPE_KEY: portal}

@@ -38,8 +38,8 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
 from folio.catalog import api as catalog
+from folio.core.platform import Platform
 from folio.core.security import Principal
-from folio.core.settings import Settings
 from folio.entrypoints.web.access import login_required, portal, signed_in
 from folio.search import api as search
 
@@ -236,35 +236,35 @@ def _positive(text: str | None, *, name: str, minimum: int) -> int | None:
     return None
 
 
-async def _find(settings: Settings, *, wired: object, principal: Principal, wanted: SearchRequest) -> Found:
+async def _find(platform: Platform, *, principal: Principal, wanted: SearchRequest) -> Found:
     """Run the search (and the suggestions) on the gateway's loop: one portal hop, the platform's client."""
-    async with search.use_search(settings, wired) as backend:
-        if wanted.scope == "works":
-            results = await search.search_works(
-                backend,
-                shop_id=principal.tenant_id,
-                query=wanted.query,
-                page=wanted.page,
-                per_page=PER_PAGE,
-                after=wanted.after,
-                correct=wanted.correct,
-            )
-        else:
-            results = await search.search_listings(
-                backend,
-                principal=principal,
-                query=wanted.query,
-                page=wanted.page,
-                per_page=PER_PAGE,
-                after=wanted.after,
-                correct=wanted.correct,
-            )
-        suggestions: list[search.Suggestion] = []
-        if wanted.query and _PLAIN_WORDS.match(wanted.query):
-            # Only plain words are a title prefix; DSL fields and quotes would not complete.
-            suggestions = await search.suggest_titles(
-                backend, prefix=wanted.query, principal=principal if wanted.scope == "shop" else None
-            )
+    backend = search.wired_search(platform)
+    if wanted.scope == "works":
+        results = await search.search_works(
+            backend,
+            shop_id=principal.tenant_id,
+            query=wanted.query,
+            page=wanted.page,
+            per_page=PER_PAGE,
+            after=wanted.after,
+            correct=wanted.correct,
+        )
+    else:
+        results = await search.search_listings(
+            backend,
+            principal=principal,
+            query=wanted.query,
+            page=wanted.page,
+            per_page=PER_PAGE,
+            after=wanted.after,
+            correct=wanted.correct,
+        )
+    suggestions: list[search.Suggestion] = []
+    if wanted.query and _PLAIN_WORDS.match(wanted.query):
+        # Only plain words are a title prefix; DSL fields and quotes would not complete.
+        suggestions = await search.suggest_titles(
+            backend, prefix=wanted.query, principal=principal if wanted.scope == "shop" else None
+        )
     return Found(results=results, suggestions=suggestions)
 
 
@@ -286,8 +286,7 @@ def index() -> ResponseReturnValue:
         return _render(context, HTTPStatus.BAD_REQUEST, query_error=too_long)
     here = portal()
     try:
-        wired = getattr(here.platform, "search", None)
-        found = here.call(_find, here.settings, wired=wired, principal=principal, wanted=wanted)
+        found = here.call(_find, here.platform, principal=principal, wanted=wanted)
     except search.QuerySyntaxError as exc:
         return _render(context, HTTPStatus.BAD_REQUEST, syntax=_syntax_problem(wanted.query, exc))
     except search.DeepPagingError as exc:
