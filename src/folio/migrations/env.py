@@ -1,7 +1,9 @@
 """Alembic environment: runs migrations on the async engine for the configured URL.
 
 The URL comes from ``folio.core.migrations`` (``config.attributes["url"]``), never
-from alembic.ini, so secrets stay in Folio's settings.
+from alembic.ini, so secrets stay in Folio's settings. A caller that already holds a
+connection (a test migrating a scratch PostgreSQL schema) passes it as
+``config.attributes["connection"]`` instead, and the migrations run on it.
 """
 
 from __future__ import annotations
@@ -56,5 +58,7 @@ async def run_online() -> None:
 
 if context.is_offline_mode():
     run_offline()
+elif (given := config.attributes.get("connection")) is not None:
+    _run_sync(given)
 else:
     asyncio.run(run_online())
