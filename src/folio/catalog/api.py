@@ -2,9 +2,10 @@
 
 Key contracts: service functions take ``(db, *, [settings,] principal, ...)`` and apply
 the role rules themselves (another shop's listing is ``NotFoundError``); every work or
-listing write adds a ``catalog_changes`` outbox row in its own transaction, which the
-search context follows with ``claim_changes`` / ``mark_changes_synced`` /
-``mark_change_failed`` (at-least-once; see ``folio.catalog.outbox``) and reads back
+listing write publishes an outbox event (topic ``catalog``) in its own transaction,
+which consumers (the search context) follow with ``claim_changes`` /
+``mark_changes_synced`` / ``mark_change_failed`` (at-least-once, per consumer name;
+see ``folio.catalog.outbox`` and ``folio.core.outbox``) and read back
 with ``get_works``, ``iter_works``, ``get_listings_for_search`` and ``iter_listings``.
 """
 
