@@ -1,17 +1,47 @@
-"""Folio's own processes, one declaration each: what ``folio up`` supervises.
+"""What ``folio up`` supervises: Folio's own processes, and those companion apps declare.
 
-Later issues add their processes (gRPC servers, workers) here. Each is started with
-``sys.executable -m <module>`` so it runs in the same environment.
+Folio's processes (the gateway, its workers; later gRPC servers) are declared here,
+each started with ``sys.executable -m <module>`` so it runs in the same environment.
+
+A companion app (``apps/<name>/``: outside the product tiers, reaching Folio only
+through its public APIs) joins ``folio up`` by declaring its process specs in the
+``folio.processes`` entry-point group of its own distribution::
+
+    [project.entry-points."folio.processes"]
+    stock-tracker = "folio_stock_tracker.process:processes"
+
+where ``processes(settings, env, *, lite)`` returns ``ProcessSpec``s. A companion that
+fails to load, returns something else, or reuses a name already taken is skipped with a
+warning naming it: a broken companion never stops the platform.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from importlib.metadata import entry_points
+from typing import Protocol
+
+import structlog
 
 from folio.core.settings import Settings
 from folio.ops.health import http_probe
 from folio.ops.process import ProcessSpec, RestartPolicy
+
+__all__ = ["PROCESS_GROUP", "CompanionProcesses", "companion_processes", "folio_processes"]
+
+log = structlog.get_logger(__name__)
+
+PROCESS_GROUP = "folio.processes"
+"""The entry-point group through which companion apps declare their processes."""
+
+
+class CompanionProcesses(Protocol):
+    """What a ``folio.processes`` entry point names: its app's processes for this run."""
+
+    def __call__(self, settings: Settings, env: Mapping[str, str], *, lite: bool) -> Iterable[ProcessSpec]:
+        """The specs to supervise; ``env`` is the environment ``folio up`` gives every child."""
+
 
 _LOG_TO_FILE_ONLY = {"FOLIO_LOGGING_STDOUT": "false"}
 """A child's log lines go to its own ``.jsonl`` file only; its ``.out`` (the captured
@@ -25,10 +55,45 @@ def _started() -> str | None:
 
 
 def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = False) -> list[ProcessSpec]:
-    """The Folio processes to supervise, with ``env`` added to their environment.
+    """Every process to supervise, with ``env`` added to its environment: Folio's, then companions'.
 
     Lite mode has no search engine, so no search worker.
     """
+    own = _own_processes(settings, env, lite=lite)
+    return own + companion_processes(settings, env, lite=lite, taken={spec.name for spec in own})
+
+
+def companion_processes(
+    settings: Settings, env: Mapping[str, str], *, lite: bool, taken: set[str]
+) -> list[ProcessSpec]:
+    """The processes installed companion apps declare (``folio.processes``), skipping broken ones.
+
+    ``taken`` holds the names already supervised; a companion spec reusing one is skipped.
+    """
+    found: list[ProcessSpec] = []
+    for entry in sorted(entry_points(group=PROCESS_GROUP), key=lambda e: e.name):
+        try:
+            declare: CompanionProcesses = entry.load()
+            specs: list[object] = list(declare(settings, env, lite=lite))  # checked below: a plugin may lie
+        except Exception as exc:  # noqa: BLE001 - a broken companion must not stop the platform
+            log.warning("companion.skipped", entry_point=entry.name, problem=f"{type(exc).__name__}: {exc}")
+            continue
+        for spec in specs:
+            if not isinstance(spec, ProcessSpec):
+                log.warning(
+                    "companion.skipped", entry_point=entry.name, problem=f"{spec!r} is not a ProcessSpec"
+                )
+            elif spec.name in taken:
+                log.warning(
+                    "companion.skipped", entry_point=entry.name, problem=f"the name {spec.name!r} is taken"
+                )
+            else:
+                taken.add(spec.name)
+                found.append(spec)
+    return found
+
+
+def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) -> list[ProcessSpec]:
     home = settings.home.absolute()
     gateway = settings.gateway
     workers = (

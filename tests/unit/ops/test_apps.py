@@ -1,6 +1,9 @@
-"""What `folio up` supervises: the gateway always, the search worker only where there is a search engine."""
+"""What `folio up` supervises: the gateway, the search worker where there is a search engine, companions."""
 
 from __future__ import annotations
+
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -31,4 +34,52 @@ def test_supervised_processes_log_to_their_file_only(settings: Settings) -> None
 
 def test_lite_mode_has_no_search_worker(settings: Settings) -> None:
     """Lite mode has no search engine, so nothing to keep in sync."""
+    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway"]
+
+
+def _install_companion(root: Path, module: str, source: str) -> None:
+    """A minimal installed distribution declaring one `folio.processes` entry point."""
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    dist = root / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[folio.processes]\ntracker = {module}:processes\n")
+
+
+COMPANION = """
+    import sys
+    from folio.ops.process import ProcessSpec
+
+    def processes(settings, env, *, lite):
+        def spec(name):
+            return ProcessSpec(
+                name=name,
+                argv=[sys.executable, "-m", "tracker_app"],
+                log_file=settings.home / "logs" / f"{name}.out",
+                pid_file=settings.home / "run" / f"{name}.pid",
+                probe=lambda: None,
+                env=dict(env),
+            )
+        return [spec("tracker"), spec("gateway"), "not a spec"]
+"""
+
+
+def test_a_companion_app_joins_through_its_declared_process_spec(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `folio.processes` entry point adds processes after Folio's; a taken name or a non-spec is skipped."""
+    _install_companion(tmp_path, "tracker_app", COMPANION)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    specs = folio_processes(settings, {"FOLIO_X": "1"}, lite=True)
+    assert [spec.name for spec in specs] == ["gateway", "tracker"]
+    assert specs[1].env["FOLIO_X"] == "1"
+    assert specs[0].argv[1:] == ["-m", "folio.entrypoints.gateway"]  # Folio's own gateway kept its name
+
+
+def test_a_broken_companion_does_not_stop_the_platform(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A companion whose declaration fails to import is skipped; Folio's processes still run."""
+    _install_companion(tmp_path, "broken_tracker_app", "raise ImportError('missing dependency')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway"]
