@@ -9,6 +9,7 @@ build their own platform to swap a part (``build_platform(settings, database=...
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from folio.core.data_migrations import DataMigration
@@ -21,6 +22,7 @@ from folio.httpkit.principal import AUTHENTICATOR
 from folio.identity.api import authenticate_credentials
 from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
 from folio.usage.api import API_CALL_METER, ApiCallMeter
+from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
 
 __all__ = ["Platform", "ReadinessCheck", "build_platform", "data_migrations"]
 
@@ -55,6 +57,11 @@ def build_platform(
     if search_enabled(settings):
         backend = search_backend(settings)
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)
+    if sessions_in_redis(settings):
+        # The web app's sessions: a sync client (Flask views run in threads), so its
+        # blocking close runs in a thread too.
+        sessions = session_redis(settings)
+        platform.provide(SESSION_REDIS, sessions, aclose=partial(asyncio.to_thread, sessions.close))
     return platform
 
 

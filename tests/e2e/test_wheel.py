@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_wheel_carries_migrations_and_templates(tmp_path: Path) -> None:
-    """`uv build` puts Alembic's env, the revisions and deploy/ templates in the wheel."""
+    """`uv build` puts Alembic's env, the revisions, the web templates and deploy/ templates in the wheel."""
     subprocess.run(
         [uv_executable(), "build", "--wheel", "-o", str(tmp_path), "-q"], cwd=REPO_ROOT, check=True
     )
@@ -30,6 +30,9 @@ def test_wheel_carries_migrations_and_templates(tmp_path: Path) -> None:
         "folio/migrations/versions/0001_baseline.py",
         "folio/entrypoints/web/templates/base.html",
         "folio/entrypoints/web/static/folio.css",
+        "folio/identity/templates/auth/login.html",
+        "folio/tasks/templates/board/index.html",
+        "folio/search/templates/search/index.html",
         "folio/_deploy/nginx/nginx.conf.j2",
         "folio/_deploy/prometheus/prometheus.yml.j2",
     } <= names

@@ -32,9 +32,11 @@ from folio.textanalysis.api import analyze
 __all__ = [
     "FACET_FIELDS",
     "PRICE_BANDS",
+    "PRICE_BAND_RANGES",
     "PUBLIC_TENANT",
     "IndexNames",
     "ListingWithWork",
+    "PriceBand",
     "ReindexReport",
     "SynonymSet",
     "WorkRead",
@@ -59,10 +61,28 @@ UNPUBLISHED_TENANT = "unpublished"
 FACET_FIELDS = ("subjects", "year", "publisher", "price_band", "condition")
 """The fields the search API facets on, in the order it reports them."""
 
-PRICE_BANDS = ("under-5", "5-10", "10-20", "20-50", "50-plus")
-"""``price_band`` values by major currency units: [0,5), [5,10), [10,20), [20,50), [50,∞)."""
 
-_BAND_UPPER_BOUNDS = (5, 10, 20, 50)
+@dataclass(frozen=True)
+class PriceBand:
+    """One ``price_band`` facet value: prices in major units from ``lower`` to ``upper`` (excluded)."""
+
+    name: str
+    lower: int
+    upper: int | None
+    """None: no upper bound."""
+
+
+PRICE_BAND_RANGES = (
+    PriceBand("under-5", 0, 5),
+    PriceBand("5-10", 5, 10),
+    PriceBand("10-20", 10, 20),
+    PriceBand("20-50", 20, 50),
+    PriceBand("50-plus", 50, None),
+)
+"""The price bands, cheapest first: the one definition the documents and the search page's facet use."""
+
+PRICE_BANDS = tuple(band.name for band in PRICE_BAND_RANGES)
+"""``price_band`` values by major currency units: [0,5), [5,10), [10,20), [20,50), [50,∞)."""
 
 IMPORT_BATCH = 500
 """Documents per ``/documents/import`` request during a reindex."""
@@ -146,12 +166,9 @@ def rank_id(document_id: uuid.UUID) -> int:
 
 
 def price_band(price_cents: int) -> str:
-    """The facet band of a price in minor units (see ``PRICE_BANDS``)."""
+    """The facet band of a price in minor units (see ``PRICE_BAND_RANGES``)."""
     major = price_cents / 100
-    for upper, band in zip(_BAND_UPPER_BOUNDS, PRICE_BANDS, strict=False):
-        if major < upper:
-            return band
-    return PRICE_BANDS[-1]
+    return next(band.name for band in PRICE_BAND_RANGES if band.upper is None or major < band.upper)
 
 
 def work_fields(work: WorkRead) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from folio.core.migrations import upgrade
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.entrypoints.gateway.app import create_app
-from folio.entrypoints.web.search import MAX_QUERY_LENGTH, PER_PAGE
 from folio.identity import api as identity
 from folio.search.api import (
     MAX_RESULT_WINDOW,
@@ -40,6 +39,7 @@ from folio.search.api import (
 )
 from folio.search.indexes import ensure_index
 from folio.search.spelling import vocabulary_for
+from folio.search.web import MAX_QUERY_LENGTH, PER_PAGE
 from tests.conftest import free_port
 from tests.integration.web.conftest import Browser, flashes, join, register_shop, unique
 from tests.support.search import generated_listing, generated_work

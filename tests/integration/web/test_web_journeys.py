@@ -10,10 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from folio.core.security import Principal, Role
-from folio.entrypoints.web.board import PER_PAGE
-from folio.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from folio.identity import api as identity
 from folio.tasks import api as tasks
+from folio.tasks.web import PER_PAGE
+from folio.webkit.security import CONTENT_SECURITY_POLICY
 from tests.integration.web.conftest import (
     LOCKOUT_THRESHOLD,
     PASSWORD,

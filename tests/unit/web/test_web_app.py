@@ -14,9 +14,8 @@ from werkzeug.test import TestResponse
 
 from folio.core.settings import Settings
 from folio.entrypoints.web.app import create_web_app
-from folio.entrypoints.web.board import _page_links
 from folio.entrypoints.web.dev import linkify
-from folio.entrypoints.web.security import CONTENT_SECURITY_POLICY
+from folio.webkit.security import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.unit
 
@@ -203,18 +202,3 @@ def test_linkify_escapes_before_linking() -> None:
 def test_linkify_leaves_other_schemes_alone() -> None:
     """Only http and https URLs are linked (no javascript: links)."""
     assert "<a" not in linkify("javascript:alert(1)")
-
-
-@pytest.mark.parametrize(
-    ("page", "pages", "expected"),
-    [
-        (1, 1, []),
-        (1, 3, [1, 2, 3]),
-        (1, 10, [1, 2, 3, None, 10]),
-        (5, 10, [1, None, 3, 4, 5, 6, 7, None, 10]),
-        (10, 10, [1, None, 8, 9, 10]),
-    ],
-)
-def test_page_links(page: int, pages: int, expected: list[int | None]) -> None:
-    """Page links show the first, the last and two either side of the current one, with gaps marked."""
-    assert _page_links(page, pages) == expected

@@ -5,11 +5,14 @@ Key contracts:
 - ``mount_web_app(app, settings)`` mounts the Flask app (``app.create_web_app``) into the
   gateway through a2wsgi's ``WSGIMiddleware``; Flask views run in a2wsgi's worker
   threads and reach the async services on the gateway's own loop through the loop
-  portal (``bridge``). The web app owns no event loop and no ``Database``.
-- Views call only ``folio.identity.api``, ``folio.tasks.api`` and ``folio.mail.api``.
-- Sessions are server-side (Redis, or files in lite mode), the cookie HttpOnly and
-  SameSite=Lax; every POST form carries a CSRF token; every response carries a strict
-  CSP with no inline script or style (the pages use no JavaScript at all).
+  portal (``folio.webkit.bridge``). The web app owns no event loop and no ``Database``.
+- This package only assembles: each context's pages are its ``web`` module (identity's
+  sign-in and members pages, tasks' board, search's page), the shared mechanics are
+  ``folio.webkit``; here are the Flask app, the base layout, the stylesheet, the error
+  pages and the developer pages.
+- Sessions are server-side (the platform's Redis client, or files in lite mode), the
+  cookie HttpOnly and SameSite=Lax; every POST form carries a CSRF token; every response
+  carries a strict CSP with no inline script or style (the pages use no JavaScript at all).
 - The board is for staff (owner, admin, staff): a customer gets a 403 page there.
   Member management is for owners and admins; ``/app/dev/outbox`` exists only in the
   ``dev`` and ``test`` profiles.
@@ -28,8 +31,7 @@ from starlette.types import ASGIApp
 
 from folio.core.settings import Settings
 from folio.entrypoints.web.app import MOUNT_PATH, create_web_app
-from folio.entrypoints.web.bridge import PortalMiddleware
-from folio.entrypoints.web.sessions import close_sessions
+from folio.webkit.bridge import PortalMiddleware
 
 __all__ = ["mount_web_app"]
 
@@ -41,8 +43,8 @@ def mount_web_app(app: FastAPI, settings: Settings) -> None:
     """Mount the web app under ``/app`` of the gateway ``app`` (connects to nothing).
 
     Starlette does not pass lifespan events to mounted apps, so the gateway's lifespan
-    is wrapped: when it ends, the web app's session store connections close and its
-    worker threads stop.
+    is wrapped: when it ends, the web app's worker threads stop. The session store's
+    client is the platform's, closed with it.
     """
     flask_app = create_web_app(settings)
     wsgi = WSGIMiddleware(flask_app, workers=WSGI_WORKERS)  # type: ignore[arg-type]  # Flask is a WSGI app
@@ -58,7 +60,6 @@ def mount_web_app(app: FastAPI, settings: Settings) -> None:
             async with gateway_lifespan(host) as state:
                 yield state
         finally:
-            close_sessions(flask_app)
             wsgi.executor.shutdown(wait=False)
 
     app.router.lifespan_context = lifespan

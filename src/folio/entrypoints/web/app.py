@@ -1,9 +1,16 @@
-"""The staff web app's Flask factory: sessions, CSRF, security headers, blueprints and error pages.
+"""The staff web app's Flask factory: the assembly of every context's pages, and the shared frame.
 
-``create_web_app(settings)`` builds the WSGI app and connects to nothing (sessions
-reach Redis lazily; services are reached per request through the loop portal, see
-``folio.entrypoints.web.bridge``). The gateway mounts it under ``/app``
+``create_web_app(settings)`` builds the WSGI app and connects to nothing (the session
+store and the services are the platform's, reached per request through the loop
+portal, see ``folio.webkit.bridge``). The gateway mounts it under ``/app``
 (``folio.entrypoints.web.mount_web_app``).
+
+The pages live in their contexts (``folio.identity.web``, ``folio.tasks.web``,
+``folio.search.web``, each a blueprint with its templates); the shared mechanics in
+``folio.webkit``. This module only registers the blueprints, installs the shared
+mechanics (sessions, CSRF, security headers, the signed-in caller with identity's
+lookup) and owns what every page shares: the base layout, the stylesheet, the error
+pages and the developer pages (``dev``).
 
 Error pages: a ``FolioError`` a view does not handle becomes a page with its status
 and detail (404 for anything another shop owns, 403 for a role that may not); any
@@ -30,11 +37,14 @@ from folio.core.errors import (
 from folio.core.logging import correlation_id
 from folio.core.security import Principal
 from folio.core.settings import Settings
-from folio.entrypoints.web import auth, board, dev, members, search
-from folio.entrypoints.web.access import current_principal, load_principal, remember_writes
-from folio.entrypoints.web.forms import STATUS_CHOICES
-from folio.entrypoints.web.security import STATIC_ENDPOINT, install_security_headers
-from folio.entrypoints.web.sessions import configure_sessions
+from folio.entrypoints.web import dev
+from folio.identity import api as identity
+from folio.identity import web as identity_web
+from folio.search import web as search_web
+from folio.tasks import web as tasks_web
+from folio.webkit.access import current_principal, install_signed_in_caller
+from folio.webkit.security import install_security_headers
+from folio.webkit.sessions import configure_sessions
 
 __all__ = ["MOUNT_PATH", "create_web_app"]
 
@@ -64,27 +74,18 @@ def create_web_app(settings: Settings) -> Flask:
     configure_sessions(app, settings, cookie_path=MOUNT_PATH)
     CSRFProtect(app)
     install_security_headers(app)
-    app.after_request(remember_writes)
-
-    @app.before_request
-    def _principal() -> None:
-        if request.endpoint != STATIC_ENDPOINT:
-            load_principal()
+    install_signed_in_caller(app, lookup=identity.principal_for)
 
     @app.context_processor
     def _page_context() -> dict[str, object]:
         principal: Principal | None = current_principal()
-        return {
-            "principal": principal,
-            "dev_pages": settings.profile in DEV_PROFILES,
-            "status_labels": dict(STATUS_CHOICES),
-        }
+        return {"principal": principal, "dev_pages": settings.profile in DEV_PROFILES}
 
     app.add_template_filter(_reject_keys, "reject_keys")
-    app.register_blueprint(auth.blueprint)
-    app.register_blueprint(board.blueprint, url_prefix="/tasks")
-    app.register_blueprint(members.blueprint, url_prefix="/members")
-    app.register_blueprint(search.blueprint, url_prefix="/search")
+    app.register_blueprint(identity_web.auth_blueprint)
+    app.register_blueprint(tasks_web.blueprint, url_prefix="/tasks")
+    app.register_blueprint(identity_web.members_blueprint, url_prefix="/members")
+    app.register_blueprint(search_web.blueprint, url_prefix="/search")
     if settings.profile in DEV_PROFILES:
         app.register_blueprint(dev.blueprint, url_prefix="/dev")
     _install_error_pages(app)

@@ -14,8 +14,8 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 
 from folio.core.db import Database, pin_reads_to_primary
-from folio.entrypoints.web.access import portal
 from folio.mail import api as mail
+from folio.webkit.bridge import portal
 
 __all__ = ["blueprint", "linkify"]
 

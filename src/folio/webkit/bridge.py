@@ -17,9 +17,10 @@ Where the loop comes from: ``PortalMiddleware`` wraps the WSGI app. Each HTTP re
 reaches it on the gateway's loop, where it reads ``asyncio.get_running_loop()`` and
 the wired platform (``app.state.platform``, set by the gateway's lifespan) and puts a
 ``LoopPortal`` in the ASGI scope; a2wsgi passes the scope to Flask as
-``environ["asgi.scope"]``. Capturing per request (it costs two attribute reads) rather
-than once keeps the portal right when a process runs the app on several loops in
-turn (each test gets a fresh loop) and needs no hook in the gateway's lifespan.
+``environ["asgi.scope"]``, where a view finds it with ``portal()``. Capturing per
+request (it costs two attribute reads) rather than once keeps the portal right when a
+process runs the app on several loops in turn (each test gets a fresh loop) and needs
+no hook in the gateway's lifespan.
 
 Context: a2wsgi runs the view in a copy of the request's ``contextvars`` context, and
 ``run_coroutine_threadsafe`` schedules the coroutine in a copy of the *view thread's*
@@ -35,6 +36,7 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
+from flask import request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from folio.core.db import Database
@@ -43,7 +45,7 @@ from folio.core.platform import Platform
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 
-__all__ = ["SCOPE_KEY", "LoopPortal", "PortalMiddleware"]
+__all__ = ["SCOPE_KEY", "LoopPortal", "PortalMiddleware", "find_portal", "portal"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -112,6 +114,20 @@ class LoopPortal:
         except FutureTimeoutError as exc:
             future.cancel()
             raise ServiceUnavailableError(f"the service did not answer within {self.timeout_s:g} s") from exc
+
+
+def find_portal() -> LoopPortal | None:
+    """This request's portal, or None outside the gateway (or before its lifespan wired the platform)."""
+    found = request.environ.get("asgi.scope", {}).get(SCOPE_KEY)
+    return found if isinstance(found, LoopPortal) else None
+
+
+def portal() -> LoopPortal:
+    """This request's portal to the gateway's loop and platform (503 before the lifespan ran)."""
+    found = find_portal()
+    if found is None:
+        raise ServiceUnavailableError("the web app is not connected to the gateway yet")
+    return found
 
 
 async def _invoke(fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -1,16 +1,18 @@
 """Who is asking, per request: the session's member, re-checked, and the role guards of the views.
 
-The session stores only ``tenant_id`` and ``user_id`` (plus names for the page header).
-Before each view the member's current principal is resolved again with
-``identity.api.principal_for``, so a role change or a removal takes effect on the
-member's very next click; a member who is gone is signed out. The guards then
-compare that principal's role, never anything the session claims.
+The session stores only ``tenant_id`` and ``user_id`` (plus names for the page header),
+written by ``sign_in``. Before each view the member's current principal is resolved
+again by the ``PrincipalLookup`` the web app's assembly installs
+(``install_signed_in_caller``; identity's ``principal_for``), so a role change or a
+removal takes effect on the member's very next click; a member who is gone is signed
+out. The guards then compare that principal's role, never anything the session
+claims. Webkit itself knows no context: it sits below identity.
 
 Replicas: readonly service calls may go to a streaming replica, which can lag. Two
 rules keep the web app from acting on stale data:
 
-- The principal is always resolved on the primary (``identity.api.principal_for``
-  reads there: an access decision must see the role change or removal that just happened).
+- The principal is always resolved on the primary (the lookup must read there: an
+  access decision must see the role change or removal that just happened).
 - For ``STICKY_PRIMARY_S`` after a member's successful POST, all of that member's reads
   go to the primary (``folio.core.db.pin_reads_to_primary``), so the page they are
   redirected to shows what they just did (the gateway's read-your-writes scope only
@@ -22,32 +24,46 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from folio.core.db import Database, pin_reads_to_primary
-from folio.core.errors import AuthenticationRequiredError, NotFoundError, ServiceUnavailableError
+from folio.core.errors import AuthenticationRequiredError, NotFoundError
 from folio.core.security import Principal
-from folio.entrypoints.web.bridge import SCOPE_KEY, LoopPortal
-from folio.identity import api as identity
+from folio.webkit.bridge import portal
+from folio.webkit.security import STATIC_ENDPOINT
+from folio.webkit.sessions import rotate_session
 
 __all__ = [
+    "PrincipalLookup",
     "current_principal",
-    "load_principal",
+    "install_signed_in_caller",
     "login_required",
     "manager_required",
-    "portal",
-    "remember_writes",
     "safe_next",
+    "sign_in",
+    "sign_out",
     "signed_in",
     "staff_required",
 ]
 
-P = ParamSpec("P")
+
+class PrincipalLookup(Protocol):
+    """Resolves a session's member to their principal now (identity's ``principal_for``).
+
+    Must read on the primary, and must raise ``NotFoundError`` when the user is no
+    longer a member of the shop (the session is then signed out).
+    """
+
+    def __call__(self, db: Database, /, *, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Awaitable[Principal]:
+        """The principal ``user_id`` is in shop ``tenant_id``, with their current role."""
+
+
+_LOOKUP = "folio.principal_lookup"
 
 SESSION_TENANT = "tenant_id"
 SESSION_USER = "user_id"
@@ -61,12 +77,19 @@ SUCCESS_LIMIT = 400
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 
 
-def portal() -> LoopPortal:
-    """This request's portal to the gateway's loop and platform (503 before the lifespan ran)."""
-    found = request.environ.get("asgi.scope", {}).get(SCOPE_KEY)
-    if not isinstance(found, LoopPortal):
-        raise ServiceUnavailableError("the web app is not connected to the gateway yet")
-    return found
+def install_signed_in_caller(app: Flask, *, lookup: PrincipalLookup) -> None:
+    """Resolve the session's member with ``lookup`` before every page; pin reads after a POST.
+
+    The web app's assembly calls this once, with identity's lookup.
+    """
+    app.extensions[_LOOKUP] = lookup
+
+    @app.before_request
+    def _principal() -> None:
+        if request.endpoint != STATIC_ENDPOINT:
+            _load_principal()
+
+    app.after_request(_remember_writes)
 
 
 def current_principal() -> Principal | None:
@@ -83,7 +106,17 @@ def signed_in() -> Principal:
     return principal
 
 
-def load_principal() -> None:
+def sign_in(*, tenant_id: uuid.UUID, user_id: uuid.UUID, **shown: str) -> None:
+    """Start a fresh session for ``user_id`` in shop ``tenant_id``; ``shown``: names the header shows."""
+    rotate_session(**{SESSION_TENANT: str(tenant_id), SESSION_USER: str(user_id)}, **shown)
+
+
+def sign_out() -> None:
+    """End the session: its data is dropped and its id forgotten."""
+    rotate_session()
+
+
+def _load_principal() -> None:
     """Resolve the session's member into ``g.principal`` (before every view)."""
     g.principal = None
     tenant_id, user_id = session.get(SESSION_TENANT), session.get(SESSION_USER)
@@ -94,6 +127,7 @@ def load_principal() -> None:
     try:
         g.principal = here.call(
             _resolve_principal,
+            current_app.extensions[_LOOKUP],
             here.database,
             tenant_id=uuid.UUID(str(tenant_id)),
             user_id=uuid.UUID(str(user_id)),
@@ -104,7 +138,7 @@ def load_principal() -> None:
         flash("You are no longer a member of that shop; you have been signed out.", "warning")
 
 
-def remember_writes(response: Response) -> Response:
+def _remember_writes(response: Response) -> Response:
     """After a successful POST, keep this session's reads on the primary for a while (after every view)."""
     if request.method == "POST" and response.status_code < SUCCESS_LIMIT:
         session[SESSION_PRIMARY_UNTIL] = time.time() + STICKY_PRIMARY_S
@@ -112,12 +146,12 @@ def remember_writes(response: Response) -> Response:
 
 
 async def _resolve_principal(
-    db: Database, *, tenant_id: uuid.UUID, user_id: uuid.UUID, sticky: bool
+    lookup: PrincipalLookup, db: Database, *, tenant_id: uuid.UUID, user_id: uuid.UUID, sticky: bool
 ) -> Principal:
     """The member's principal, read on the primary; ``sticky`` pins the whole request there too."""
     if sticky:
         pin_reads_to_primary()
-    return await identity.principal_for(db, tenant_id=tenant_id, user_id=user_id)
+    return await lookup(db, tenant_id=tenant_id, user_id=user_id)
 
 
 def _guard(check: Callable[[Principal], bool]) -> Callable[[View], View]:

@@ -1,4 +1,4 @@
-"""The search page: the shop's listings or the whole catalogue, with facets, highlights and pages.
+"""Search's web page: the shop's listings or the whole catalogue, with facets, highlights and pages.
 
 Any signed-in member may search (customers too: it is the shop's stock and the shared
 catalogue, not its internal board). The query box takes the search DSL
@@ -21,7 +21,9 @@ search service's; this module only turns its results and errors into a page:
   says so (503).
 
 No JavaScript (the CSP allows none): title suggestions for a plain-words query fill a
-``<datalist>`` on the server.
+``<datalist>`` on the server. The web app's assembly (``folio.entrypoints.web``)
+registers ``blueprint`` at ``/search``; the template is this package's
+``templates/search/index.html``.
 """
 
 from __future__ import annotations
@@ -40,8 +42,11 @@ from markupsafe import Markup, escape
 from folio.catalog import api as catalog
 from folio.core.platform import Platform
 from folio.core.security import Principal
-from folio.entrypoints.web.access import login_required, portal, signed_in
 from folio.search import api as search
+from folio.search.indexes import PRICE_BAND_RANGES, PriceBand
+from folio.webkit.access import login_required, signed_in
+from folio.webkit.bridge import portal
+from folio.webkit.paging import page_links
 
 __all__ = [
     "MAX_QUERY_LENGTH",
@@ -52,16 +57,13 @@ __all__ = [
     "toggle_clause",
 ]
 
-blueprint = Blueprint("search", __name__)
+blueprint = Blueprint("search", __name__, template_folder="templates")
 
 PER_PAGE = 20
 """Hits per page (numbered pages then reach ``MAX_RESULT_WINDOW // PER_PAGE`` pages deep)."""
 
 MAX_QUERY_LENGTH = 500
 """Longest query the box accepts (the REST API's limit too)."""
-
-PAGE_WINDOW = 2
-"""Page links shown either side of the current page."""
 
 SCOPES: dict[str, str] = {"shop": "This shop", "works": "All works"}
 """The tabs: the shop's listings (default) and the shared catalogue of works."""
@@ -75,14 +77,28 @@ FACET_LABELS: dict[str, str] = {
 }
 """Facet headings, in the order the page shows them."""
 
+
+def _band_clause(band: PriceBand) -> str:
+    """The DSL that keeps the prices in ``band`` (``price:>=5 price:<10``; an open end has no clause)."""
+    clauses = [f"price:>={band.lower}"] if band.lower else []
+    if band.upper is not None:
+        clauses.append(f"price:<{band.upper}")
+    return " ".join(clauses)
+
+
+def _band_label(band: PriceBand) -> str:
+    """How the facet names ``band``: "Under 5", "5 to 10", "50 and more"."""
+    if not band.lower:
+        return f"Under {band.upper}"
+    if band.upper is None:
+        return f"{band.lower} and more"
+    return f"{band.lower} to {band.upper}"
+
+
 PRICE_BAND_CLAUSES: dict[str, tuple[str, str]] = {
-    "under-5": ("price:<5", "Under 5"),
-    "5-10": ("price:>=5 price:<10", "5 to 10"),
-    "10-20": ("price:>=10 price:<20", "10 to 20"),
-    "20-50": ("price:>=20 price:<50", "20 to 50"),
-    "50-plus": ("price:>=50", "50 and more"),
+    band.name: (_band_clause(band), _band_label(band)) for band in PRICE_BAND_RANGES
 }
-"""Each ``price_band`` facet value (bands of major units, upper bound excluded) as DSL and as a label."""
+"""Each ``price_band`` facet value (search's bands, upper bound excluded) as DSL and as a label."""
 
 CONDITION_ORDER = tuple(condition.value for condition in catalog.Condition)
 """Conditions best first (``folio.catalog``'s order), as the condition facet lists them."""
@@ -306,7 +322,7 @@ def index() -> ResponseReturnValue:
     results = found.results
     reachable = min(math.ceil(results.found / PER_PAGE), search.MAX_RESULT_WINDOW // PER_PAGE)
     keyset = wanted.after is not None
-    pages = [] if keyset else _page_links(wanted.page, reachable)
+    pages = [] if keyset else page_links(wanted.page, reachable)
     return _render(
         context,
         HTTPStatus.OK,
@@ -421,18 +437,3 @@ def _syntax_problem(query: str, exc: search.QuerySyntaxError) -> SyntaxProblem:
         at=query[position : position + 1],
         after=query[position + 1 :],
     )
-
-
-def _page_links(page: int, pages: int) -> list[int | None]:
-    """Page numbers to link: the first, the last and a window around ``page``; None marks a gap."""
-    if pages <= 1:
-        return []
-    shown = sorted({1, pages, *range(max(1, page - PAGE_WINDOW), min(pages, page + PAGE_WINDOW) + 1)})
-    links: list[int | None] = []
-    previous = 0
-    for number in shown:
-        if previous and number - previous > 1:
-            links.append(None)
-        links.append(number)
-        previous = number
-    return links

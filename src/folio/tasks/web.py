@@ -1,9 +1,14 @@
-"""The task board: list with filters, sort and pages; create, edit, complete and delete.
+"""The task board, tasks' web pages: list with filters, sort and pages; create, edit, complete and delete.
 
 Staff only (owner, admin, staff): a customer gets the 403 page, because this is the
 shop's internal board. The tasks service still checks every rule itself (another
-shop's task is a 404 there, and so here).
+shop's task is a 404 there, and so here). The web app's assembly
+(``folio.entrypoints.web``) registers ``blueprint`` at ``/tasks``; the templates are
+this package's ``templates/board``.
 """
+
+# mypy: disallow-subclassing-any=False
+# (Flask-WTF and WTForms ship no type information, so their classes are Any to mypy.)
 
 from __future__ import annotations
 
@@ -14,35 +19,100 @@ from typing import Any
 import pydantic
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # ships no py.typed
+from wtforms import (  # type: ignore[import-untyped]  # ships no py.typed
+    DateField,
+    HiddenField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional  # type: ignore[import-untyped]  # as above
 
 from folio.core.db import Database
 from folio.core.errors import ConflictError, PermissionDeniedError, QuotaExceededError, ValidationFailedError
 from folio.core.security import Principal
 from folio.core.settings import Settings
-from folio.entrypoints.web.access import portal, safe_next, signed_in, staff_required
-from folio.entrypoints.web.forms import (
+from folio.identity import api as identity
+from folio.tasks import api as tasks
+from folio.webkit.access import safe_next, signed_in, staff_required
+from folio.webkit.bridge import portal
+from folio.webkit.forms import (
     ActionForm,
     Choices,
-    FilterForm,
-    TaskForm,
     choices,
+    flash_errors,
     form_status,
     service_errors,
     show_errors,
     validation_errors,
 )
-from folio.identity import api as identity
-from folio.tasks import api as tasks
+from folio.webkit.paging import page_links
 
 __all__ = ["PER_PAGE", "blueprint"]
 
-blueprint = Blueprint("board", __name__)
+blueprint = Blueprint("board", __name__, template_folder="templates")
 
 PER_PAGE = 10
 """Tasks per board page."""
 
-PAGE_WINDOW = 2
-"""Page links shown either side of the current page."""
+# --- forms -------------------------------------------------------------------------------------
+
+STATUS_CHOICES = [("todo", "To do"), ("in_progress", "In progress"), ("done", "Done")]
+PRIORITY_CHOICES = [("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")]
+SORT_CHOICES = [
+    ("-created_at", "Newest first"),
+    ("created_at", "Oldest first"),
+    ("due_date", "Due soonest"),
+    ("-due_date", "Due latest"),
+    ("-priority", "Most urgent"),
+    ("priority", "Least urgent"),
+    ("title", "Title A-Z"),
+    ("-title", "Title Z-A"),
+]
+
+
+class TaskForm(FlaskForm):
+    """Create or edit a task; ``assignee_id`` choices are the shop's members (set per request)."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])
+    status = SelectField("Status", choices=choices(*STATUS_CHOICES), default="todo")
+    priority = SelectField("Priority", choices=choices(*PRIORITY_CHOICES), default="normal")
+    due_date = DateField("Due", validators=[Optional()])
+    tags = StringField(
+        "Tags", validators=[Optional(), Length(max=900)], description="Comma-separated, e.g. orders, urgent."
+    )
+    assignee_id = SelectField("Assignee", choices=choices(("", "Nobody")), default="", validate_choice=True)
+    version = HiddenField()
+
+
+class FilterForm(FlaskForm):
+    """The board's filters and sort, read from the query string (a GET form: no CSRF)."""
+
+    class Meta:
+        """GET forms change nothing, so they carry no CSRF token."""
+
+        csrf = False
+
+    q = SearchField("Search", validators=[Optional(), Length(max=200)])
+    status = SelectField("Status", choices=choices(("", "Any status"), *STATUS_CHOICES), default="")
+    priority = SelectField("Priority", choices=choices(("", "Any priority"), *PRIORITY_CHOICES), default="")
+    tag = StringField("Tag", validators=[Optional(), Length(max=40)])
+    assignee = SelectField("Assignee", choices=choices(("", "Anyone")), default="", validate_choice=False)
+    sort = SelectField("Sort", choices=choices(*SORT_CHOICES), default="-created_at")
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1)], default=1)
+
+
+@blueprint.context_processor
+def _board_context() -> dict[str, object]:
+    """The status names the board's badges show."""
+    return {"status_labels": dict(STATUS_CHOICES)}
+
+
+# --- the board ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -128,7 +198,7 @@ def index() -> ResponseReturnValue:
         form=form,
         board=board,
         names={m.user_id: m.display_name for m in members},
-        pages=_page_links(board.page.page, board.page.pages),
+        pages=page_links(board.page.page, board.page.pages),
         page_url=_page_url,
         action=ActionForm(),
         back=request.script_root + request.full_path.rstrip("?"),
@@ -150,9 +220,9 @@ def new() -> ResponseReturnValue:
                 tasks.create_task, here.database, settings=here.settings, principal=principal, data=data
             )
         except pydantic.ValidationError as exc:
-            _flash_all(show_errors(form, validation_errors(exc)))
+            flash_errors(show_errors(form, validation_errors(exc)))
         except ValidationFailedError as exc:
-            _flash_all(show_errors(form, service_errors(exc)))
+            flash_errors(show_errors(form, service_errors(exc)))
         except QuotaExceededError as exc:
             flash(f"The shop has reached its task quota: {exc.detail or exc.title}.", "error")
         else:
@@ -177,9 +247,9 @@ def edit(task_id: uuid.UUID) -> ResponseReturnValue:
                 tasks.update_task, here.database, principal=principal, task_id=task_id, data=data
             )
         except pydantic.ValidationError as exc:
-            _flash_all(show_errors(form, validation_errors(exc)))
+            flash_errors(show_errors(form, validation_errors(exc)))
         except ValidationFailedError as exc:
-            _flash_all(show_errors(form, service_errors(exc)))
+            flash_errors(show_errors(form, service_errors(exc)))
         except ConflictError:
             flash(
                 "Someone else changed this task while you were editing it. "
@@ -227,11 +297,6 @@ def delete(task_id: uuid.UUID) -> ResponseReturnValue:
     return render_template("board/delete.html", task=task, form=form)
 
 
-def _flash_all(messages: list[str]) -> None:
-    for message in messages:
-        flash(message, "error")
-
-
 def _assignee_choices(principal: Principal) -> Choices:
     members = _members(principal)
     if not members and principal.user_id is not None:
@@ -264,21 +329,6 @@ class _FormValues:
         self.tags = ", ".join(task.tags)
         self.assignee_id = str(task.assignee_id) if task.assignee_id else ""
         self.version = str(task.version)
-
-
-def _page_links(page: int, pages: int) -> list[int | None]:
-    """Page numbers to link: the first, the last and a window around ``page``; None marks a gap."""
-    if pages <= 1:
-        return []
-    shown = sorted({1, pages, *range(max(1, page - PAGE_WINDOW), min(pages, page + PAGE_WINDOW) + 1)})
-    links: list[int | None] = []
-    previous = 0
-    for number in shown:
-        if previous and number - previous > 1:
-            links.append(None)
-        links.append(number)
-        previous = number
-    return links
 
 
 def _page_url(page: int) -> str:

@@ -11,7 +11,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from folio.core.errors import NotFoundError, ServiceUnavailableError
 from folio.core.platform import Platform
-from folio.entrypoints.web.bridge import SCOPE_KEY, LoopPortal, PortalMiddleware
+from folio.webkit.bridge import SCOPE_KEY, LoopPortal, PortalMiddleware
 
 pytestmark = pytest.mark.unit
 
