@@ -22,6 +22,16 @@ What is generated, from the declaration:
 - ``<tier>-framework-free``: a tier's own forbidden externals (the kernel's).
 - ``<tier>-reached-only-by``: a tier that only named tiers may import (the harness).
 - ``acyclic``: no import cycle between sibling packages anywhere in folio.
+- ``<module>-declarations-pure``: a declaration module (a context's ``settings``) imports
+  no folio package but the kernel, nor any other module of its context.
+
+The one import the tiers allow upwards is a declaration's: the kernel module named in
+``declarations`` (``core.settings.tree``) imports each context's ``settings`` module
+to compose the settings tree. The ``tiers``, independence and ``acyclic`` contracts
+ignore exactly those edges, one per declaration module on disk (the api-only contract
+of the context allows the composer as an importer), and the
+``-declarations-pure`` contract keeps the edge harmless: what the kernel loads through
+it is a class declaration and the kernel's own settings base, never a context's code.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +78,11 @@ class Architecture:
     tiers: list[Tier]
     exceptions: dict[tuple[str, str], str]
     adapters: list[str]
+    declarations: dict[str, str] = field(default_factory=dict)
+    """A context's module the kernel composes -> the kernel module composing it.
+
+    ``{"settings": "core.settings.tree"}``: each context's ``settings.py`` is composed by the tree.
+    """
 
     def packages(self) -> list[str]:
         """Every declared package, tier by tier."""
@@ -95,7 +110,12 @@ def load(pyproject: Path = PYPROJECT) -> Architecture:
         if not arrow or not reason.strip():
             raise ValueError(f"an exception reads 'importer -> imported: why', not {line!r}")
         exceptions[(importer.strip(), imported.strip())] = reason.strip()
-    return Architecture(tiers=tiers, exceptions=exceptions, adapters=list(table["adapters"]))
+    return Architecture(
+        tiers=tiers,
+        exceptions=exceptions,
+        adapters=list(table["adapters"]),
+        declarations=dict(table.get("declarations", {})),
+    )
 
 
 def source_packages(source: Path = SOURCE) -> list[str]:
@@ -115,17 +135,52 @@ def _module(package: str) -> str:
     return f"folio.{package}"
 
 
-def contracts(architecture: Architecture) -> list[dict[str, Any]]:
-    """The import-linter contracts the declaration means, in a stable order."""
-    tiers = architecture.tiers
-    generated: list[dict[str, Any]] = [
-        {
-            "id": "tiers",
-            "name": "Tiers: " + " > ".join(tier.name for tier in tiers),
-            "type": "layers",
-            "layers": [" : ".join(_module(p) for p in tier.packages) for tier in tiers],
-        }
+@dataclass(frozen=True)
+class Declaration:
+    """One context's declaration module on disk and the kernel module that composes it."""
+
+    package: str
+    module: str
+    composer: str
+
+    @property
+    def edge(self) -> str:
+        """The import from the kernel up to the context, as an import-linter expression."""
+        return f"{_module(self.composer)} -> {_module(self.package)}.{self.module}"
+
+
+def declarations(architecture: Architecture, source: Path = SOURCE) -> list[Declaration]:
+    """Each declared package's declaration modules that exist under ``source``, tier by tier.
+
+    Read from disk like the completeness rule: a context gains its ``settings.py`` and
+    ``make contracts`` opens exactly that edge (and no edge to a module that is not there,
+    which import-linter would report as an unmatched ignore).
+    """
+    return [
+        Declaration(package=package, module=module, composer=composer)
+        for package in architecture.packages()
+        for module, composer in architecture.declarations.items()
+        if package != composer.partition(".")[0] and (source / package / f"{module}.py").is_file()
     ]
+
+
+def contracts(architecture: Architecture, source: Path = SOURCE) -> list[dict[str, Any]]:
+    """The import-linter contracts the declaration means, in a stable order.
+
+    ``source`` is where the declaration modules are looked for (see ``declarations``).
+    """
+    tiers = architecture.tiers
+    declared = declarations(architecture, source)
+    edges = [declaration.edge for declaration in declared]
+    layers: dict[str, Any] = {
+        "id": "tiers",
+        "name": "Tiers: " + " > ".join(tier.name for tier in tiers),
+        "type": "layers",
+        "layers": [" : ".join(_module(p) for p in tier.packages) for tier in tiers],
+    }
+    if edges:
+        layers["ignore_imports"] = edges
+    generated: list[dict[str, Any]] = [layers]
     for tier in tiers:
         if tier.independent and len(tier.packages) > 1:
             ignored = [
@@ -133,6 +188,9 @@ def contracts(architecture: Architecture) -> list[dict[str, Any]]:
                 for (a, b) in architecture.exceptions
                 if a in tier.packages and b in tier.packages
             ]
+            # Every package reaches the kernel, and through the composer each declaration
+            # module: a chain between two packages of this tier unless that edge is ignored.
+            ignored += [d.edge for d in declared if d.package in tier.packages]
             contract: dict[str, Any] = {
                 "id": f"{tier.slug}-independent",
                 "name": f"Inside the {tier.name} tier, packages are independent of each other",
@@ -173,32 +231,73 @@ def contracts(architecture: Architecture) -> list[dict[str, Any]]:
             "forbidden_modules": FRAMEWORKS,
         }
     )
-    generated.extend(_api_only(package, architecture.adapters) for package in api_only)
-    generated.append(
-        {
-            "id": "acyclic",
-            "name": "No import cycles between sibling packages anywhere in folio",
-            "type": "acyclic_siblings",
-            "ancestors": ["folio"],
-        }
+    generated.extend(
+        _api_only(package, architecture.adapters, [d for d in declared if d.package == package])
+        for package in api_only
     )
+    acyclic: dict[str, Any] = {
+        "id": "acyclic",
+        "name": "No import cycles between sibling packages anywhere in folio",
+        "type": "acyclic_siblings",
+        "ancestors": ["folio"],
+    }
+    if edges:
+        acyclic["ignore_imports"] = edges
+    generated.append(acyclic)
+    generated.extend(_declarations_pure(architecture, declared))
     return generated
 
 
-def _api_only(package: str, adapters: list[str]) -> dict[str, Any]:
+def _api_only(package: str, adapters: list[str], declared: list[Declaration]) -> dict[str, Any]:
     module = _module(package)
+    # The composer of a declaration is an allowed importer rather than an ignored edge, so the
+    # ignores stay "the api, then the adapters"; the tiers contract keeps it to that one edge.
+    composers = sorted({_module(d.composer) for d in declared})
+    also = "".join(f", its {d.module} by {_module(d.composer)}" for d in declared)
     return {
         "id": f"{package}-api-only",
-        "name": f"Outside {module}, only its api is imported (its adapters by entry points)",
+        "name": f"Outside {module}, only its api is imported (its adapters by entry points{also})",
         "type": "protected",
         "protected_modules": [f"{module}.*"],
-        "allowed_importers": [module],
+        "allowed_importers": [module, *composers],
         "ignore_imports": [
             f"folio.** -> {module}.api",
             *(f"folio.entrypoints.** -> {module}.{adapter}" for adapter in adapters),
         ],
         "unmatched_ignore_imports_alerting": "none",
     }
+
+
+def _declarations_pure(architecture: Architecture, declared: list[Declaration]) -> list[dict[str, Any]]:
+    """Per declaration module name, a forbidden contract: it imports nothing of folio but the kernel.
+
+    Forbidden: every package but the composer's, as a whole, except that a package
+    owning such a module is forbidden child by child (``folio.identity.*``), because
+    import-linter never forbids a package to a module inside it: so the module may not
+    import its own context either.
+    """
+    generated: list[dict[str, Any]] = []
+    for module, composer in architecture.declarations.items():
+        sources = [d for d in declared if d.module == module]
+        if not sources:
+            continue
+        kernel = composer.partition(".")[0]
+        owners = {d.package for d in sources}
+        generated.append(
+            {
+                "id": f"{module}-declarations-pure",
+                "name": f"A context's {module} module imports no folio package but the kernel "
+                f"({_module(composer)} composes it)",
+                "type": "forbidden",
+                "source_modules": [f"{_module(d.package)}.{module}" for d in sources],
+                "forbidden_modules": [
+                    f"{_module(p)}.*" if p in owners else _module(p)
+                    for p in architecture.packages()
+                    if p != kernel
+                ],
+            }
+        )
+    return generated
 
 
 def _value(value: Any) -> str:
@@ -213,15 +312,15 @@ def _value(value: Any) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
-def render(architecture: Architecture) -> str:
-    """The generated section, markers included."""
+def render(architecture: Architecture, source: Path = SOURCE) -> str:
+    """The generated section, markers included (declaration modules looked for under ``source``)."""
     lines = [
         BEGIN,
         "[tool.importlinter]",
         'root_packages = ["folio"]',
         "include_external_packages = true",
     ]
-    for contract in contracts(architecture):
+    for contract in contracts(architecture, source):
         lines += ["", "[[tool.importlinter.contracts]]"]
         lines += [f"{key} = {_value(value)}" for key, value in contract.items()]
     return "\n".join([*lines, END]) + "\n"

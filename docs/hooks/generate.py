@@ -46,10 +46,10 @@ from folio.core.errors import (
     Problem,
 )
 from folio.core.logging.schema import LOG_SCHEMA
+from folio.core.settings import ServicesSettings, Settings
 from folio.core.settings.base import ConfigInputs, FolioSettingsBase, config_inputs, env_name_for
 from folio.core.settings.fields import INSECURE_DEFAULT, RELOADABLE, has_marker
 from folio.core.settings.loader import subsystems
-from folio.core.settings.models import ServicesSettings, Settings
 from folio.ops.service import AptPackage, Service, WheelBinary
 from folio.ops.services import SERVICE_TYPES
 
@@ -165,7 +165,11 @@ def settings_reference(_context: BuildContext) -> str:
     for cls in subsystems():
         title = ".".join(cls.settings_path) or "(root)"
         prefix = env_name_for(cls.settings_path, "")
-        out.append(f"### `{title}`\n\n{_first_line(cls.__doc__)} Environment prefix `{prefix}`.\n")
+        declared = f"`{cls.__module__}.{cls.__qualname__}`"
+        out.append(
+            f"### `{title}`\n\n{_first_line(cls.__doc__)} Environment prefix `{prefix}`; "
+            f"declared by {declared}.\n"
+        )
         rows = []
         for name, info in cls.model_fields.items():
             annotation = info.annotation

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from folio.core.settings.models import default_services_data_dir
+from folio.core.settings.services import default_services_data_dir
 from tests.conftest import REPO_ROOT, free_port
 from tests.e2e.conftest import folio_env
 

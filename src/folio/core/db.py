@@ -54,7 +54,7 @@ from tenacity.wait import wait_random_exponential
 
 from folio.core.errors import DatabaseUnavailableError
 from folio.core.resilience import CircuitBreaker, CircuitOpenError, Clock, Permit
-from folio.core.settings.models import DatabaseSettings
+from folio.core.settings.database import DatabaseSettings
 from folio.core.tenancy import TenantSession
 
 __all__ = [

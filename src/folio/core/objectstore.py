@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from folio.core.settings import Settings
-    from folio.core.settings.models import ObjectStoreSettings
+    from folio.core.settings.services import ObjectStoreSettings
 
 __all__ = [
     "FileSystemObjectStore",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from folio.core.settings.models import ApiSettings
+from folio.core.settings.api import ApiSettings
 
 __all__ = ["API_PREFIX", "AUTH_PREFIX", "BodyLimits", "api_body_limits"]
 

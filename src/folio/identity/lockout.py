@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from folio.core.settings.models import IdentitySettings
 from folio.identity.models import User
+from folio.identity.settings import IdentitySettings
 
 __all__ = ["clear_lockout", "is_locked", "lockout_duration_s", "record_failure", "retry_after_s"]
 

@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from folio.core.errors import InvalidParam, ValidationFailedError
-from folio.core.settings.models import IdentitySettings
+from folio.identity.settings import IdentitySettings
 
 __all__ = [
     "MAX_PASSWORD_LENGTH",

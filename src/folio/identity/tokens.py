@@ -48,11 +48,11 @@ from folio.core.db import Database
 from folio.core.errors import InvalidCredentialsError
 from folio.core.security import Principal, Role
 from folio.core.settings import Settings
-from folio.core.settings.models import IdentitySettings
 from folio.core.tenancy import tenant_filter, tenant_scope
 from folio.identity.models import RefreshToken
 from folio.identity.repository import IdentityRepository
 from folio.identity.schemas import TokenPair
+from folio.identity.settings import IdentitySettings
 
 __all__ = [
     "ALGORITHM",

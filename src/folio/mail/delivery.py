@@ -14,7 +14,7 @@ from email.message import EmailMessage
 
 import structlog
 
-from folio.core.settings.models import MailSettings
+from folio.mail.settings import MailSettings
 
 __all__ = ["OutgoingMail", "build_message", "send_batch"]
 

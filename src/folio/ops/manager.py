@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
-from folio.core.settings.models import Settings
+from folio.core.settings import Settings
 from folio.ops.install import install
 from folio.ops.ports import ephemeral_range, ephemeral_warnings
 from folio.ops.process import (

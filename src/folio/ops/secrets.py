@@ -2,7 +2,7 @@
 
 A server whose password the settings leave unset gets a random one at its first start,
 written to a small TOML file (mode 0600) under ``services.data_dir``; the settings read it
-back from there (``folio.core.settings.models.read_generated_passwords``), so every
+back from there (``folio.core.settings.services.read_generated_passwords``), so every
 process on the machine agrees and no two installations share a password.
 """
 
@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from folio.core.settings.models import read_generated_passwords
+from folio.core.settings.services import read_generated_passwords
 
 
 def ensure_generated(path: Path, names: Iterable[str], *, what: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from folio.core.settings.models import Settings
+from folio.core.settings import Settings
 from folio.ops.health import Probe
 from folio.ops.process import ProcessSpec, RestartPolicy
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from folio.core.settings import Settings
-from folio.core.settings.models import default_services_data_dir
+from folio.core.settings.services import default_services_data_dir
 from folio.ops.services.accounts import SystemAccount
 from folio.ops.services.postgres import PostgresService
 

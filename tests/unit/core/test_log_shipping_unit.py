@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from folio.core.logging.shipping import SearchLogShipper, to_search_document
-from folio.core.settings.models import LoggingSettings, SearchSettings
+from folio.core.settings.logging import LoggingSettings
+from folio.core.settings.services import SearchSettings
 
 pytestmark = pytest.mark.unit
 

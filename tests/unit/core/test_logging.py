@@ -27,7 +27,8 @@ from folio.core.logging import (
 from folio.core.logging.context import accept_correlation_id, trace_id_from
 from folio.core.logging.sampling import EventSampler
 from folio.core.logging.setup import LoggingRuntime
-from folio.core.settings.models import LoggingSettings, SearchSettings
+from folio.core.settings.logging import LoggingSettings
+from folio.core.settings.services import SearchSettings
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.unit

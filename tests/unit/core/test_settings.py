@@ -20,7 +20,7 @@ from folio.core.settings import (
 from folio.core.settings.base import env_name_for
 from folio.core.settings.fields import INSECURE_DEFAULT, has_marker
 from folio.core.settings.loader import active_config_file, subsystems
-from folio.core.settings.models import insecure_defaults_in_use
+from folio.core.settings.tree import insecure_defaults_in_use
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from folio.core.settings import Settings
-from folio.core.settings.models import IdentitySettings
 from folio.identity.lockout import clear_lockout, is_locked, lockout_duration_s, record_failure, retry_after_s
 from folio.identity.models import User
+from folio.identity.settings import IdentitySettings
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,6 @@ import pytest
 
 from folio.core.errors import ValidationFailedError
 from folio.core.settings import Settings
-from folio.core.settings.models import IdentitySettings
 from folio.identity.passwords import (
     check_password_policy,
     ensure_password_acceptable,
@@ -15,6 +14,7 @@ from folio.identity.passwords import (
     verify_dummy,
     verify_password,
 )
+from folio.identity.settings import IdentitySettings
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from folio.core.settings import load_settings
-from folio.core.settings.models import default_services_data_dir
+from folio.core.settings.services import default_services_data_dir
 
 pytestmark = pytest.mark.unit
 

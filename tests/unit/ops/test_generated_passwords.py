@@ -9,12 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from folio.core.settings import Settings, load_settings
-from folio.core.settings.models import (
-    MissingPasswordError,
-    PostgresSettings,
-    ServicesSettings,
-    insecure_defaults_in_use,
-)
+from folio.core.settings.services import MissingPasswordError, PostgresSettings, ServicesSettings
+from folio.core.settings.tree import insecure_defaults_in_use
 from folio.ops.services.postgres import PostgresService, ensure_generated_passwords
 from folio.ops.services.rabbitmq import RabbitMQService
 

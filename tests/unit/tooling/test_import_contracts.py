@@ -150,3 +150,45 @@ def test_api_loads_no_web_framework_or_cli_toolkit(package: str) -> None:
     assert {
         name: importer for name, importer in loaded.items() if not importer.endswith("httpx/_main.py")
     } == {}
+
+
+DECLARED = contracts.declarations(ARCHITECTURE)
+
+
+def test_each_context_settings_module_is_a_declaration_the_kernel_composes() -> None:
+    """identity, mail and usage declare their settings; core.settings.tree composes each through one edge."""
+    assert ARCHITECTURE.declarations == {"settings": "core.settings.tree"}
+    assert {d.package for d in DECLARED} >= {"identity", "mail", "usage"}
+    generated = {contract["id"]: contract for contract in contracts.contracts(ARCHITECTURE)}
+    edges = [f"folio.core.settings.tree -> folio.{d.package}.settings" for d in DECLARED]
+    assert generated["tiers"]["ignore_imports"] == edges
+    assert generated["acyclic"]["ignore_imports"] == edges
+    for declaration in DECLARED:
+        api_only = generated[f"{declaration.package}-api-only"]
+        assert api_only["allowed_importers"] == [f"folio.{declaration.package}", "folio.core.settings.tree"]
+    pure = generated["settings-declarations-pure"]
+    assert pure["type"] == "forbidden"
+    assert pure["source_modules"] == [f"folio.{d.package}.settings" for d in DECLARED]
+    owners = {d.package for d in DECLARED}
+    assert pure["forbidden_modules"] == [
+        f"folio.{p}.*" if p in owners else f"folio.{p}" for p in ARCHITECTURE.packages() if p != "core"
+    ]
+
+
+def test_a_declaration_edge_opens_only_for_a_settings_module_on_disk(tmp_path: Path) -> None:
+    """A context that gains a settings.py gets that edge opened; a context without one gets none."""
+    source = tmp_path / "folio"
+    for package in ("core", "catalog", "audit"):
+        (source / package).mkdir(parents=True)
+        (source / package / "__init__.py").write_text("")
+    (source / "core" / "settings.py").write_text("")  # the kernel's own module is no declaration
+    (source / "catalog" / "settings.py").write_text("")
+    declared = contracts.declarations(ARCHITECTURE, source)
+    assert [(d.package, d.edge) for d in declared] == [
+        ("catalog", "folio.core.settings.tree -> folio.catalog.settings")
+    ]
+    generated = {contract["id"]: contract for contract in contracts.contracts(ARCHITECTURE, source)}
+    assert generated["shared-domain-independent"]["ignore_imports"] == [declared[0].edge]
+    assert "ignore_imports" not in generated["platform-services-independent"]
+    assert generated["audit-api-only"]["allowed_importers"] == ["folio.audit"]
+    assert generated["settings-declarations-pure"]["source_modules"] == ["folio.catalog.settings"]

@@ -20,7 +20,8 @@ from structlog.typing import Processor
 
 from folio.core.logging.sampling import EventSampler
 from folio.core.logging.shipping import SearchLogShipper
-from folio.core.settings.models import LoggingSettings, SearchSettings
+from folio.core.settings.logging import LoggingSettings
+from folio.core.settings.services import SearchSettings
 
 _FOLIO_HANDLER = "folio"
 

@@ -24,7 +24,8 @@ from typing import Any
 
 import httpx
 
-from folio.core.settings.models import LoggingSettings, SearchSettings
+from folio.core.settings.logging import LoggingSettings
+from folio.core.settings.services import SearchSettings
 
 _SCHEMA_FIELDS: list[dict[str, str | bool]] = [
     {"name": "ts", "type": "string"},

@@ -1,4 +1,4 @@
-"""Field markers shared by every settings subsystem."""
+"""What every settings section declares its fields with: ``setting``, its markers, shared defaults."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pydantic.fields import FieldInfo
 
 RELOADABLE = "reloadable"
 INSECURE_DEFAULT = "insecure_default"
+LOOPBACK = "127.0.0.1"
+"""The interface local servers bind by default, and the host clients reach them on."""
 
 
 def setting(

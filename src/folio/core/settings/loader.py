@@ -32,7 +32,7 @@ from folio.core.settings.base import (
     profile_overlay,
     toml_section,
 )
-from folio.core.settings.models import Settings
+from folio.core.settings.tree import Settings
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import structlog
 from folio.core.settings.base import FolioSettingsBase
 from folio.core.settings.fields import RELOADABLE, has_marker
 from folio.core.settings.loader import SettingsError
-from folio.core.settings.models import Settings
+from folio.core.settings.tree import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from folio.core.settings.models import ObjectStoreSettings
+from folio.core.settings.services import ObjectStoreSettings
 from folio.ops.health import Probe
 from folio.ops.process import ProcessError, ProcessSpec
 from folio.ops.service import Requirement, Service, WheelBinary

@@ -43,7 +43,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from folio.core.settings.models import PostgresSettings
+from folio.core.settings.services import PostgresSettings
 from folio.ops.health import command_probe
 from folio.ops.process import ProcessError, ProcessSpec
 from folio.ops.secrets import ensure_generated

@@ -20,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from folio.core.settings.models import Settings
+from folio.core.settings import Settings
 from folio.ops.health import http_probe
 from folio.ops.process import ProcessSpec
 from folio.ops.service import AptPackage, Requirement, Service

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from folio.core.settings import describe_settings, load_settings, record_platform
-from folio.core.settings.models import LoggingSettings
+from folio.core.settings.logging import LoggingSettings
 
 pytestmark = pytest.mark.unit
 

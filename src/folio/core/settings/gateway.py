@@ -1,0 +1,21 @@
+"""The ``gateway`` section: where the HTTP gateway that fronts every context's API listens."""
+
+from __future__ import annotations
+
+from folio.core.settings.base import FolioSettingsBase
+from folio.core.settings.fields import LOOPBACK, setting
+
+
+class GatewaySettings(FolioSettingsBase):
+    """The HTTP gateway (FastAPI) that fronts every context's API."""
+
+    settings_path = ("gateway",)
+
+    host: str = setting(LOOPBACK, description="Interface the gateway binds.")
+    port: int = setting(8000, ge=1, le=65535, description="Port the gateway binds.")
+    docs_enabled: bool = setting(default=True, description="Serve OpenAPI docs at `/docs`.")
+
+    @property
+    def url(self) -> str:
+        """Base URL of the gateway."""
+        return f"http://{self.host}:{self.port}"
