@@ -1,5 +1,35 @@
-"""Command-line plumbing every context's ``cli`` adapter shares: the invocation's state, its platform, its errors.
+"""Command-line plumbing every context's ``cli`` adapter shares: an invocation's state, platform, errors.
 
-Contexts mount their own click groups (``<context>/cli.py``); ``folio.entrypoints.cli``
-only assembles them into ``folio``. Keep this package to plumbing: no domain logic.
+Contexts define their own click groups (``<context>/cli.py``); ``folio.entrypoints.cli``
+only assembles them into ``folio`` and injects what this package may not import (the
+platform factory, the shop resolver). Keep this package to plumbing: no domain logic;
+it imports the kernel, click and rich, nothing else of Folio.
+
+- ``context``: ``CliContext`` and ``pass_cli``, ``run_on_platform``, ``shop_option``.
+- ``failures``: the root group ``FolioGroup``, one ``error:`` line per expected failure.
+- ``progress``: rich progress bars for long commands.
 """
+
+from __future__ import annotations
+
+from folio.clikit.context import (
+    EXIT_CONFIG_ERROR,
+    EXIT_FAILURE,
+    CliContext,
+    PlatformFactory,
+    ShopResolver,
+    pass_cli,
+    run_on_platform,
+    shop_option,
+)
+
+__all__ = [
+    "EXIT_CONFIG_ERROR",
+    "EXIT_FAILURE",
+    "CliContext",
+    "PlatformFactory",
+    "ShopResolver",
+    "pass_cli",
+    "run_on_platform",
+    "shop_option",
+]

@@ -117,3 +117,23 @@ def test_the_curator_unpublishes_finds_and_removes_junk(
     assert removed.exit_code == 0, removed.output
     assert "removed 1 works" in removed.output
     assert "no junk works found" in runner.invoke(cli, ["catalog", "works", "junk"]).output
+
+
+def test_an_unknown_work_is_one_error_line(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publishing or unpublishing a work that does not exist prints one `error:` line and exits 1."""
+    monkeypatch.setenv("FOLIO_HOME", str(clean_env))
+    monkeypatch.setenv("FOLIO_DATABASE_BACKEND", "sqlite")
+    monkeypatch.setenv("FOLIO_DATABASE_SQLITE_PATH", str(clean_env / "folio.db"))
+    monkeypatch.setenv("FOLIO_CACHE_BACKEND", "memory")
+    monkeypatch.setenv("COLUMNS", "250")
+    runner = CliRunner()
+    cli = build_cli()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    work_id = uuid.uuid4()
+    for command in ("publish", "unpublish"):
+        result = runner.invoke(cli, ["catalog", "works", command, str(work_id)])
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output
+        assert lines[0].startswith("error: ")
+        assert "there is no work" in lines[0]

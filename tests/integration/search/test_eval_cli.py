@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from folio.bootstrap import build_platform
+from folio.clikit import CliContext
 from folio.core.settings import Settings
-from folio.entrypoints.cli.context import CliContext
-from folio.entrypoints.cli.search_eval import eval_command
 from folio.search.api import SearchBackend
+from folio.search.cli import eval_command
 from folio.search.indexes import ensure_index, work_document
 from tests.support.search import generated_work
 
@@ -46,7 +47,10 @@ async def test_eval_scores_each_variant_and_writes_json(
     args += ["--index-prefix", backend.names.prefix]
 
     result = await asyncio.to_thread(
-        CliRunner().invoke, eval_command, args, obj=CliContext(_settings=migrated_postgres)
+        CliRunner().invoke,
+        eval_command,
+        args,
+        obj=CliContext(_settings=migrated_postgres, platform_factory=build_platform),
     )
 
     assert result.exit_code == 0, result.output
@@ -73,7 +77,7 @@ async def test_eval_refuses_an_invalid_judged_set(migrated_postgres: Settings, t
         CliRunner().invoke,
         eval_command,
         ["--judged", str(judged)],
-        obj=CliContext(_settings=migrated_postgres),
+        obj=CliContext(_settings=migrated_postgres, platform_factory=build_platform),
     )
     assert result.exit_code == 1
     assert "bad.jsonl:1" in result.output
@@ -83,7 +87,10 @@ async def test_eval_refuses_an_invalid_judged_set(migrated_postgres: Settings, t
 async def test_eval_needs_something_to_evaluate(migrated_postgres: Settings) -> None:
     """--no-judged without --known-items is refused."""
     result = await asyncio.to_thread(
-        CliRunner().invoke, eval_command, ["--no-judged"], obj=CliContext(_settings=migrated_postgres)
+        CliRunner().invoke,
+        eval_command,
+        ["--no-judged"],
+        obj=CliContext(_settings=migrated_postgres, platform_factory=build_platform),
     )
     assert result.exit_code == 1
     assert "--known-items" in result.output
@@ -143,7 +150,7 @@ async def test_known_items_come_from_the_catalogue_and_find_their_work(
         CliRunner().invoke,
         eval_command,
         [*args, "--index-prefix", backend.names.prefix],
-        obj=CliContext(_settings=sqlite),
+        obj=CliContext(_settings=sqlite, platform_factory=build_platform),
     )
 
     assert result.exit_code == 0, result.output

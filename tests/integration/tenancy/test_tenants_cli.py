@@ -181,6 +181,25 @@ async def test_quota_usage_and_audit_commands_on_sqlite(
     assert "no audit events match" in none.output
 
 
+async def test_quota_set_accepts_every_meter_listings_included(
+    cli: Folio, sqlite_env: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--meter listings` is a meter like the others: set, then read back as the shop's own limit."""
+    _use_migrations(monkeypatch)
+    assert (await cli("tenants", "migrate", env=sqlite_env)).exit_code == 0
+    slug = await _register(settings, sqlite_env)
+
+    result = await cli(
+        "tenants", "quota", "set", "--shop", slug, "--meter", "listings", "--limit", "7", env=sqlite_env
+    )
+    assert result.exit_code == 0, result.output
+    assert "listings quota is now 7 (the shop's own)" in result.output
+    listed = (await _usage(cli, sqlite_env, slug))["quotas"]
+    assert isinstance(listed, list)
+    quotas = {q["meter"]: q for q in listed}
+    assert (quotas["listings"]["limit"], quotas["listings"]["overridden"]) == (7, True)
+
+
 async def test_unknown_shop_and_unmigrated_database_fail_clearly(
     cli: Folio, sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -262,7 +262,7 @@ async def test_evaluate_records_refused_queries_as_zero() -> None:
 
 def test_cli_variant_names_are_the_named_tunings() -> None:
     """`folio search eval --variant` offers exactly the tunings dsl.TUNINGS defines, in order."""
-    from folio.entrypoints.cli.search_eval import VARIANT_NAMES
+    from folio.search.cli import VARIANT_NAMES
     from folio.search.dsl import TUNINGS
 
     assert tuple(TUNINGS) == VARIANT_NAMES

@@ -1,33 +1,70 @@
-"""``folio``: the command line (L3-14).
+"""``folio``: the command line (L3-14). This package only assembles it.
 
-Command groups live one per module; third-party commands join through the
-``folio.plugins`` entry-point group (see ``plugins.py``). The root group
-(``failures.FolioGroup``) turns every command's expected failures into one line.
+Each context's commands live in its own ``cli`` adapter (``folio.<context>.cli``) and
+are mounted here; what they share (the invocation's state, its platform, the root
+group's one-line failures) is ``folio.clikit``. Left here are the platform's own
+commands (``up``, ``services``, ``config``, ``db``, ``plugins``) and what clikit may
+not import: the platform factory (``folio.bootstrap.build_platform``), identity's shop
+resolver and the harness's failure rule, injected into every invocation. Third-party
+commands join through the ``folio.plugins`` entry-point group (see ``plugins.py``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from folio.entrypoints.cli.audit import audit_group
-from folio.entrypoints.cli.catalog import catalog_group
+from folio.audit.cli import audit_group
+from folio.catalog.cli import catalog_group
+from folio.clikit import CliContext
+from folio.clikit.failures import FolioGroup
+from folio.datasets.cli import data_group
 from folio.entrypoints.cli.config import config_group
-from folio.entrypoints.cli.context import CliContext
-from folio.entrypoints.cli.data import data_group
-from folio.entrypoints.cli.db import db_group
-from folio.entrypoints.cli.failures import FolioGroup
-from folio.entrypoints.cli.mail import mail_group
-from folio.entrypoints.cli.pdf import pdf_group
+from folio.entrypoints.cli.db import db_group, tenants_migrate_command
 from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
-from folio.entrypoints.cli.search import search_group
-from folio.entrypoints.cli.services import services_group
-from folio.entrypoints.cli.tenants import tenants_group
-from folio.entrypoints.cli.text import text_group
+from folio.entrypoints.cli.services import process_failure, services_group
 from folio.entrypoints.cli.up import up_command
+from folio.identity.cli import list_tenants_command, resolve_shop
+from folio.mail.cli import mail_group
+from folio.pdfindex.cli import pdf_group
+from folio.search.cli import search_group
+from folio.textanalysis.cli import text_group
+from folio.usage.cli import quota_group, usage_command
+
+if TYPE_CHECKING:
+    from folio.core.platform import Platform
+    from folio.core.settings import Settings
+
+__all__ = ["build_cli", "main"]
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def build_platform(settings: Settings) -> Platform:
+    """``folio.bootstrap.build_platform``, imported on first use.
+
+    Bootstrap loads every context it wires (seconds); `folio --help`, `folio config`
+    and the commands that never touch the platform do not wait for it.
+    """
+    from folio import bootstrap
+
+    return bootstrap.build_platform(settings)
+
+
+def _tenants_group() -> click.Group:
+    """``folio tenants``, assembled from three owners.
+
+    Shops are identity's (``list``), their quotas and usage the usage context's
+    (``quota``, ``usage``), their data migrations the platform's (``migrate``).
+    """
+    group = click.Group(
+        "tenants", help="Operate on shops (tenants): list them, set quotas, read usage, run data migrations."
+    )
+    for command in (list_tenants_command, quota_group, usage_command, tenants_migrate_command):
+        group.add_command(command)
+    return group
 
 
 def build_cli() -> click.Group:
@@ -35,6 +72,7 @@ def build_cli() -> click.Group:
 
     @click.group(
         cls=FolioGroup,
+        failures=[process_failure],
         context_settings=CONTEXT_SETTINGS,
         epilog="""\b
 Examples:
@@ -68,18 +106,27 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
 
         Runs the whole platform on one machine, its real servers included.
         """
-        ctx.obj = CliContext(config_file=config_file, verbosity=verbose, log_format=log_format)
+        ctx.obj = CliContext(
+            config_file=config_file,
+            verbosity=verbose,
+            log_format=log_format,
+            platform_factory=build_platform,
+            shop_resolver=resolve_shop,
+        )
 
     for command in (up_command, services_group, config_group, db_group, plugins_group, completion_command):
         cli.add_command(command)
-    cli.add_command(mail_group)
-    cli.add_command(tenants_group)
-    cli.add_command(audit_group)
-    cli.add_command(data_group)
-    cli.add_command(text_group)
-    cli.add_command(pdf_group)
-    cli.add_command(search_group)
-    cli.add_command(catalog_group)
+    for group in (
+        mail_group,
+        _tenants_group(),
+        audit_group,
+        data_group,
+        text_group,
+        pdf_group,
+        search_group,
+        catalog_group,
+    ):
+        cli.add_command(group)
     load_plugins(cli)
     return cli
 

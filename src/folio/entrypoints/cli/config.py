@@ -10,9 +10,9 @@ from pydantic import SecretStr
 from rich.markup import escape
 from rich.table import Table
 
+from folio.clikit import CliContext, pass_cli
+from folio.clikit.failures import describe_database
 from folio.core.settings import describe_settings, unknown_setting_names
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.failures import describe_database
 
 MASK = "••••••••"
 

@@ -1,19 +1,28 @@
-"""``folio db``: the database's migrations.
+"""``folio db``: the database's migrations; and ``folio tenants migrate``, schema then every shop's data.
 
 Alembic and SQLAlchemy are imported inside the commands: `folio --help` stays fast.
-Every command connects with ``Settings.database_migration_url``: on PostgreSQL the
+Schema migrations connect with ``Settings.database_migration_url``: on PostgreSQL the
 role that owns the tables, never the application role (which must own nothing, or it
 could switch row-level security off). A wrong role (``MigrationRoleError``) or a
 database down ends the command with one line, through the root group.
+
+``folio tenants migrate`` lives here, not in a context: it runs every context's data
+migrations (``folio.bootstrap.data_migrations``), which only the platform knows;
+``folio.entrypoints.cli`` mounts it in the ``tenants`` group.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
+from folio.clikit import CliContext, pass_cli, run_on_platform
+
+if TYPE_CHECKING:
+    from folio.core.data_migrations import MigrationOutcome, PendingWork, TenantTarget
+    from folio.core.platform import Platform
 
 
 @click.group("db")
@@ -71,3 +80,67 @@ def history_command(cli: CliContext) -> None:
     for rev in migrations.history():
         head = " (head)" if rev.is_head else ""
         cli.console.print(f"{rev.down_revision or 'base'} -> [bold]{rev.revision}[/]{head}: {rev.doc}")
+
+
+@click.command(
+    "migrate",
+    epilog="""\b
+Examples:
+  folio tenants migrate --dry-run    what would run, for which shops
+  folio tenants migrate              schema to head, then every pending data migration
+  folio tenants migrate --shop riverside-books""",
+)
+@click.option("--shop", "shop", metavar="SLUG", help="Only this shop (default: every shop).")
+@click.option("--dry-run", is_flag=True, help="List the pending work; change nothing.")
+@pass_cli
+def tenants_migrate_command(cli: CliContext, shop: str | None, dry_run: bool) -> None:
+    """Migrate the schema to the newest revision, then apply each pending data migration to each shop.
+
+    Each (migration, shop) commits on its own with its ledger row: after a failure,
+    running again resumes with what is left and never applies anything twice.
+    """
+    # Looked up when the command runs (tests hand it their own data migrations).
+    from folio.bootstrap import data_migrations
+    from folio.clikit.progress import RichMigrationProgress
+    from folio.core import migrations as schema
+    from folio.core.data_migrations import TenantTarget, apply_data_migrations, pending_data_migrations
+    from folio.identity.api import list_tenants
+
+    settings = cli.settings
+    declared = data_migrations()
+    if not dry_run:
+        schema.upgrade(settings.database_migration_url)
+        cli.console.print(f"schema at [bold]{schema.head_revision()}[/]")
+
+    async def targets(platform: Platform) -> list[TenantTarget]:
+        if shop is not None:
+            return [await cli.resolve_shop(platform, shop)]
+        return [TenantTarget(t.id, t.slug) for t in await list_tenants(platform.database)]
+
+    if dry_run:
+
+        async def plan(platform: Platform) -> list[PendingWork]:
+            return await pending_data_migrations(
+                platform.database, tenants=await targets(platform), migrations=declared
+            )
+
+        pending = run_on_platform(cli, plan)
+        if not pending:
+            cli.console.print(f"nothing to do: {len(declared)} data migration(s), all applied")
+        for item in pending:
+            shops = ", ".join(t.label for t in item.tenants)
+            cli.console.print(
+                f"[bold]{item.migration.id}[/]: {item.migration.description}\n"
+                f"  pending for {len(item.tenants)} shop(s): {shops}"
+            )
+        return
+
+    async def apply(platform: Platform) -> list[MigrationOutcome]:
+        with RichMigrationProgress(cli.errors) as progress:
+            return await apply_data_migrations(
+                platform.database, tenants=await targets(platform), migrations=declared, progress=progress
+            )
+
+    outcomes = run_on_platform(cli, apply)
+    rows = sum(outcome.rows for outcome in outcomes)
+    cli.console.print(f"applied {len(outcomes)} data migration run(s), {rows} row(s) touched")

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.progress import RichReporter
+from folio.clikit import CliContext, pass_cli
+from folio.clikit.failures import Failure
+from folio.clikit.progress import RichReporter
 from folio.ops.manager import ServiceManager, State, UnknownServiceError
 from folio.ops.process import ProcessError
+
+if TYPE_CHECKING:
+    from folio.core.settings import Settings
 
 _STATE_STYLE = {
     State.RUNNING: "green",
@@ -58,6 +63,13 @@ def up_command(cli: CliContext, names: tuple[str, ...]) -> None:
     cli.console.print(
         f"started {len(started)} process(es); {len(manager.select(names or None))} service(s) ready"
     )
+
+
+def process_failure(exc: BaseException, _settings: Settings | None) -> Failure | None:
+    """A server process that did not start or become ready: its message, one line (a root-group rule)."""
+    if isinstance(exc, ProcessError):
+        return Failure((str(exc),))
+    return None
 
 
 def one_line(exc: BaseException) -> str:

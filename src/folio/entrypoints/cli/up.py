@@ -8,9 +8,9 @@ import os
 import click
 from rich.table import Table
 
+from folio.clikit import CliContext, pass_cli
+from folio.clikit.progress import RichReporter
 from folio.core.settings import Settings, record_platform
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.progress import RichReporter
 from folio.entrypoints.cli.services import one_line, report_adopted, warn_about_ports
 from folio.ops.apps import folio_processes
 from folio.ops.manager import ServiceManager

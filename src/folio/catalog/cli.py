@@ -1,4 +1,7 @@
-"""``folio catalog``: import works from the fetched data sets, make previews, inspect runs, curate.
+"""The catalog context's command-line adapter, ``folio catalog``: imports, previews, import runs, curation.
+
+It imports works from the fetched data sets, makes sample-chapter previews, shows
+import runs and the quarantine, and gives the platform curator ``folio catalog works``.
 
 Heavy modules (the catalog context, SQLAlchemy, fpdf2, boto3) are imported inside the
 commands so ``folio --help`` stays fast.
@@ -13,9 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.data import data_dir_of
-from folio.entrypoints.cli.tenants import run_with_database
+from folio.clikit import CliContext, pass_cli, run_on_platform
 
 if TYPE_CHECKING:
     from folio.catalog.api import (
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
         RemovalReport,
         WorkRead,
     )
-    from folio.core.db import Database
+    from folio.core.platform import Platform
+
+__all__ = ["catalog_group"]
 
 SOURCE_NAMES = ("book-crossing", "shakespeare-texts", "austen-novels", "bible-kjv", "devils-dictionary")
 
@@ -90,17 +93,16 @@ Examples:
 def import_command(cli: CliContext, source: str, limit: int | None, batch_size: int, previews: bool) -> None:
     """Import (upsert) the works of a fetched data set; refused rows go to the quarantine."""
     from folio.catalog.api import PUBLIC_DOMAIN_SOURCES, import_source, run_previews
-    from folio.core.objectstore import object_store_for
 
-    settings = cli.settings
-    data_dir = data_dir_of(cli)
+    data_dir = cli.data_dir
     if not (data_dir / source).exists():
         cli.fail(f"{source} is not fetched; run `folio data fetch {source}` first")
     if previews and source not in PUBLIC_DOMAIN_SOURCES:
         cli.fail("--previews is for public-domain texts only")
     started = time.perf_counter()
 
-    async def work(db: Database) -> tuple[ImportRunRead, PreviewReport | None]:
+    async def work(platform: Platform) -> tuple[ImportRunRead, PreviewReport | None]:
+        db = platform.database
         with _progress(cli, f"import {source}") as progress:
             task = progress.add_task(source, total=limit, rate="")
 
@@ -115,11 +117,11 @@ def import_command(cli: CliContext, source: str, limit: int | None, batch_size: 
         report = None
         if previews:
             report = await run_previews(
-                db, object_store_for(settings), source=source, data_dir=data_dir, limit=limit
+                db, platform.object_store, source=source, data_dir=data_dir, limit=limit
             )
         return run, report
 
-    run, report = run_with_database(cli, work)
+    run, report = run_on_platform(cli, work)
     _print_run(cli, run, time.perf_counter() - started)
     if report is not None:
         cli.console.print(
@@ -150,30 +152,29 @@ def previews_command(
 ) -> None:
     """Make sample-chapter PDFs for imported public-domain texts and store them in the object store."""
     from folio.catalog.api import export_previews, run_previews
-    from folio.core.objectstore import object_store_for
 
-    settings = cli.settings
     if export_dir is not None:
         target = export_dir
 
-        async def export(db: Database) -> int:
-            return await export_previews(db, object_store_for(settings), target=target)
+        async def export(platform: Platform) -> int:
+            return await export_previews(platform.database, platform.object_store, target=target)
 
-        cli.console.print(f"exported {run_with_database(cli, export)} previews to {target}")
+        cli.console.print(f"exported {run_on_platform(cli, export)} previews to {target}")
         return
-    data_dir = data_dir_of(cli)
+    data_dir = cli.data_dir
     sources = [name for name in (source or SOURCE_NAMES[1:]) if (data_dir / name).exists()]
     if not sources:
         cli.fail("none of the public-domain sources is fetched; run `folio data fetch <source>` first")
 
-    async def work(db: Database) -> dict[str, PreviewReport]:
-        store = object_store_for(settings)
+    async def work(platform: Platform) -> dict[str, PreviewReport]:
         return {
-            name: await run_previews(db, store, source=name, data_dir=data_dir, limit=limit)
+            name: await run_previews(
+                platform.database, platform.object_store, source=name, data_dir=data_dir, limit=limit
+            )
             for name in sources
         }
 
-    for name, report in run_with_database(cli, work).items():
+    for name, report in run_on_platform(cli, work).items():
         cli.console.print(
             f"{name}: {report.generated} made, {report.unchanged} unchanged, "
             f"{report.missing_work} without a work"
@@ -194,10 +195,10 @@ def import_runs_command(cli: CliContext, limit: int) -> None:
 
     from folio.catalog.api import list_import_runs
 
-    async def work(db: Database) -> list[ImportRunRead]:
-        return await list_import_runs(db, limit=limit)
+    async def work(platform: Platform) -> list[ImportRunRead]:
+        return await list_import_runs(platform.database, limit=limit)
 
-    runs = run_with_database(cli, work)
+    runs = run_on_platform(cli, work)
     table = Table(
         "run", "source", "status", "started (UTC)", "read", "inserted", "updated", "unchanged", "quarantined"
     )
@@ -232,10 +233,10 @@ def quarantine_command(cli: CliContext, run_id: uuid.UUID | None, reason: str | 
 
     from folio.catalog.api import list_quarantine
 
-    async def work(db: Database) -> list[QuarantinedRowRead]:
-        return await list_quarantine(db, run_id=run_id, reason=reason, limit=limit)
+    async def work(platform: Platform) -> list[QuarantinedRowRead]:
+        return await list_quarantine(platform.database, run_id=run_id, reason=reason, limit=limit)
 
-    rows = run_with_database(cli, work)
+    rows = run_on_platform(cli, work)
     table = Table("line", "reason", "detail", "raw")
     for row in rows:
         table.add_row(str(row.line_no), row.reason, row.detail[:60], row.raw[:80])
@@ -269,39 +270,44 @@ def _shown(text: str) -> str:
     return escape(shown[:80])
 
 
-def _set_published(cli: CliContext, work_id: uuid.UUID, *, published: bool) -> None:
-    from folio.catalog.api import set_work_published
-    from folio.core.errors import NotFoundError
+def _publishing_command(name: str, *, published: bool, summary: str) -> click.Command:
+    """``folio catalog works NAME WORK_ID``: set the work's ``published`` flag, print its new state.
 
-    async def work(db: Database) -> WorkRead:
-        return await set_work_published(db, work_id=work_id, published=published, operator=_operator())
+    An unknown work is a ``NotFoundError``, one line through the root group.
+    """
 
-    try:
-        changed = run_with_database(cli, work)
-    except NotFoundError as exc:
-        cli.fail(exc.detail or str(exc))
-    state = "published: every shop sees it" if changed.published else "unpublished"
-    cli.console.print(f"work {changed.id} {_shown(changed.title)!s}: {state}")
+    @works_group.command(
+        name,
+        help=summary,
+        epilog=f"\b\nExamples:\n  folio catalog works {name} 1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+    )
+    @click.argument("work_id", type=click.UUID)
+    @pass_cli
+    def command(cli: CliContext, work_id: uuid.UUID) -> None:
+        from folio.catalog.api import set_work_published
+
+        async def work(platform: Platform) -> WorkRead:
+            return await set_work_published(
+                platform.database, work_id=work_id, published=published, operator=_operator()
+            )
+
+        changed = run_on_platform(cli, work)
+        state = "published: every shop sees it" if changed.published else "unpublished"
+        cli.console.print(f"work {changed.id} {_shown(changed.title)!s}: {state}")
+
+    return command
 
 
-@works_group.command(
-    "publish", epilog="\b\nExamples:\n  folio catalog works publish 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+publish_command = _publishing_command(
+    "publish",
+    published=True,
+    summary='Share a work with every shop (it is indexed for everyone\'s "All works" search).',
 )
-@click.argument("work_id", type=click.UUID)
-@pass_cli
-def publish_command(cli: CliContext, work_id: uuid.UUID) -> None:
-    """Share a work with every shop (it is indexed for everyone's "All works" search)."""
-    _set_published(cli, work_id, published=True)
-
-
-@works_group.command(
-    "unpublish", epilog="\b\nExamples:\n  folio catalog works unpublish 1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+unpublish_command = _publishing_command(
+    "unpublish",
+    published=False,
+    summary="Take a work back from the shared catalogue (only the shop that made it still sees it).",
 )
-@click.argument("work_id", type=click.UUID)
-@pass_cli
-def unpublish_command(cli: CliContext, work_id: uuid.UUID) -> None:
-    """Take a work back from the shared catalogue (only the shop that made it still sees it)."""
-    _set_published(cli, work_id, published=False)
 
 
 @works_group.command(
@@ -324,14 +330,35 @@ def junk_command(cli: CliContext, source: str | None, limit: int | None, remove:
     Each removal writes a search-index delete through the outbox and is logged with
     the operator's name (and audited in the owning shop, if the work has one).
     """
+    from folio.catalog.api import find_junk_works, remove_works
+
+    async def work(platform: Platform) -> RemovalReport | None:
+        junk = await find_junk_works(platform.database, source=source, limit=limit)
+        _print_junk(cli, junk)
+        if not remove or not junk:
+            return None
+        if dry_run:
+            cli.console.print(
+                f"dry run: --remove would delete the {len(junk)} works above that no shop lists"
+            )
+            return None
+        return await remove_works(platform.database, [item.id for item in junk], operator=_operator())
+
+    report = run_on_platform(cli, work)
+    if report is not None:
+        cli.console.print(
+            f"removed {len(report.removed)} works (their search documents go through the outbox); "
+            f"kept {len(report.listed)} that a shop lists"
+            + (f"; {len(report.missing)} were already gone" if report.missing else "")
+        )
+
+
+def _print_junk(cli: CliContext, junk: list[JunkWork]) -> None:
+    """The junk as a table, then how many works each reason caught."""
     from rich.table import Table
 
-    from folio.catalog.api import JUNK_REASONS, find_junk_works, remove_works
+    from folio.catalog.api import JUNK_REASONS
 
-    async def find(db: Database) -> list[JunkWork]:
-        return await find_junk_works(db, source=source, limit=limit)
-
-    junk = run_with_database(cli, find)
     table = Table("work", "source", "published", "created (UTC)", "reasons", "title", title="junk works")
     for item in junk:
         table.add_row(
@@ -348,18 +375,3 @@ def junk_command(cli: CliContext, source: str | None, limit: int | None, remove:
         cli.console.print(
             f"{len(junk)} junk works: " + ", ".join(f"{reason} {count}" for reason, count in counts.items())
         )
-    if not remove or not junk:
-        return
-    if dry_run:
-        cli.console.print(f"dry run: --remove would delete the {len(junk)} works above that no shop lists")
-        return
-
-    async def delete(db: Database) -> RemovalReport:
-        return await remove_works(db, [item.id for item in junk], operator=_operator())
-
-    report = run_with_database(cli, delete)
-    cli.console.print(
-        f"removed {len(report.removed)} works (their search documents go through the outbox); "
-        f"kept {len(report.listed)} that a shop lists"
-        + (f"; {len(report.missing)} were already gone" if report.missing else "")
-    )

@@ -1,4 +1,6 @@
-"""``folio mail``: read the outbox (where development mail lands) and deliver pending mail.
+"""The mail context's command-line adapter, ``folio mail``: read the outbox, deliver pending mail.
+
+The outbox is where development mail lands (``mail.backend = "outbox"``).
 
 The mail context and SQLAlchemy are imported inside the commands: `folio --help` stays fast.
 """
@@ -11,8 +13,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.tenants import run_with_database
+from folio.clikit import CliContext, pass_cli, run_on_platform
+
+__all__ = ["mail_group"]
 
 
 @click.group("mail")
@@ -41,7 +44,7 @@ def outbox_command(cli: CliContext, recipient: str | None, limit: int, show_id: 
             mail_id = uuid.UUID(show_id.strip())
         except ValueError:
             cli.fail(f"{show_id!r} is not a mail id; copy one from `folio mail outbox`")
-        mail = run_with_database(cli, lambda db: get_mail(db, mail_id))
+        mail = run_on_platform(cli, lambda platform: get_mail(platform.database, mail_id))
         if mail is None:
             cli.fail(f"no mail with id {mail_id}")
         sent = f"{mail.sent_at:%Y-%m-%d %H:%M:%S}" if mail.sent_at else "not sent"
@@ -53,7 +56,9 @@ def outbox_command(cli: CliContext, recipient: str | None, limit: int, show_id: 
         cli.console.print(f"[bold]Sent:[/] {sent}\n")
         cli.console.print(escape(mail.body), soft_wrap=True)
         return
-    mails = run_with_database(cli, lambda db: list_outbox(db, recipient=recipient, limit=limit))
+    mails = run_on_platform(
+        cli, lambda platform: list_outbox(platform.database, recipient=recipient, limit=limit)
+    )
     if not mails:
         cli.console.print("the outbox is empty" + (f" for {escape(recipient)}" if recipient else ""))
         return
@@ -83,7 +88,7 @@ def deliver_command(cli: CliContext) -> None:
         cli.console.print("mail.backend is `outbox`: mail stays in the outbox (`folio mail outbox`)")
         return
     try:
-        sent = run_with_database(cli, lambda db: deliver_pending(db, settings=settings))
+        sent = run_on_platform(cli, lambda platform: deliver_pending(platform.database, settings=settings))
     except OSError as exc:
         cli.fail(
             f"could not reach the SMTP server {settings.mail.smtp_host}:{settings.mail.smtp_port}: {exc}"

@@ -1,9 +1,13 @@
-"""``folio text``: TF-IDF over the Shakespeare texts (L3-10): a top-terms report and a REPL.
+"""Text analysis's command-line adapter, ``folio text``: a top-terms report and a REPL (L3-10).
+
+Both run TF-IDF over public-domain texts, the Shakespeare texts by default.
 
 The texts are fetched on first use (``folio data fetch shakespeare-texts``). Works are
 named by their titles (a Folio text as "Hamlet (Folio)"), and their words are counted
 without the speaker tags before each speech (the reader's ``text_without_speakers``).
 Analysis and the fetcher are imported inside the commands: `folio --help` stays fast.
+The texts come from ``folio.datasets.api``: the one import of this library from another,
+declared (with its reason) in ``[tool.folio.architecture]`` exceptions.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.data import data_dir_of
+from folio.clikit import CliContext, pass_cli
 
 if TYPE_CHECKING:
     from folio.textanalysis.api import TfidfModel, WorkLabel
+
+__all__ = ["text_group"]
 
 CORPUS = "shakespeare-texts"
 """The default corpus."""
@@ -56,9 +61,9 @@ def _load_corpus(cli: CliContext, sources: tuple[str, ...]) -> Corpus:
     spellings: dict[str, dict[str, str]] = {}
     titles: set[str] = set()
     # A data set that cannot be fetched or read (FolioError, OSError) ends the command with
-    # one line through the root group's handler (folio.entrypoints.cli.failures).
+    # one line through the root group's handler (folio.clikit.failures).
     for source in chosen:
-        root = fetch(source, data_dir=data_dir_of(cli))
+        root = fetch(source, data_dir=cli.data_dir)
         for work in read_public_domain_texts(source, root):
             # Keys are unique within a set; prefix them only when sets are mixed.
             key = work.key if len(chosen) == 1 else f"{source}:{work.key}"

@@ -1,4 +1,8 @@
-"""``folio audit``: read a shop's audit trail as an operator."""
+"""The audit context's command-line adapter: ``folio audit list``, a shop's trail as an operator reads it.
+
+``--shop SLUG`` is resolved by the resolver the entry point injects (identity's): this
+context sits below identity and imports none of it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
-from folio.entrypoints.cli.tenants import resolve_shop, run_with_database, shop_option
+from folio.clikit import CliContext, pass_cli, run_on_platform, shop_option
 
 if TYPE_CHECKING:
     from folio.audit.api import AuditPage
-    from folio.core.db import Database
+    from folio.core.platform import Platform
+
+__all__ = ["audit_group"]
 
 
 @click.group("audit")
@@ -51,10 +56,11 @@ def list_command(
 
     from folio.audit.api import list_tenant_events
 
-    async def work(db: Database) -> AuditPage:
-        tenant = await resolve_shop(db, shop)
+    async def work(platform: Platform) -> AuditPage:
+        tenant = await cli.resolve_shop(platform, shop)
         return await list_tenant_events(
-            db,
+            platform.database,
+            settings=platform.settings,
             tenant_id=tenant.id,
             action=action,
             entity_type=entity_type,
@@ -63,7 +69,7 @@ def list_command(
             cursor=cursor,
         )
 
-    page = run_with_database(cli, work)
+    page = run_on_platform(cli, work)
     if as_json:
         for event in page.items:
             cli.console.print(event.model_dump_json(), soft_wrap=True, markup=False, highlight=False)

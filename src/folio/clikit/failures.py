@@ -6,6 +6,10 @@ a missing or unreadable file, a server down, invalid settings or input, any
 ``FolioError``. Those become one ``error:`` line that says what to do, with the
 traceback only at ``-vv``. Anything else is a bug and keeps its traceback.
 
+Conditions of tiers above this package (the harness's ``ProcessError``) are explained
+by rules the entry point hands the group (``FolioGroup(failures=...)``): this package
+imports nothing above the kernel.
+
 Heavy modules (SQLAlchemy, httpx, pydantic) are imported only once a command has
 failed, so ``folio --help`` stays fast.
 """
@@ -14,15 +18,26 @@ from __future__ import annotations
 
 import errno
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from folio.entrypoints.cli.context import EXIT_CONFIG_ERROR, EXIT_FAILURE, CliContext
+from folio.clikit.context import EXIT_CONFIG_ERROR, EXIT_FAILURE, CliContext
 
 if TYPE_CHECKING:
     from folio.core.settings import Settings
+
+__all__ = [
+    "MIGRATE_HINT",
+    "START_HINT",
+    "Failure",
+    "FailureRule",
+    "FolioGroup",
+    "describe_database",
+    "explain",
+]
 
 START_HINT = "start it with `folio services up` or `make run`"
 MIGRATE_HINT = "run `folio db upgrade`"
@@ -39,8 +54,20 @@ class Failure:
     exit_code: int = EXIT_FAILURE
 
 
+FailureRule = Callable[[BaseException, "Settings | None"], Failure | None]
+"""The ``Failure`` for an exception the rule knows, else None; ``settings`` as ``explain`` gets them."""
+
+
 class FolioGroup(click.Group):
-    """The root ``folio`` group: turns expected failures of any subcommand into ``Failure`` lines."""
+    """The root ``folio`` group: turns expected failures of any subcommand into ``Failure`` lines.
+
+    ``failures`` are rules tried after the built-in ones, for conditions of the tiers
+    above this package (``click.group(cls=FolioGroup, failures=[...])``).
+    """
+
+    def __init__(self, *args: Any, failures: Sequence[FailureRule] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures = tuple(failures)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; an expected failure prints its lines and exits non-zero."""
@@ -51,7 +78,7 @@ class FolioGroup(click.Group):
         except Exception as exc:
             # The group's own callback made the CliContext before any subcommand could fail.
             cli = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext()
-            failure = explain(exc, cli.loaded_settings)
+            failure = explain(exc, cli.loaded_settings, extra=self.failures)
             if failure is None:
                 raise
             for line in failure.lines:
@@ -61,15 +88,17 @@ class FolioGroup(click.Group):
             ctx.exit(failure.exit_code)
 
 
-def explain(exc: BaseException, settings: Settings | None) -> Failure | None:
+def explain(
+    exc: BaseException, settings: Settings | None, *, extra: Sequence[FailureRule] = ()
+) -> Failure | None:
     """The ``Failure`` for an expected exception, or None for a bug (which keeps its traceback).
 
     ``settings`` are those the command loaded, if it got that far; they name the
-    database or server in the message.
+    database or server in the message. ``extra`` rules are tried after the built-in ones.
     """
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        return explain(exc.exceptions[0], settings)
-    for rule in (_settings_failure, _database_failure, _folio_failure, _input_failure, _os_failure):
+        return explain(exc.exceptions[0], settings, extra=extra)
+    for rule in (_settings_failure, _database_failure, _folio_failure, _input_failure, _os_failure, *extra):
         failure = rule(exc, settings)
         if failure is not None:
             return failure
@@ -119,12 +148,9 @@ def _database_failure(exc: BaseException, settings: Settings | None) -> Failure 
 
 def _folio_failure(exc: BaseException, _settings: Settings | None) -> Failure | None:
     from folio.core.errors import FolioError
-    from folio.ops.process import ProcessError
 
     if isinstance(exc, FolioError):
         return Failure((exc.detail or exc.title,))
-    if isinstance(exc, ProcessError):
-        return Failure((str(exc),))
     return None
 
 

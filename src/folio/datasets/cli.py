@@ -1,20 +1,15 @@
-"""``folio data``: the public data sets of ``folio.datasets`` (list them, fetch them).
+"""The data sets' command-line adapter, ``folio data``: list the public data sets, fetch them.
 
 The fetcher (and httpx) is imported inside the commands: `folio --help` stays fast.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from folio.entrypoints.cli.context import CliContext, pass_cli
+from folio.clikit import CliContext, pass_cli
 
-
-def data_dir_of(cli: CliContext) -> Path:
-    """Where data sets live: ``<settings.home>/data``."""
-    return Path(cli.settings.home) / "data"
+__all__ = ["data_group"]
 
 
 @click.group("data")
@@ -33,7 +28,7 @@ def list_command(cli: CliContext) -> None:
     """Each data set: name, whether fetched, licence, description."""
     from folio.datasets.api import is_fetched, load_sources
 
-    data_dir = data_dir_of(cli)
+    data_dir = cli.data_dir
     for source in load_sources().values():
         state = "fetched" if is_fetched(source, data_dir=data_dir) else "not fetched"
         click.echo(f"{source.name}  [{state}]  {source.kind}  {source.licence}")
@@ -59,7 +54,7 @@ def fetch_command(cli: CliContext, names: tuple[str, ...], fetch_all: bool) -> N
     if fetch_all == bool(names):
         # Fetching everything is ~37 MB of downloads: ask for it by name, not by omission.
         raise click.UsageError("name the data sets to fetch, or pass --all")
-    data_dir = data_dir_of(cli)
+    data_dir = cli.data_dir
     for name in names or tuple(load_sources()):
         try:
             path = fetch(name, data_dir=data_dir)

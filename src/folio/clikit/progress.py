@@ -1,8 +1,9 @@
-"""A rich progress bar that implements ``folio.ops.reporting.Reporter``."""
+"""Rich progress bars for long commands: install and start phases, per-shop data migrations."""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -15,9 +16,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+if TYPE_CHECKING:
+    from folio.core.data_migrations import DataMigration, TenantTarget
+
+__all__ = ["RichMigrationProgress", "RichReporter"]
+
 
 class RichReporter:
-    """Draws install and start phases as progress bars on the console."""
+    """Draws install and start phases as progress bars (``folio.ops.reporting.Reporter``, by its shape)."""
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
@@ -62,3 +68,40 @@ class RichReporter:
                 self._task, description=description, completed=self._progress.tasks[self._task].total
             )
         self._task = None
+
+
+class RichMigrationProgress:
+    """Draws one progress bar per data migration, advancing a shop at a time.
+
+    The progress ``folio.core.data_migrations.apply_data_migrations`` reports to.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rows]} row(s)"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> RichMigrationProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def begin(self, migration: DataMigration, total: int) -> None:
+        """Start the migration's bar."""
+        self._tasks[migration.id] = self._progress.add_task(migration.id, total=total, rows=0)
+
+    def advance(self, migration: DataMigration, tenant: TenantTarget, rows: int | None) -> None:
+        """One more shop done for the migration."""
+        task = self._tasks[migration.id]
+        done = self._progress.tasks[task].fields["rows"] + (rows or 0)
+        self._progress.update(task, advance=1, rows=done, description=f"{migration.id}: {tenant.label}")

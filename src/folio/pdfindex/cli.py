@@ -1,4 +1,6 @@
-"""``folio pdf``: index PDF files and search them with Folio's own inverted index (L3-07).
+"""The PDF index's command-line adapter, ``folio pdf``: index PDF files, search them (L3-07).
+
+The index is Folio's own inverted index (``folio.pdfindex``), kept in a folder.
 
 Every expected failure (no index yet, a damaged one, a query that does not parse) ends the
 command with one line on stderr saying what to do, and a non-zero exit; an index folder the
@@ -11,7 +13,9 @@ from pathlib import Path
 
 import click
 
-from folio.entrypoints.cli.context import EXIT_CONFIG_ERROR, EXIT_FAILURE
+from folio.clikit import EXIT_CONFIG_ERROR, EXIT_FAILURE
+
+__all__ = ["pdf_group"]
 
 DEFAULT_INDEX_DIR = Path(".folio/pdfindex")
 
