@@ -19,7 +19,7 @@ import pytest
 from folio.core.db import Database
 from folio.core.security import Role
 from folio.usage.api import API_CALL_METER, ApiCallMeter, Meter, get_tenant_usage, set_quota_override
-from tests.integration.gateway_limits.conftest import LimitedApp
+from tests.integration.entrypoints.gateway.conftest import LimitedApp
 from tests.support.identity import add_member_and_login, api_key_headers, register_and_login
 
 pytestmark = pytest.mark.integration

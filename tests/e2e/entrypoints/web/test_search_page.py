@@ -27,7 +27,7 @@ from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.identity import api as identity
 from folio.search import api as search
-from tests.e2e.web.conftest import Gateway
+from tests.e2e.entrypoints.web.conftest import Gateway
 
 pytestmark = pytest.mark.e2e
 

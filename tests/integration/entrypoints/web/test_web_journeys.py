@@ -14,7 +14,7 @@ from folio.identity import api as identity
 from folio.tasks import api as tasks
 from folio.tasks.web import PER_PAGE
 from folio.webkit.security import CONTENT_SECURITY_POLICY
-from tests.integration.web.conftest import (
+from tests.integration.entrypoints.web.conftest import (
     LOCKOUT_THRESHOLD,
     PASSWORD,
     Browser,

@@ -41,7 +41,7 @@ from folio.search.indexes import ensure_index
 from folio.search.spelling import vocabulary_for
 from folio.search.web import MAX_QUERY_LENGTH, PER_PAGE
 from tests.conftest import free_port
-from tests.integration.web.conftest import Browser, flashes, join, register_shop, unique
+from tests.integration.entrypoints.web.conftest import Browser, flashes, join, register_shop, unique
 from tests.support.search import generated_listing, generated_work
 
 pytestmark = pytest.mark.integration

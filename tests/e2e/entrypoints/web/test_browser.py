@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.web.conftest import LOCKOUT_THRESHOLD, Gateway
+from tests.e2e.entrypoints.web.conftest import LOCKOUT_THRESHOLD, Gateway
 
 pytestmark = pytest.mark.e2e
 
