@@ -76,6 +76,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,6 +101,7 @@ __all__ = [
     "count_pending",
     "fail_event",
     "list_poisoned",
+    "requeue_poisoned",
     "subscribe_consumer",
 ]
 
@@ -453,6 +455,28 @@ async def list_poisoned(db: Database, *, consumer: str, limit: int = 100) -> lis
         return [_claimed(event, delivery) for event, delivery in (await session.execute(statement)).all()]
 
     return await db.run(work, readonly=True)
+
+
+async def requeue_poisoned(db: Database, *, consumer: str, event_ids: Sequence[int] = ()) -> int:
+    """Put events ``consumer`` set aside back in its queue, with fresh attempts; how many moved.
+
+    ``event_ids`` names the events (those not poisoned for ``consumer`` are left alone);
+    empty means every poisoned event of ``consumer``. The operator's answer once the
+    cause is fixed: the events are claimed again, in id order, on the consumer's next round.
+    """
+
+    async def work(session: AsyncSession) -> int:
+        statement = (
+            update(OutboxDelivery)
+            .where(OutboxDelivery.consumer == consumer, OutboxDelivery.poisoned_at.is_not(None))
+            .values(poisoned_at=None, attempts=0, next_attempt_at=None)
+        )
+        if event_ids:
+            statement = statement.where(OutboxDelivery.event_id.in_(event_ids))
+        result = await session.execute(statement)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    return await db.run(work)
 
 
 async def consumer_status(db: Database) -> list[ConsumerStatus]:

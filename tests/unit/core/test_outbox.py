@@ -23,6 +23,7 @@ from folio.core.outbox import (
     count_pending,
     fail_event,
     list_poisoned,
+    requeue_poisoned,
     subscribe_consumer,
 )
 from folio.core.settings import Settings
@@ -152,6 +153,24 @@ async def test_a_failed_event_backs_off_exponentially_then_is_poisoned(db: Datab
     assert await count_pending(db, consumer="indexer") == 1
     [poisoned] = await list_poisoned(db, consumer="indexer")
     assert (poisoned.key, poisoned.attempts, poisoned.last_error) == ("bad", 3, "boom 3")
+
+
+async def test_an_operator_requeues_a_poisoned_event_for_its_consumer_only(db: Database) -> None:
+    """Requeueing puts the event back with fresh attempts for that consumer; others' poison stays."""
+    await subscribe_consumer(db, consumer="indexer", topic=TOPIC)
+    await subscribe_consumer(db, consumer="mailer", topic=TOPIC)
+    await publish(db, "bad")
+    once = RetryPolicy(max_attempts=1, first_backoff_s=0.0)
+    for consumer in ("indexer", "mailer"):
+        [event] = await claim_events(db, consumer=consumer, limit=10, now=NOW)
+        assert await fail_event(db, consumer=consumer, event_id=event.id, error="boom", retry=once, now=NOW)
+
+    assert await requeue_poisoned(db, consumer="indexer", event_ids=[event.id + 1]) == 0
+    assert await requeue_poisoned(db, consumer="indexer") == 1
+    [again] = await claim_events(db, consumer="indexer", limit=10, now=NOW)
+    assert (again.key, again.attempts) == ("bad", 0)
+    assert await list_poisoned(db, consumer="indexer") == []
+    assert [e.key for e in await list_poisoned(db, consumer="mailer")] == ["bad"]
 
 
 async def test_two_consumers_of_one_topic_progress_independently(db: Database) -> None:

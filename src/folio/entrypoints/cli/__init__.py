@@ -23,6 +23,7 @@ from folio.clikit.failures import FolioGroup
 from folio.datasets.cli import data_group
 from folio.entrypoints.cli.config import config_group
 from folio.entrypoints.cli.db import db_group, tenants_migrate_command
+from folio.entrypoints.cli.outbox import outbox_group
 from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
 from folio.entrypoints.cli.services import process_failure, services_group
 from folio.entrypoints.cli.up import up_command
@@ -114,7 +115,8 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
             shop_resolver=resolve_shop,
         )
 
-    for command in (up_command, services_group, config_group, db_group, plugins_group, completion_command):
+    platform_commands = (up_command, services_group, config_group, db_group, outbox_group, plugins_group)
+    for command in (*platform_commands, completion_command):
         cli.add_command(command)
     for group in (
         mail_group,
