@@ -339,10 +339,13 @@ def diagram(architecture: Architecture) -> str:
     lines = ["flowchart TB"]
     for index, tier in enumerate(architecture.tiers):
         lines.append(f'  subgraph T{index}["{tier.name}"]')
-        lines += [f"    {package.strip('_')}[{package}]" for package in tier.packages]
+        lines += [f'    {package.strip("_")}["{package}"]' for package in tier.packages]
         lines.append("  end")
     lines += [f"  T{index} --> T{index + 1}" for index in range(len(architecture.tiers) - 1)]
-    lines += [f"  {a} -. {reason} .-> {b}" for (a, b), reason in architecture.exceptions.items()]
+    lines += [
+        f'  {a} -.->|"{reason.replace(chr(34), "#quot;")}"| {b}'
+        for (a, b), reason in architecture.exceptions.items()
+    ]
     return "\n".join(lines) + "\n"
 
 

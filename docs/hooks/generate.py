@@ -13,6 +13,7 @@ checkout, and a service that cannot be built still gets its row.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -412,6 +413,49 @@ def import_contracts(context: BuildContext) -> str:
     return "\n".join(out) + "\n"
 
 
+def tiers(context: BuildContext) -> str:
+    """The tiers of ``[tool.folio.architecture]`` as a Mermaid diagram and a table, with the exceptions."""
+    spec = importlib.util.spec_from_file_location(
+        "folio_contracts", context.root / "scripts" / "contracts.py"
+    )
+    if spec is None or spec.loader is None:
+        raise PluginError("scripts/contracts.py cannot be loaded")
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script  # its dataclasses look their module up by name
+    spec.loader.exec_module(script)
+    architecture = script.load(context.root / "pyproject.toml")
+    rows = [
+        [tier.name, ", ".join(f"`folio.{p}`" for p in tier.packages), _tier_rules(tier)]
+        for tier in architecture.tiers
+    ]
+    exceptions = [
+        f"- `folio.{a}` may import `folio.{b}`: {reason}"
+        for (a, b), reason in architecture.exceptions.items()
+    ]
+    return (
+        "```mermaid\n"
+        + script.diagram(architecture)
+        + "```\n\n"
+        + _table(["Tier", "Packages", "Also"], rows)
+        + "\nDeclared exceptions (each a reviewed design decision):\n\n"
+        + "\n".join(exceptions)
+        + "\n"
+    )
+
+
+def _tier_rules(tier: Any) -> str:
+    rules = []
+    if tier.independent and len(tier.packages) > 1:
+        rules.append("independent of each other")
+    if tier.api_only:
+        rules.append("reached only through `api` (adapters: by entry points)")
+    if tier.reached_only_by:
+        rules.append("imported only by " + " and ".join(tier.reached_only_by))
+    if tier.forbidden_externals:
+        rules.append("imports none of " + ", ".join(f"`{name}`" for name in tier.forbidden_externals))
+    return "; ".join(rules)
+
+
 GENERATORS: dict[str, Generator] = {
     "settings-reference": settings_reference,
     "reloadable-settings": reloadable_settings,
@@ -423,5 +467,6 @@ GENERATORS: dict[str, Generator] = {
     "http-problem-codes": http_problem_codes,
     "services-table": services_table,
     "import-contracts": import_contracts,
+    "tiers": tiers,
 }
 """Marker name -> generator; a page writes ``<!-- folio:NAME -->`` to include one."""
