@@ -1,10 +1,13 @@
-"""Signed cursors: round trip, and every tampering refused as ``InvalidCursorError``."""
+"""Signed cursors: round trip, and every tampering refused as ``InvalidCursorError``; keyset positions."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import pytest
 
-from folio.core.cursors import MAX_CURSOR_LENGTH, SignedCursorCodec
+from folio.core.cursors import MAX_CURSOR_LENGTH, KeysetCursorCodec, SignedCursorCodec
 from folio.core.errors import InvalidCursorError
 
 pytestmark = pytest.mark.unit
@@ -52,3 +55,48 @@ def test_a_signed_non_object_payload_is_refused() -> None:
 
     with pytest.raises(InvalidCursorError):
         codec.decode(f"{b64(raw)}.{b64(mac)}")
+
+
+def test_keyset_position_round_trips_in_utc() -> None:
+    """A (timestamp, id) position comes back as it went in, its timestamp in UTC."""
+    codec = KeysetCursorCodec("secret", purpose="audit.events")
+    at = dt.datetime(2026, 11, 22, 11, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    row_id = uuid.uuid4()
+    decoded_at, decoded_id = codec.decode(codec.encode(at, row_id))
+    assert (decoded_at, decoded_id) == (at, row_id)
+    assert decoded_at.utcoffset() == dt.timedelta(0)
+
+
+def test_keyset_cursor_keeps_the_listings_wire_form() -> None:
+    """The payload is the catalogue's (``k``, ``i``), so a listings cursor issued before still pages."""
+    at, row_id = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC), uuid.uuid4()
+    before = SignedCursorCodec("secret", purpose="catalog.listings").encode(
+        {"k": at.isoformat(), "i": row_id.hex}
+    )
+    assert KeysetCursorCodec("secret", purpose="catalog.listings").decode(before) == (at, row_id)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"k": "2026-11-22T10:00:00", "i": "ab" * 16},
+        {"k": "yesterday", "i": "ab" * 16},
+        {"k": "2026-11-22T10:00:00+00:00", "i": "not hex"},
+        {"k": "2026-11-22T10:00:00+00:00"},
+    ],
+    ids=["naive-time", "not-a-time", "bad-id", "no-id"],
+)
+def test_signed_but_meaningless_keyset_payloads_are_refused(payload: dict[str, object]) -> None:
+    """A payload signed with the right key but not a position is still ``InvalidCursorError``."""
+    cursor = SignedCursorCodec("secret", purpose="audit.events").encode(payload)
+    with pytest.raises(InvalidCursorError):
+        KeysetCursorCodec("secret", purpose="audit.events").decode(cursor)
+
+
+def test_keyset_cursor_of_another_purpose_is_refused() -> None:
+    """A position signed for one list does not page another."""
+    cursor = KeysetCursorCodec("secret", purpose="catalog.listings").encode(
+        dt.datetime.now(dt.UTC), uuid.uuid4()
+    )
+    with pytest.raises(InvalidCursorError):
+        KeysetCursorCodec("secret", purpose="audit.events").decode(cursor)
