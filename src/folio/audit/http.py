@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from folio.audit.schemas import AuditCursor, AuditFilterText, AuditPage
-from folio.audit.service import MAX_PAGE_SIZE, list_events
-from folio.httpkit import CurrentPrincipal, DatabaseDep, problem_responses
+from folio.audit.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, list_events
+from folio.httpkit import CurrentPrincipal, DatabaseDep, SettingsDep, problem_responses
 
 router = APIRouter(tags=["audit"])
 
@@ -28,6 +28,7 @@ async def list_audit_events(
     *,
     principal: CurrentPrincipal,
     db: DatabaseDep,
+    settings: SettingsDep,
     action: Annotated[
         AuditFilterText | None, Query(description="Only events with this action.", examples=["task.updated"])
     ] = None,
@@ -37,7 +38,7 @@ async def list_audit_events(
     entity_id: Annotated[
         AuditFilterText | None, Query(description="Only events about this one thing.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Events per page.")] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Events per page.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[
         AuditCursor | None, Query(description="The `next_cursor` of the previous page, to get the next one.")
     ] = None,
@@ -49,6 +50,7 @@ async def list_audit_events(
     """
     return await list_events(
         db,
+        settings=settings,
         principal=principal,
         action=action,
         entity_type=entity_type,

@@ -4,40 +4,48 @@ Audit rows are append-only. Nothing in Folio updates or deletes one: the ORM ref
 to flush a change to a loaded event (``folio.audit.models``), and on PostgreSQL the
 application role holds only SELECT and INSERT on ``audit_events`` (revision
 ``0007_audit_append_only``), so not even a raw statement can rewrite history.
+
+The trail pages newest first by keyset on ``(occurred_at, id)``, with a signed cursor
+(``folio.core.cursors.KeysetCursorCodec``, purpose ``audit.events``) like every other
+keyset list: a cursor that was edited, forged, or made before cursors were signed is a
+400 ``invalid-cursor``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
 import uuid
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.audit.models import AuditEvent
 from folio.audit.schemas import ActorKind, AuditEventRead, AuditPage
+from folio.core.cursors import KeysetCursorCodec
 from folio.core.db import Database
-from folio.core.errors import InvalidCursorError, InvalidParam, ValidationFailedError
 from folio.core.logging import correlation_id
+from folio.core.paging import keyset_after, keyset_slice, page_size
 from folio.core.security import MANAGER_ROLES, Principal, require_role
+from folio.core.settings import Settings
 from folio.core.tenancy import tenant_filter, tenant_scope
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "actor_of",
-    "decode_cursor",
-    "encode_cursor",
+    "cursor_codec",
     "list_events",
     "list_tenant_events",
+    "record_change_event",
     "record_event",
 ]
 
 MAX_PAGE_SIZE = 200
 """The most events one page may hold."""
+
+DEFAULT_PAGE_SIZE = 50
+"""Events per page when none is asked for."""
 
 
 def actor_of(principal: Principal) -> tuple[ActorKind, uuid.UUID]:
@@ -82,6 +90,36 @@ async def record_event(
     )
 
 
+async def record_change_event(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record that ``principal`` (its user, else its API key) did ``action`` to an entity of its shop.
+
+    ``record_event`` for the common case: the actor is the caller (``actor_of``), the
+    shop is the caller's and ``entity_id`` is written as ``str(entity_id)``. Same
+    precondition: ``session`` runs inside ``tenant_scope(principal.tenant_id)``.
+    """
+    actor_kind, actor_id = actor_of(principal)
+    await record_event(
+        session,
+        tenant_id=principal.tenant_id,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
+
+
 def _json_document(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
@@ -92,11 +130,12 @@ def _json_document(value: dict[str, Any] | None) -> dict[str, Any] | None:
 async def list_events(
     db: Database,
     *,
+    settings: Settings,
     principal: Principal,
     action: str | None = None,
     entity_type: str | None = None,
     entity_id: str | None = None,
-    limit: int = 50,
+    limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
 ) -> AuditPage:
     """A page of the caller's shop's audit trail, newest first; managers (owner, admin) only.
@@ -106,6 +145,7 @@ async def list_events(
     require_role(principal, MANAGER_ROLES, action="read the audit trail")
     return await list_tenant_events(
         db,
+        settings=settings,
         tenant_id=principal.tenant_id,
         action=action,
         entity_type=entity_type,
@@ -118,11 +158,12 @@ async def list_events(
 async def list_tenant_events(
     db: Database,
     *,
+    settings: Settings,
     tenant_id: uuid.UUID,
     action: str | None = None,
     entity_type: str | None = None,
     entity_id: str | None = None,
-    limit: int = 50,
+    limit: int = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
 ) -> AuditPage:
     """A page of one shop's audit trail, newest first, with no role check (operators, the CLI).
@@ -130,14 +171,12 @@ async def list_tenant_events(
     Pages by keyset on ``(occurred_at, id)``: ``cursor`` is the ``next_cursor`` of the
     previous page, so events recorded meanwhile never shift or repeat a page. Filters
     match exactly. Raises ``ValidationFailedError`` for a limit outside 1..200 and
-    ``InvalidCursorError`` for a malformed cursor.
+    ``InvalidCursorError`` for a cursor this trail did not issue (signed with
+    ``settings``' secret).
     """
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationFailedError(
-            f"limit must be between 1 and {MAX_PAGE_SIZE}",
-            errors=[InvalidParam(name="query.limit", reason=f"must be between 1 and {MAX_PAGE_SIZE}")],
-        )
-    after = decode_cursor(cursor) if cursor is not None else None
+    size = page_size(limit, name="limit", default=DEFAULT_PAGE_SIZE, largest=MAX_PAGE_SIZE)
+    codec = cursor_codec(settings)
+    after = codec.decode(cursor) if cursor is not None else None
 
     async def work(session: AsyncSession) -> AuditPage:
         query = select(AuditEvent).where(tenant_filter(AuditEvent))
@@ -150,36 +189,20 @@ async def list_tenant_events(
         if after is not None:
             at, last_id = after
             query = query.where(
-                or_(
-                    AuditEvent.occurred_at < at,
-                    and_(AuditEvent.occurred_at == at, AuditEvent.id < last_id),
-                )
+                keyset_after(AuditEvent.occurred_at, AuditEvent.id, at, last_id, descending=True)
             )
-        query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit + 1)
-        rows = list((await session.scalars(query)).all())
-        items = [AuditEventRead.model_validate(row) for row in rows[:limit]]
-        next_cursor = encode_cursor(items[-1].occurred_at, items[-1].id) if len(rows) > limit else None
-        return AuditPage(items=items, next_cursor=next_cursor)
+        query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(size + 1)
+        rows, next_cursor = keyset_slice(
+            (await session.scalars(query)).all(),
+            size,
+            cursor_of=lambda last: codec.encode(last.occurred_at, last.id),
+        )
+        return AuditPage(items=[AuditEventRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
     with tenant_scope(tenant_id):
         return await db.run(work, readonly=True)
 
 
-def encode_cursor(occurred_at: dt.datetime, event_id: uuid.UUID) -> str:
-    """The opaque cursor that resumes after the event at ``(occurred_at, event_id)``."""
-    raw = f"{occurred_at.astimezone(dt.UTC).isoformat()}|{event_id.hex}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    """The position ``encode_cursor`` wrote; ``InvalidCursorError`` (400) when it is not one."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at_text, _, id_text = raw.partition("|")
-        at = dt.datetime.fromisoformat(at_text)
-        event_id = uuid.UUID(hex=id_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursorError("the cursor is not one this endpoint returned") from exc
-    if at.tzinfo is None:
-        raise InvalidCursorError("the cursor is not one this endpoint returned")
-    return at, event_id
+def cursor_codec(settings: Settings) -> KeysetCursorCodec:
+    """The codec that signs and checks the trail's cursors with this deployment's secret."""
+    return KeysetCursorCodec(settings.security.secret_key.get_secret_value(), purpose="audit.events")

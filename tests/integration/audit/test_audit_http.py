@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import uuid
+
 import httpx
 import pytest
 
@@ -70,6 +73,15 @@ async def test_bad_cursor_is_400_and_bad_limit_is_422(client: httpx.AsyncClient)
     bad_limit = await client.get("/api/v1/audit-events", params={"limit": 0}, headers=owner.headers)
     assert (bad_cursor.status_code, bad_limit.status_code) == (400, 422)
     assert bad_cursor.json()["code"] == "invalid-cursor"
+
+
+async def test_an_unsigned_cursor_of_old_is_the_same_400(client: httpx.AsyncClient) -> None:
+    """A cursor of the unsigned kind the trail issued before cursors were signed is `invalid-cursor` too."""
+    owner = await register_and_login(client)
+    old = base64.urlsafe_b64encode(f"2026-11-22T09:30:00+00:00|{uuid.uuid4().hex}".encode()).decode()
+    response = await client.get("/api/v1/audit-events", params={"cursor": old}, headers=owner.headers)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid-cursor"
 
 
 async def test_without_credentials_is_401(client: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from folio.core.db import Database, read_your_writes_scope
 from folio.core.errors import PermissionDeniedError, ValidationFailedError
 from folio.core.logging import request_context
 from folio.core.security import Principal, Role
+from folio.core.settings import Settings
 from folio.core.tenancy import tenant_filter, tenant_scope
 from tests.support.identity import create_member
 
@@ -45,12 +46,14 @@ async def _record(db: Database, principal: Principal, *actions: str, entity_type
         await db.run(work)
 
 
-async def test_event_records_actor_states_and_correlation_id(any_database: Database) -> None:
+async def test_event_records_actor_states_and_correlation_id(
+    any_database: Database, settings: Settings
+) -> None:
     """An event keeps its actor, before/after (made JSON-safe) and the request's correlation id."""
     owner = await create_member(any_database)
     with request_context("corr-audit-1"), read_your_writes_scope():
         await _record(any_database, owner, "task.updated")
-        page = await list_events(any_database, principal=owner)
+        page = await list_events(any_database, settings=settings, principal=owner)
     [event] = page.items
     assert (event.actor_kind, event.actor_id) == ("user", owner.user_id)
     assert (event.action, event.entity_type, event.entity_id) == ("task.updated", "task", "0")
@@ -60,7 +63,9 @@ async def test_event_records_actor_states_and_correlation_id(any_database: Datab
     assert page.next_cursor is None
 
 
-async def test_keyset_pages_cover_every_event_once_newest_first(any_database: Database) -> None:
+async def test_keyset_pages_cover_every_event_once_newest_first(
+    any_database: Database, settings: Settings
+) -> None:
     """Following next_cursor walks every event exactly once, newest first, even as events are added."""
     owner = await create_member(any_database)
     with read_your_writes_scope():
@@ -70,7 +75,7 @@ async def test_keyset_pages_cover_every_event_once_newest_first(any_database: Da
         cursor: str | None = None
         first = True
         while first or cursor is not None:
-            page = await list_events(any_database, principal=owner, limit=5, cursor=cursor)
+            page = await list_events(any_database, settings=settings, principal=owner, limit=5, cursor=cursor)
             seen.extend(event.id for event in page.items)
             if first:
                 # Recorded after the first page: newer than everything paged, so never seen.
@@ -78,21 +83,25 @@ async def test_keyset_pages_cover_every_event_once_newest_first(any_database: Da
                 first = False
             cursor = page.next_cursor
     assert len(seen) == len(set(seen)) == 12
-    everything = await list_tenant_events(any_database, tenant_id=owner.tenant_id, limit=200)
+    everything = await list_tenant_events(
+        any_database, settings=settings, tenant_id=owner.tenant_id, limit=200
+    )
     assert [e.id for e in everything.items][1:] == seen
     times = [e.occurred_at for e in everything.items]
     assert times == sorted(times, reverse=True)
 
 
-async def test_filters_match_exactly(any_database: Database) -> None:
+async def test_filters_match_exactly(any_database: Database, settings: Settings) -> None:
     """action, entity_type and entity_id each narrow the trail."""
     owner = await create_member(any_database)
     with read_your_writes_scope():
         await _record(any_database, owner, "task.created", "task.updated", "task.updated")
         await _record(any_database, owner, "member.added", entity_type="member")
-        updated = await list_events(any_database, principal=owner, action="task.updated")
-        members = await list_events(any_database, principal=owner, entity_type="member")
-        one = await list_events(any_database, principal=owner, entity_type="task", entity_id="0")
+        updated = await list_events(any_database, settings=settings, principal=owner, action="task.updated")
+        members = await list_events(any_database, settings=settings, principal=owner, entity_type="member")
+        one = await list_events(
+            any_database, settings=settings, principal=owner, entity_type="task", entity_id="0"
+        )
     assert {e.action for e in updated.items} == {"task.updated"}
     assert len(updated.items) == 2
     assert [e.action for e in members.items] == ["member.added"]
@@ -100,45 +109,45 @@ async def test_filters_match_exactly(any_database: Database) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.STAFF, Role.CUSTOMER])
-async def test_only_managers_read_the_trail(any_database: Database, role: Role) -> None:
+async def test_only_managers_read_the_trail(any_database: Database, role: Role, settings: Settings) -> None:
     """Staff and customers are refused the audit trail (403)."""
     owner = await create_member(any_database)
     member = await create_member(any_database, role=role, tenant_id=owner.tenant_id)
     with pytest.raises(PermissionDeniedError):
-        await list_events(any_database, principal=member)
+        await list_events(any_database, settings=settings, principal=member)
 
 
-async def test_admin_reads_the_trail(any_database: Database) -> None:
+async def test_admin_reads_the_trail(any_database: Database, settings: Settings) -> None:
     """An admin may read the shop's audit trail."""
     owner = await create_member(any_database)
     admin = await create_member(any_database, role=Role.ADMIN, tenant_id=owner.tenant_id)
     with read_your_writes_scope():
         await _record(any_database, owner, "task.created")
-        page = await list_events(any_database, principal=admin)
+        page = await list_events(any_database, settings=settings, principal=admin)
     assert [e.action for e in page.items] == ["task.created"]
 
 
-async def test_a_shop_never_sees_another_shops_events(any_database: Database) -> None:
+async def test_a_shop_never_sees_another_shops_events(any_database: Database, settings: Settings) -> None:
     """Each shop's trail holds only its own events."""
     shop_a = await create_member(any_database)
     shop_b = await create_member(any_database)
     with read_your_writes_scope():
         await _record(any_database, shop_a, "task.created")
-        page_b = await list_events(any_database, principal=shop_b)
-        page_a = await list_events(any_database, principal=shop_a)
+        page_b = await list_events(any_database, settings=settings, principal=shop_b)
+        page_a = await list_events(any_database, settings=settings, principal=shop_a)
     assert [e.action for e in page_b.items] == []
     assert [e.action for e in page_a.items] == ["task.created"]
 
 
 @pytest.mark.parametrize("limit", [0, 201])
-async def test_limit_out_of_range_is_refused(any_database: Database, limit: int) -> None:
+async def test_limit_out_of_range_is_refused(any_database: Database, limit: int, settings: Settings) -> None:
     """A page size outside 1..200 is a validation problem."""
     owner = await create_member(any_database)
     with pytest.raises(ValidationFailedError):
-        await list_events(any_database, principal=owner, limit=limit)
+        await list_events(any_database, settings=settings, principal=owner, limit=limit)
 
 
-async def test_event_is_rolled_back_with_its_change(any_database: Database) -> None:
+async def test_event_is_rolled_back_with_its_change(any_database: Database, settings: Settings) -> None:
     """An event recorded in a unit of work that fails is not kept."""
     owner = await create_member(any_database)
 
@@ -153,7 +162,7 @@ async def test_event_is_rolled_back_with_its_change(any_database: Database) -> N
     with tenant_scope(owner.tenant_id), pytest.raises(RuntimeError):
         await any_database.run(work)
     with read_your_writes_scope():
-        assert (await list_events(any_database, principal=owner)).items == []
+        assert (await list_events(any_database, settings=settings, principal=owner)).items == []
 
 
 async def test_orm_refuses_to_update_or_delete_an_event(any_database: Database) -> None:
@@ -186,7 +195,9 @@ async def test_orm_refuses_to_update_or_delete_an_event(any_database: Database) 
     ],
     ids=["update", "delete"],
 )
-async def test_app_role_may_not_rewrite_history_on_postgres(pg_database: Database, statement: str) -> None:
+async def test_app_role_may_not_rewrite_history_on_postgres(
+    pg_database: Database, statement: str, settings: Settings
+) -> None:
     """On PostgreSQL the application role's raw UPDATE or DELETE of audit_events is refused (42501)."""
     owner = await create_member(pg_database)
     await _record(pg_database, owner, "task.created")
@@ -198,7 +209,9 @@ async def test_app_role_may_not_rewrite_history_on_postgres(pg_database: Databas
         await pg_database.run(work)
     assert getattr(caught.value.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
     with read_your_writes_scope():
-        assert [e.action for e in (await list_events(pg_database, principal=owner)).items] == ["task.created"]
+        assert [
+            e.action for e in (await list_events(pg_database, settings=settings, principal=owner)).items
+        ] == ["task.created"]
 
 
 async def test_app_role_may_still_insert_and_read_on_postgres(pg_database: Database) -> None:

@@ -94,7 +94,7 @@ async def test_a_shops_work_is_private_until_the_curator_publishes_it(
     with pytest.raises(NotFoundError):
         await get_work(db, principal=shop_b, work_id=work.id)
     assert await work_changes(db, work.id) == ["upsert", "upsert", "upsert", "upsert"]
-    events = await list_events(db, principal=shop_a, entity_id=str(work.id))
+    events = await list_events(db, settings=settings, principal=shop_a, entity_id=str(work.id))
     assert [event.action for event in events.items] == [
         "work.unpublished",
         "work.published",
@@ -172,7 +172,7 @@ async def test_junk_is_found_by_its_reasons_and_only_unlisted_junk_is_removed(
     assert {item.id for item in await find_junk_works(db)} == {mojibake}
     assert await work_changes(db, escape) == ["delete"]
     assert await work_changes(db, letterless) == ["delete"]
-    trail = await list_events(db, principal=shop, entity_id=str(escape))
+    trail = await list_events(db, settings=settings, principal=shop, entity_id=str(escape))
     assert [(event.action, event.actor_kind) for event in trail.items] == [("work.removed", "system")]
     again = await remove_works(db, [escape], operator="test curator")
     assert again.missing == [escape]

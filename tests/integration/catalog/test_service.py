@@ -95,7 +95,7 @@ async def test_work_lifecycle_with_audit_and_outbox(any_database: Database, sett
         )
 
     assert await changes_for(any_database, created.id) == [("work", "upsert", None), ("work", "upsert", None)]
-    events = await list_events(any_database, principal=owner, entity_id=str(created.id))
+    events = await list_events(any_database, settings=settings, principal=owner, entity_id=str(created.id))
     assert [event.action for event in events.items] == ["work.updated", "work.created"]
 
     found = await list_works(any_database, settings=settings, principal=staff, filters=WorkFilter(isbn=isbn))
@@ -184,7 +184,7 @@ async def test_listing_lifecycle(any_database: Database, settings: Settings) -> 
         ("listing", "upsert", tenant),
         ("listing", "delete", tenant),
     ]
-    events = await list_events(any_database, principal=owner, entity_id=str(listing.id))
+    events = await list_events(any_database, settings=settings, principal=owner, entity_id=str(listing.id))
     assert [event.action for event in events.items] == [
         "listing.deleted",
         "listing.updated",

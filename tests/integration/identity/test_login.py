@@ -93,7 +93,9 @@ async def test_right_password_gives_the_members_principal(
         shop.owner.user_id,
         Role.OWNER,
     )
-    page = await list_events(any_database, principal=shop.owner, action="auth.login_succeeded")
+    page = await list_events(
+        any_database, settings=identity_settings, principal=shop.owner, action="auth.login_succeeded"
+    )
     assert len(page.items) == 1
     assert (await _user(any_database, shop.owner.actor_id)).last_login_at is not None
 
@@ -128,7 +130,9 @@ async def test_failures_in_a_known_shop_are_audited_with_their_reason(
         await _login(any_database, identity_settings, memory_limiter, shop, password="Wrong-Password-123")
     with pytest.raises(InvalidCredentialsError):
         await _login(any_database, identity_settings, memory_limiter, shop, email=unique_email())
-    page = await list_events(any_database, principal=shop.owner, action="auth.login_failed")
+    page = await list_events(
+        any_database, settings=identity_settings, principal=shop.owner, action="auth.login_failed"
+    )
     reasons = sorted(str((event.after or {})["reason"]) for event in page.items)
     assert reasons == ["unknown_account", "wrong_password"]
 
@@ -148,7 +152,9 @@ async def test_threshold_failures_lock_even_the_right_password(
     mails = await list_outbox(any_database, recipient=shop.email)
     assert mails[0].subject == "Your Folio account was locked"
     assert f"{identity_settings.mail.base_url}/app/reset/" in mails[0].body
-    locks = await list_events(any_database, principal=shop.owner, action="auth.account_locked")
+    locks = await list_events(
+        any_database, settings=identity_settings, principal=shop.owner, action="auth.account_locked"
+    )
     assert [event.entity_id for event in locks.items] == [str(shop.owner.user_id)]
 
 
@@ -193,7 +199,9 @@ async def test_a_manager_unlocks_a_member(
     assert member.locked is False
     principal = await _login(any_database, identity_settings, memory_limiter, shop, email=staff.email)
     assert principal.role is Role.STAFF
-    page = await list_events(any_database, principal=shop.owner, action="member.unlocked")
+    page = await list_events(
+        any_database, settings=identity_settings, principal=shop.owner, action="member.unlocked"
+    )
     assert len(page.items) == 1
 
 

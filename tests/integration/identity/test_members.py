@@ -54,7 +54,16 @@ async def test_a_new_member_is_invited_and_listed(
     assert (
         await principal_for(any_database, tenant_id=shop.tenant_id, user_id=member.user_id)
     ).role is Role.STAFF
-    assert len((await list_events(any_database, principal=shop.owner, action="member.added")).items) == 1
+    assert (
+        len(
+            (
+                await list_events(
+                    any_database, settings=identity_settings, principal=shop.owner, action="member.added"
+                )
+            ).items
+        )
+        == 1
+    )
 
 
 async def test_an_existing_user_just_gets_the_membership(
@@ -159,7 +168,10 @@ async def test_the_last_owner_stays(any_database: Database, identity_settings: S
     await remove_member(any_database, principal=new_owner, user_id=shop.owner.actor_id)
     with pytest.raises(NotFoundError):
         await principal_for(any_database, tenant_id=shop.tenant_id, user_id=shop.owner.actor_id)
-    actions = {event.action for event in (await list_events(any_database, principal=new_owner)).items}
+    actions = {
+        event.action
+        for event in (await list_events(any_database, settings=identity_settings, principal=new_owner)).items
+    }
     assert {"member.role_changed", "member.removed"} <= actions
 
 

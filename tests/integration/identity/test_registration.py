@@ -42,9 +42,11 @@ async def test_register_creates_shop_owner_and_membership(any_database: Database
     assert shop.tenant_id in {tenant.id for tenant in await list_tenants(any_database)}
 
 
-async def test_register_is_audited(any_database: Database, shop: Shop) -> None:
+async def test_register_is_audited(any_database: Database, shop: Shop, settings: Settings) -> None:
     """The registration leaves a ``tenant.registered`` event in the new shop's trail."""
-    page = await list_events(any_database, principal=shop.owner, action="tenant.registered")
+    page = await list_events(
+        any_database, settings=settings, principal=shop.owner, action="tenant.registered"
+    )
     assert [event.entity_id for event in page.items] == [str(shop.tenant_id)]
 
 

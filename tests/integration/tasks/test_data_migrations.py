@@ -52,7 +52,9 @@ async def test_migration_cleans_each_shop_once(any_database: Database, settings:
     assert (cleaned.tags, cleaned.version) == (["orders", "kids"], 2)
     assert (await get_task(any_database, principal=shop_a, task_id=tidy.id)).version == 1
     assert (await get_task(any_database, principal=shop_b, task_id=other.id)).tags == ["b"]
-    events = await list_events(any_database, principal=shop_a, action="tasks.tags_normalised")
+    events = await list_events(
+        any_database, settings=settings, principal=shop_a, action="tasks.tags_normalised"
+    )
     assert [event.after for event in events.items] == [{"tasks_changed": 1}]
 
     assert await apply_data_migrations(any_database, tenants=shops, migrations=[NORMALISE_TAGS]) == []

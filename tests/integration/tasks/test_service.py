@@ -88,7 +88,7 @@ async def test_changing_nothing_keeps_the_version(any_database: Database, settin
     task = await new_task(any_database, settings, owner, status="todo")
     same = await update_task(any_database, principal=owner, task_id=task.id, data=TaskUpdate(status="todo"))
     assert same.version == 1
-    events = await list_events(any_database, principal=owner, entity_id=str(task.id))
+    events = await list_events(any_database, settings=settings, principal=owner, entity_id=str(task.id))
     assert [event.action for event in events.items] == ["task.created"]
 
 
@@ -98,7 +98,7 @@ async def test_every_change_is_audited(any_database: Database, settings: Setting
     task = await new_task(any_database, settings, owner, title="Audited")
     await update_task(any_database, principal=owner, task_id=task.id, data=TaskUpdate(title="Audited twice"))
     await delete_task(any_database, principal=owner, task_id=task.id)
-    events = await list_events(any_database, principal=owner, entity_id=str(task.id))
+    events = await list_events(any_database, settings=settings, principal=owner, entity_id=str(task.id))
     by_action = {event.action: event for event in events.items}
     assert set(by_action) == {"task.created", "task.updated", "task.deleted"}
     assert by_action["task.created"].before is None

@@ -10,9 +10,11 @@ import pytest
 
 from folio.audit.api import actor_of
 from folio.audit.models import AuditEvent, AuditTrailImmutableError
-from folio.audit.service import decode_cursor, encode_cursor
+from folio.audit.service import cursor_codec
+from folio.core.cursors import KeysetCursorCodec
 from folio.core.errors import InvalidCursorError
 from folio.core.security import Principal, Role
+from folio.core.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -31,11 +33,12 @@ def test_actor_of_an_api_key_is_the_key() -> None:
     assert actor_of(principal) == ("api_key", key)
 
 
-def test_cursor_round_trips() -> None:
+def test_cursor_round_trips(settings: Settings) -> None:
     """A cursor decodes to the position it was made from, in UTC."""
     at = dt.datetime(2026, 11, 22, 9, 30, 0, 123456, tzinfo=dt.UTC)
     event_id = uuid.uuid4()
-    assert decode_cursor(encode_cursor(at, event_id)) == (at, event_id)
+    codec = cursor_codec(settings)
+    assert codec.decode(codec.encode(at, event_id)) == (at, event_id)
 
 
 @pytest.mark.parametrize(
@@ -48,11 +51,26 @@ def test_cursor_round_trips() -> None:
     ],
     ids=["garbage", "bad-id", "naive-time", "not-utf8"],
 )
-def test_malformed_cursor_is_an_invalid_cursor_problem(cursor: str) -> None:
+def test_malformed_cursor_is_an_invalid_cursor_problem(cursor: str, settings: Settings) -> None:
     """A cursor this API did not make is a 400 `invalid-cursor`, never a 500."""
     with pytest.raises(InvalidCursorError) as caught:
-        decode_cursor(cursor)
+        cursor_codec(settings).decode(cursor)
     assert caught.value.status == 400
+
+
+def test_an_unsigned_cursor_of_old_is_refused(settings: Settings) -> None:
+    """A well-formed cursor of the unsigned kind the trail issued before is the same 400 `invalid-cursor`."""
+    old = base64.urlsafe_b64encode(f"2026-11-22T09:30:00+00:00|{uuid.uuid4().hex}".encode()).decode()
+    with pytest.raises(InvalidCursorError) as caught:
+        cursor_codec(settings).decode(old.rstrip("="))
+    assert (caught.value.status, caught.value.code) == (400, "invalid-cursor")
+
+
+def test_a_cursor_of_another_list_is_refused(settings: Settings) -> None:
+    """A listings cursor, signed with the same secret for another list, does not page the trail."""
+    foreign = KeysetCursorCodec(settings.security.secret_key.get_secret_value(), purpose="catalog.listings")
+    with pytest.raises(InvalidCursorError):
+        cursor_codec(settings).decode(foreign.encode(dt.datetime.now(dt.UTC), uuid.uuid4()))
 
 
 def test_audit_guard_is_registered() -> None:
@@ -72,5 +90,6 @@ def test_public_surface() -> None:
         "actor_of",
         "list_events",
         "list_tenant_events",
+        "record_change_event",
         "record_event",
     ]
