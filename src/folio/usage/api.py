@@ -1,8 +1,9 @@
 """The usage context's public surface: what other contexts and entry points may import.
 
-Key contracts: ``enforce_quota(session, ...)`` raises ``QuotaExceededError`` (403
+Key contracts: ``claim_quota(session, ...)`` (the lock, the count and the check in
+their safe order) and ``enforce_quota(session, ...)`` raise ``QuotaExceededError`` (403
 ``quota-exceeded``) before a change would exceed the shop's quota, and
-``record_usage(session, ...)`` adds to today's meter; both run in the caller's
+``record_usage(session, ...)`` adds to today's meter; all run in the caller's
 transaction. ``ApiCallMeter`` counts API calls per shop per UTC day outside the
 database and ``flush`` copies them in.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from folio.usage.meter import API_CALL_METER, ApiCallMeter
 from folio.usage.schemas import Meter, QuotaRead, UsageRead
 from folio.usage.service import (
+    claim_quota,
     enforce_quota,
     get_quotas,
     get_tenant_quotas,
@@ -29,6 +31,7 @@ __all__ = [
     "Meter",
     "QuotaRead",
     "UsageRead",
+    "claim_quota",
     "enforce_quota",
     "get_quotas",
     "get_tenant_quotas",

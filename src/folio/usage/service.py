@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -28,6 +29,7 @@ from folio.usage.schemas import Meter, QuotaRead, UsageRead
 
 __all__ = [
     "MAX_USAGE_DAYS",
+    "claim_quota",
     "default_limit",
     "enforce_quota",
     "get_quotas",
@@ -122,6 +124,27 @@ async def enforce_quota(
             limit=limit,
             in_use=in_use,
         )
+
+
+async def claim_quota(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    meter: Meter,
+    count_in_use: Callable[[], Awaitable[int]],
+) -> None:
+    """Make room for one more of ``meter`` in this transaction, or raise ``QuotaExceededError``.
+
+    The safe order in one call: ``lock_quota``, then ``count_in_use()`` (what the shop
+    holds now, counted in ``session``), then ``enforce_quota``. Precondition: ``session``
+    runs inside ``tenant_scope(tenant_id)``, and the caller adds the one thing in this
+    same transaction (the lock holds until it ends).
+    """
+    await lock_quota(session, tenant_id=tenant_id, meter=meter)
+    await enforce_quota(
+        session, settings=settings, tenant_id=tenant_id, meter=meter, in_use=await count_in_use()
+    )
 
 
 def _upsert(session: AsyncSession, values: dict[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from folio.core.tenancy import tenant_scope
 from folio.usage.api import (
     ApiCallMeter,
     Meter,
+    claim_quota,
     enforce_quota,
     get_quotas,
     get_tenant_usage,
@@ -78,6 +79,34 @@ async def test_enforce_quota_uses_the_default_then_the_override(
     assert caught.value.extra == {"meter": "tasks", "limit": 3, "in_use": 3}
     await set_quota_override(any_database, tenant_id=owner.tenant_id, meter=Meter.TASKS, limit=None)
     await _enforce(any_database, settings, owner.tenant_id, in_use=3)
+
+
+async def test_claim_quota_counts_after_the_lock_and_checks_one_more(
+    any_database: Database, settings: Settings
+) -> None:
+    """``claim_quota`` counts what is in use inside the transaction and refuses the one past the limit."""
+    owner = await create_member(any_database)
+    await set_quota_override(any_database, tenant_id=owner.tenant_id, meter=Meter.TASKS, limit=2)
+    counted: list[int] = []
+
+    async def claim(in_use: int) -> None:
+        async def count() -> int:
+            counted.append(in_use)
+            return in_use
+
+        async def work(session: AsyncSession) -> None:
+            await claim_quota(
+                session, settings=settings, tenant_id=owner.tenant_id, meter=Meter.TASKS, count_in_use=count
+            )
+
+        with tenant_scope(owner.tenant_id):
+            await any_database.run(work)
+
+    await claim(1)
+    with pytest.raises(QuotaExceededError) as caught:
+        await claim(2)
+    assert caught.value.extra == {"meter": "tasks", "limit": 2, "in_use": 2}
+    assert counted == [1, 2]
 
 
 async def test_override_is_per_shop(any_database: Database, settings: Settings) -> None:

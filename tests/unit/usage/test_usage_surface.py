@@ -18,6 +18,7 @@ def test_public_surface() -> None:
         "Meter",
         "QuotaRead",
         "UsageRead",
+        "claim_quota",
         "enforce_quota",
         "get_quotas",
         "get_tenant_quotas",
