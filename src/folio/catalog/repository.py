@@ -13,11 +13,12 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, literal, or_, select
+from sqlalchemy import ColumnElement, String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.catalog.models import Listing, Work
 from folio.catalog.schemas import ListingFilter
+from folio.core.paging import keyset_after
 from folio.core.tenancy import require_tenant, tenant_filter
 
 __all__ = ["ListingRepository", "WorkQuery", "WorkRepository", "escape_like", "visible_to"]
@@ -217,12 +218,8 @@ class ListingRepository:
         statement = select(Listing).where(*self._conditions(filters))
         if after is not None:
             created_at, last_id = after
-            # Spelled out rather than a row-value comparison, which not every SQLite build has.
             statement = statement.where(
-                or_(
-                    Listing.created_at < created_at,
-                    and_(Listing.created_at == created_at, Listing.id < literal(last_id, Listing.id.type)),
-                )
+                keyset_after(Listing.created_at, Listing.id, created_at, last_id, descending=True)
             )
         statement = statement.order_by(Listing.created_at.desc(), Listing.id.desc()).limit(limit)
         return list((await self.session.execute(statement)).scalars())

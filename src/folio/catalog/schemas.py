@@ -7,7 +7,6 @@ Rules that both the API and the importer apply live here as plain functions
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -17,6 +16,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.core.columns import utcnow
+from folio.core.paging import CursorPage, Page
 from folio.core.text import CleanText
 
 __all__ = [
@@ -287,19 +287,8 @@ class WorkFilter(BaseModel):
     year: int | None = Field(default=None, ge=0, le=9999, description="Published in this year.")
 
 
-class WorkPage(BaseModel):
+class WorkPage(Page[WorkRead]):
     """One numbered page of works."""
-
-    items: list[WorkRead]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-
-    @classmethod
-    def of(cls, items: list[WorkRead], *, total: int, page: int, per_page: int) -> WorkPage:
-        """A page, with ``pages`` computed from ``total``."""
-        return cls(items=items, total=total, page=page, per_page=per_page, pages=math.ceil(total / per_page))
 
 
 # --- listings -------------------------------------------------------------------------------
@@ -387,24 +376,12 @@ class ListingFilter(BaseModel):
     )
 
 
-class ListingPage(BaseModel):
+class ListingPage(Page[ListingRead]):
     """One numbered page of listings (v1)."""
 
-    items: list[ListingRead]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
-
-class ListingCursorPage(BaseModel):
+class ListingCursorPage(CursorPage[ListingRead]):
     """One page of listings after a keyset cursor (v2), newest first."""
-
-    data: list[ListingRead] = Field(description="The listings, newest first.")
-    next_cursor: str | None = Field(
-        description="Opaque; pass it as `cursor` for the next page. Null at the end."
-    )
-    has_more: bool = Field(description="Whether another page follows.")
 
 
 class ListingWithWork(BaseModel):

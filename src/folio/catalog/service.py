@@ -25,17 +25,14 @@ Rules:
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.audit.api import actor_of, record_event
+from folio.audit.api import record_change_event
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.catalog.models import Listing, Work
 from folio.catalog.outbox import listing_change_tenants, record_change
@@ -55,20 +52,21 @@ from folio.catalog.schemas import (
     WorkUpdate,
 )
 from folio.core.columns import utcnow
-from folio.core.cursors import SignedCursorCodec
+from folio.core.cursors import KeysetCursorCodec
 from folio.core.db import Database
 from folio.core.errors import (
     ConflictError,
-    InvalidCursorError,
     InvalidParam,
     NotFoundError,
     PermissionDeniedError,
     ValidationFailedError,
 )
+from folio.core.paging import api_page_size, keyset_slice, page_offset
 from folio.core.security import MANAGER_ROLES, STAFF_ROLES, Principal, require_role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
-from folio.usage.api import Meter, enforce_quota, lock_quota, record_usage
+from folio.core.versioning import check_version
+from folio.usage.api import Meter, claim_quota, record_usage
 
 __all__ = [
     "MANUAL_SOURCE",
@@ -94,61 +92,6 @@ log = structlog.get_logger(__name__)
 
 MANUAL_SOURCE = "manual"
 """The ``source`` of works created over the API."""
-
-
-# --- shared -----------------------------------------------------------------------------------
-
-
-def _check_version(kind: str, current: int, expected: list[int]) -> None:
-    for version in expected:
-        if version != current:
-            raise ConflictError(
-                f"the {kind} is at version {current}, not {version}: it changed since you read it; "
-                "fetch it again and re-apply your change",
-                current_version=current,
-            )
-
-
-def _page_size(settings: Settings, requested: int | None, *, name: str) -> int:
-    size = settings.api.default_page_size if requested is None else requested
-    largest = settings.api.max_page_size
-    if not 1 <= size <= largest:
-        raise ValidationFailedError(
-            f"{name} must be between 1 and {largest}",
-            errors=[InvalidParam(name=f"query.{name}", reason=f"must be between 1 and {largest}")],
-        )
-    return size
-
-
-def _check_page(page: int) -> None:
-    if page < 1:
-        raise ValidationFailedError(
-            "page numbers start at 1", errors=[InvalidParam(name="query.page", reason="must be at least 1")]
-        )
-
-
-async def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    actor_kind, actor_id = actor_of(principal)
-    await record_event(
-        session,
-        tenant_id=principal.tenant_id,
-        actor_kind=actor_kind,
-        actor_id=actor_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-    )
 
 
 # --- works ------------------------------------------------------------------------------------
@@ -219,8 +162,13 @@ async def create_work(db: Database, *, principal: Principal, data: WorkCreate) -
             raise ConflictError(f"ISBN {record.isbn13} was catalogued meanwhile; fetch it by ISBN") from None
         created = WorkRead.model_validate(record)
         await record_change(session, entity="work", op="upsert", entity_id=work_id)
-        await _audit(
-            session, principal, "work.created", "work", work_id, after=created.model_dump(mode="json")
+        await record_change_event(
+            session,
+            principal,
+            action="work.created",
+            entity_type="work",
+            entity_id=work_id,
+            after=created.model_dump(mode="json"),
         )
         return created
 
@@ -246,7 +194,6 @@ async def update_work(
     """
     require_role(principal, MANAGER_ROLES, action="change works")
     changes = data.changes()
-    expected = [version for version in (data.version, if_version) if version is not None]
 
     async def work(session: AsyncSession) -> WorkRead:
         record = _visible(await WorkRepository(session).get(work_id, for_update=True), principal)
@@ -256,7 +203,7 @@ async def update_work(
             raise PermissionDeniedError(
                 "published works are shared by every shop and changed by the platform's curator only"
             )
-        _check_version("work", record.version, expected)
+        check_version("work", record.version, data.version, if_version)
         before = WorkRead.model_validate(record).model_dump(mode="json")
         for name, value in changes.items():
             setattr(record, name, value)
@@ -266,12 +213,12 @@ async def update_work(
         record.updated_at = utcnow()
         updated = WorkRead.model_validate(record)
         await record_change(session, entity="work", op="upsert", entity_id=work_id)
-        await _audit(
+        await record_change_event(
             session,
             principal,
-            "work.updated",
-            "work",
-            work_id,
+            action="work.updated",
+            entity_type="work",
+            entity_id=work_id,
             before=before,
             after=updated.model_dump(mode="json"),
         )
@@ -314,8 +261,8 @@ async def list_works(
 
     An unparsable ``isbn`` filter is a 422.
     """
-    size = _page_size(settings, per_page, name="per_page")
-    _check_page(page)
+    size = api_page_size(settings, per_page, name="per_page")
+    offset = page_offset(page, size)
     filters = filters or WorkFilter()
     isbn13 = None
     if filters.isbn is not None:
@@ -330,7 +277,7 @@ async def list_works(
     )
 
     async def work(session: AsyncSession) -> WorkPage:
-        found, total = await WorkRepository(session).find_page(query, offset=(page - 1) * size, limit=size)
+        found, total = await WorkRepository(session).find_page(query, offset=offset, limit=size)
         return WorkPage.of([WorkRead.model_validate(w) for w in found], total=total, page=page, per_page=size)
 
     return await db.run(work, readonly=True)
@@ -384,13 +331,12 @@ async def create_listing(
         existing = await listings.find_duplicate(work_id=data.work_id, condition=data.condition.value)
         if existing is not None:
             raise _duplicate_listing(existing)
-        await lock_quota(session, tenant_id=principal.tenant_id, meter=Meter.LISTINGS)
-        await enforce_quota(
+        await claim_quota(
             session,
             settings=settings,
             tenant_id=principal.tenant_id,
             meter=Meter.LISTINGS,
-            in_use=await listings.count(),
+            count_in_use=listings.count,
         )
         now = utcnow()
         listing = Listing(
@@ -412,12 +358,12 @@ async def create_listing(
         await record_change(
             session, entity="listing", op="upsert", entity_id=listing.id, tenant_id=principal.tenant_id
         )
-        await _audit(
+        await record_change_event(
             session,
             principal,
-            "listing.created",
-            "listing",
-            listing.id,
+            action="listing.created",
+            entity_type="listing",
+            entity_id=listing.id,
             after=created.model_dump(mode="json"),
         )
         await record_usage(session, tenant_id=principal.tenant_id, meter=Meter.LISTINGS)
@@ -445,7 +391,6 @@ async def update_listing(
         ConflictError: a stale version, or the new condition duplicates another listing.
     """
     changes = data.changes()
-    expected = [version for version in (data.version, if_version) if version is not None]
 
     async def work(session: AsyncSession) -> ListingRead:
         listings = ListingRepository(session)
@@ -453,7 +398,7 @@ async def update_listing(
         if listing is None:
             raise _listing_not_found(listing_id)
         require_role(principal, STAFF_ROLES, action="change listings")
-        _check_version("listing", listing.version, expected)
+        check_version("listing", listing.version, data.version, if_version)
         before = ListingRead.model_validate(listing).model_dump(mode="json")
         if "condition" in changes and changes["condition"] != listing.condition:
             existing = await listings.find_duplicate(
@@ -472,12 +417,12 @@ async def update_listing(
         await record_change(
             session, entity="listing", op="upsert", entity_id=listing.id, tenant_id=principal.tenant_id
         )
-        await _audit(
+        await record_change_event(
             session,
             principal,
-            "listing.updated",
-            "listing",
-            listing.id,
+            action="listing.updated",
+            entity_type="listing",
+            entity_id=listing.id,
             before=before,
             after=updated.model_dump(mode="json"),
         )
@@ -504,13 +449,20 @@ async def delete_listing(
         if listing is None:
             raise _listing_not_found(listing_id)
         require_role(principal, STAFF_ROLES, action="delete listings")
-        _check_version("listing", listing.version, [] if if_version is None else [if_version])
+        check_version("listing", listing.version, if_version)
         before = ListingRead.model_validate(listing).model_dump(mode="json")
         await listings.remove(listing)
         await record_change(
             session, entity="listing", op="delete", entity_id=listing_id, tenant_id=principal.tenant_id
         )
-        await _audit(session, principal, "listing.deleted", "listing", listing_id, before=before)
+        await record_change_event(
+            session,
+            principal,
+            action="listing.deleted",
+            entity_type="listing",
+            entity_id=listing_id,
+            before=before,
+        )
 
     with tenant_scope(principal.tenant_id):
         await db.run(work)
@@ -539,43 +491,23 @@ async def list_listings(
     per_page: int | None = None,
 ) -> ListingPage:
     """One numbered page of the shop's listings, newest first."""
-    size = _page_size(settings, per_page, name="per_page")
-    _check_page(page)
+    size = api_page_size(settings, per_page, name="per_page")
+    offset = page_offset(page, size)
     filters = filters or ListingFilter()
 
     async def work(session: AsyncSession) -> ListingPage:
-        found, total = await ListingRepository(session).find_page(
-            filters, offset=(page - 1) * size, limit=size
-        )
-        return ListingPage(
-            items=[ListingRead.model_validate(item) for item in found],
-            total=total,
-            page=page,
-            per_page=size,
-            pages=math.ceil(total / size),
+        found, total = await ListingRepository(session).find_page(filters, offset=offset, limit=size)
+        return ListingPage.of(
+            [ListingRead.model_validate(item) for item in found], total=total, page=page, per_page=size
         )
 
     with tenant_scope(principal.tenant_id):
         return await db.run(work, readonly=True)
 
 
-def listing_cursor_codec(settings: Settings) -> SignedCursorCodec:
+def listing_cursor_codec(settings: Settings) -> KeysetCursorCodec:
     """The codec that signs and checks v2 listing cursors with this deployment's secret."""
-    return SignedCursorCodec(settings.security.secret_key.get_secret_value(), purpose="catalog.listings")
-
-
-def _decode_listing_cursor(codec: SignedCursorCodec, cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    payload = codec.decode(cursor)
-    try:
-        created_at = dt.datetime.fromisoformat(str(payload["k"]))
-        last_id = uuid.UUID(hex=str(payload["i"]))
-    except (KeyError, ValueError) as exc:
-        raise InvalidCursorError(
-            "the cursor is not one this list issued; start again without a cursor"
-        ) from exc
-    if created_at.tzinfo is None:
-        raise InvalidCursorError("the cursor is not one this list issued; start again without a cursor")
-    return created_at, last_id
+    return KeysetCursorCodec(settings.security.secret_key.get_secret_value(), purpose="catalog.listings")
 
 
 async def list_listings_after(
@@ -592,21 +524,21 @@ async def list_listings_after(
     Raises:
         InvalidCursorError: the cursor was not issued by this list, or was edited (400).
     """
-    size = _page_size(settings, limit, name="limit")
+    size = api_page_size(settings, limit, name="limit")
     codec = listing_cursor_codec(settings)
-    after = _decode_listing_cursor(codec, cursor) if cursor is not None else None
+    after = codec.decode(cursor) if cursor is not None else None
     filters = filters or ListingFilter()
 
     async def work(session: AsyncSession) -> ListingCursorPage:
-        rows = await ListingRepository(session).find_after(filters, after=after, limit=size + 1)
-        has_more = len(rows) > size
-        rows = rows[:size]
-        next_cursor = None
-        if has_more:
-            last = rows[-1]
-            next_cursor = codec.encode({"k": last.created_at.isoformat(), "i": last.id.hex})
+        rows, next_cursor = keyset_slice(
+            await ListingRepository(session).find_after(filters, after=after, limit=size + 1),
+            size,
+            cursor_of=lambda last: codec.encode(last.created_at, last.id),
+        )
         return ListingCursorPage(
-            data=[ListingRead.model_validate(row) for row in rows], next_cursor=next_cursor, has_more=has_more
+            data=[ListingRead.model_validate(row) for row in rows],
+            next_cursor=next_cursor,
+            has_more=next_cursor is not None,
         )
 
     with tenant_scope(principal.tenant_id):

@@ -16,11 +16,12 @@ import hmac
 import re
 import secrets
 import uuid
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.audit.api import actor_of, record_event
+from folio.audit.api import record_change_event
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import InvalidCredentialsError, NotFoundError
@@ -68,18 +69,9 @@ def parse_key(key: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     return uuid.UUID(hex=tenant_hex), uuid.UUID(hex=key_hex), secret
 
 
-async def _audit(session: AsyncSession, principal: Principal, action: str, key: ApiKey) -> None:
-    actor_kind, actor_id = actor_of(principal)
-    await record_event(
-        session,
-        tenant_id=principal.tenant_id,
-        actor_kind=actor_kind,
-        actor_id=actor_id,
-        action=action,
-        entity_type="api_key",
-        entity_id=str(key.id),
-        after={"name": key.name, "role": key.role, "revoked_at": key.revoked_at},
-    )
+def _audited_state(key: ApiKey) -> dict[str, Any]:
+    """What the audit trail records of a key (never its secret or hash)."""
+    return {"name": key.name, "role": key.role, "revoked_at": key.revoked_at}
 
 
 async def create_api_key(db: Database, *, principal: Principal, data: ApiKeyCreate) -> ApiKeyIssued:
@@ -98,7 +90,14 @@ async def create_api_key(db: Database, *, principal: Principal, data: ApiKeyCrea
             created_at=utcnow(),
         )
         IdentityRepository(session).add(row)
-        await _audit(session, principal, "api_key.created", row)
+        await record_change_event(
+            session,
+            principal,
+            action="api_key.created",
+            entity_type="api_key",
+            entity_id=row.id,
+            after=_audited_state(row),
+        )
         return ApiKeyIssued(
             **ApiKeyRead.model_validate(row).model_dump(), key=format_key(principal.tenant_id, key_id, secret)
         )
@@ -131,7 +130,14 @@ async def revoke_api_key(db: Database, *, principal: Principal, key_id: uuid.UUI
             raise NotFoundError("no such API key in this shop")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
-            await _audit(session, principal, "api_key.revoked", row)
+            await record_change_event(
+                session,
+                principal,
+                action="api_key.revoked",
+                entity_type="api_key",
+                entity_id=row.id,
+                after=_audited_state(row),
+            )
         return ApiKeyRead.model_validate(row)
 
     with tenant_scope(principal.tenant_id):

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.audit.api import actor_of, record_event
+from folio.audit.api import record_change_event
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import ConflictError, InvalidParam, NotFoundError, PermissionDeniedError
@@ -41,6 +40,9 @@ from folio.usage.api import Meter, enforce_quota, lock_quota
 
 __all__ = ["add_member", "list_members", "remove_member", "unlock_member", "update_member_role"]
 
+ENTITY = "member"
+"""The entity type of a membership's audit events (the id is the member's user id)."""
+
 
 def member_read(membership: Membership, user: User, now: dt.datetime) -> MemberRead:
     """The DTO for ``user``'s ``membership``, locked as of ``now``."""
@@ -51,29 +53,6 @@ def member_read(membership: Membership, user: User, now: dt.datetime) -> MemberR
         role=Role(membership.role),
         created_at=membership.created_at,
         locked=is_locked(user, now),
-    )
-
-
-async def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    user_id: uuid.UUID,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    actor_kind, actor_id = actor_of(principal)
-    await record_event(
-        session,
-        tenant_id=principal.tenant_id,
-        actor_kind=actor_kind,
-        actor_id=actor_id,
-        action=action,
-        entity_type="member",
-        entity_id=str(user_id),
-        before=before,
-        after=after,
     )
 
 
@@ -165,8 +144,13 @@ async def add_member(
                 token=token,
                 ttl_s=INVITATION_TTL_S,
             )
-        await _audit(
-            session, principal, "member.added", user.id, after={"email": user.email, "role": data.role}
+        await record_change_event(
+            session,
+            principal,
+            action="member.added",
+            entity_type=ENTITY,
+            entity_id=user.id,
+            after={"email": user.email, "role": data.role},
         )
         return member_read(membership, user, now)
 
@@ -195,8 +179,14 @@ async def update_member_role(
                 await _keep_an_owner(repo, membership)
             before = {"role": membership.role}
             membership.role = data.role.value
-            await _audit(
-                session, principal, "member.role_changed", user_id, before=before, after={"role": data.role}
+            await record_change_event(
+                session,
+                principal,
+                action="member.role_changed",
+                entity_type=ENTITY,
+                entity_id=user_id,
+                before=before,
+                after={"role": data.role},
             )
         return member_read(membership, user, utcnow())
 
@@ -222,11 +212,12 @@ async def remove_member(db: Database, *, principal: Principal, user_id: uuid.UUI
         _check_owner_rules(principal, membership, new_role=None)
         await _keep_an_owner(repo, membership)
         await repo.delete(membership)
-        await _audit(
+        await record_change_event(
             session,
             principal,
-            "member.removed",
-            user_id,
+            action="member.removed",
+            entity_type=ENTITY,
+            entity_id=user_id,
             before={"email": user.email, "role": membership.role},
         )
 
@@ -260,7 +251,9 @@ async def unlock_member(
             "lockout_count": user.lockout_count,
         }
         clear_lockout(user)
-        await _audit(session, principal, "member.unlocked", user_id, before=before)
+        await record_change_event(
+            session, principal, action="member.unlocked", entity_type=ENTITY, entity_id=user_id, before=before
+        )
         return member_read(membership, user, utcnow())
 
     with tenant_scope(principal.tenant_id):

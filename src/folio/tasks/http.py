@@ -19,6 +19,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
+from folio.core.db import Database
+from folio.core.security import Principal
+from folio.core.settings import Settings
 from folio.core.text import CleanText
 from folio.httpkit import (
     ETAG_HEADER,
@@ -104,8 +107,67 @@ _UPDATE_EXAMPLES: dict[str, Any] = {
 }
 
 
+_UPDATE_DESCRIPTION = (
+    "Only the fields sent change; `due_date` and `assignee_id` may be null to clear them. "
+    "Send `version` or `If-Match` to fail with 409 instead of overwriting someone else's change."
+)
+
+
 def _with_etag(response: Response, task: TaskRead) -> None:
     response.headers["ETag"] = task.etag
+
+
+# --- the bodies both versions share: v1 and v2 differ only in shapes, translated around them ----
+
+
+async def _create(
+    *,
+    request: Request,
+    response: Response,
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    data: TaskCreate,
+    get_route: str,
+) -> TaskRead:
+    """Create; ``Location`` names the task under ``get_route`` (the same version's), ``ETag`` its version."""
+    task = await service.create_task(db, settings=settings, principal=principal, data=data)
+    response.headers["Location"] = str(request.url_for(get_route, task_id=task.id))
+    _with_etag(response, task)
+    return task
+
+
+async def _get(response: Response, db: Database, principal: Principal, task_id: uuid.UUID) -> TaskRead:
+    task = await service.get_task(db, principal=principal, task_id=task_id)
+    _with_etag(response, task)
+    return task
+
+
+async def _update(
+    *,
+    response: Response,
+    db: Database,
+    principal: Principal,
+    task_id: uuid.UUID,
+    data: TaskUpdate,
+    if_match: str | None,
+) -> TaskRead:
+    task = await service.update_task(
+        db,
+        principal=principal,
+        task_id=task_id,
+        data=data,
+        if_version=expected_version(if_match, entity="task"),
+    )
+    _with_etag(response, task)
+    return task
+
+
+async def _delete(db: Database, principal: Principal, task_id: uuid.UUID, if_match: str | None) -> Response:
+    await service.delete_task(
+        db, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- v1 ---------------------------------------------------------------------------------------
@@ -160,10 +222,15 @@ async def create_task_v1(
     data: Annotated[TaskCreate, Body(openapi_examples=_CREATE_EXAMPLES)],
 ) -> TaskRead:
     """``POST /api/v1/tasks``: 201 with ``Location`` and ``ETag``."""
-    task = await service.create_task(db, settings=settings, principal=principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_task_v1", task_id=task.id))
-    _with_etag(response, task)
-    return task
+    return await _create(
+        request=request,
+        response=response,
+        db=db,
+        settings=settings,
+        principal=principal,
+        data=data,
+        get_route="get_task_v1",
+    )
 
 
 @v1_router.get(
@@ -178,19 +245,14 @@ async def get_task_v1(
     *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId
 ) -> TaskRead:
     """``GET /api/v1/tasks/{task_id}``."""
-    task = await service.get_task(db, principal=principal, task_id=task_id)
-    _with_etag(response, task)
-    return task
+    return await _get(response, db, principal, task_id)
 
 
 @v1_router.patch(
     "/tasks/{task_id}",
     operation_id="updateTaskV1",
     summary="Change a task",
-    description=(
-        "Only the fields sent change; `due_date` and `assignee_id` may be null to clear them. "
-        "Send `version` or `If-Match` to fail with 409 instead of overwriting someone else's change."
-    ),
+    description=_UPDATE_DESCRIPTION,
     response_model=TaskRead,
     responses={200: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
@@ -204,15 +266,9 @@ async def update_task_v1(
     if_match: IfMatch = None,
 ) -> TaskRead:
     """``PATCH /api/v1/tasks/{task_id}``."""
-    task = await service.update_task(
-        db,
-        principal=principal,
-        task_id=task_id,
-        data=data,
-        if_version=expected_version(if_match, entity="task"),
+    return await _update(
+        response=response, db=db, principal=principal, task_id=task_id, data=data, if_match=if_match
     )
-    _with_etag(response, task)
-    return task
 
 
 @v1_router.delete(
@@ -227,10 +283,7 @@ async def delete_task_v1(
     *, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId, if_match: IfMatch = None
 ) -> Response:
     """``DELETE /api/v1/tasks/{task_id}``: 204."""
-    await service.delete_task(
-        db, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
-    )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await _delete(db, principal, task_id, if_match)
 
 
 # --- v2 ---------------------------------------------------------------------------------------
@@ -304,9 +357,15 @@ async def create_task_v2(
     ],
 ) -> TaskReadV2:
     """``POST /api/v2/tasks``: 201 with ``Location`` and ``ETag``."""
-    task = await service.create_task(db, settings=settings, principal=principal, data=data.to_v1())
-    response.headers["Location"] = str(request.url_for("get_task_v2", task_id=task.id))
-    _with_etag(response, task)
+    task = await _create(
+        request=request,
+        response=response,
+        db=db,
+        settings=settings,
+        principal=principal,
+        data=data.to_v1(),
+        get_route="get_task_v2",
+    )
     return TaskReadV2.from_v1(task)
 
 
@@ -322,19 +381,14 @@ async def get_task_v2(
     *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId
 ) -> TaskReadV2:
     """``GET /api/v2/tasks/{task_id}``."""
-    task = await service.get_task(db, principal=principal, task_id=task_id)
-    _with_etag(response, task)
-    return TaskReadV2.from_v1(task)
+    return TaskReadV2.from_v1(await _get(response, db, principal, task_id))
 
 
 @v2_router.patch(
     "/tasks/{task_id}",
     operation_id="updateTaskV2",
     summary="Change a task",
-    description=(
-        "Only the fields sent change; `due_date` and `assignee_id` may be null to clear them. "
-        "Send `version` or `If-Match` to fail with 409 instead of overwriting someone else's change."
-    ),
+    description=_UPDATE_DESCRIPTION,
     response_model=TaskReadV2,
     responses={200: {"headers": ETAG_HEADER}, **_WRITE_PROBLEMS},
 )
@@ -348,15 +402,16 @@ async def update_task_v2(
     if_match: IfMatch = None,
 ) -> TaskReadV2:
     """``PATCH /api/v2/tasks/{task_id}``."""
-    task = await service.update_task(
-        db,
-        principal=principal,
-        task_id=task_id,
-        data=data.to_v1(),
-        if_version=expected_version(if_match, entity="task"),
+    return TaskReadV2.from_v1(
+        await _update(
+            response=response,
+            db=db,
+            principal=principal,
+            task_id=task_id,
+            data=data.to_v1(),
+            if_match=if_match,
+        )
     )
-    _with_etag(response, task)
-    return TaskReadV2.from_v1(task)
 
 
 @v2_router.delete(
@@ -371,7 +426,4 @@ async def delete_task_v2(
     *, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId, if_match: IfMatch = None
 ) -> Response:
     """``DELETE /api/v2/tasks/{task_id}``: 204."""
-    await service.delete_task(
-        db, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
-    )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await _delete(db, principal, task_id, if_match)

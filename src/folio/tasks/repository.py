@@ -28,8 +28,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Uuid,
-    and_,
     case,
     delete,
     exists,
@@ -44,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.core.paging import keyset_after
 from folio.core.tenancy import require_tenant, tenant_filter
 from folio.tasks.cursor import CursorPosition, SortKey
 from folio.tasks.models import Task
@@ -222,7 +221,9 @@ class SqlAlchemyTaskRepository(TaskRepository):
         key = self._sort_expression(query.sort)
         statement = select(Task, key.label("sort_key")).where(*self._conditions(query))
         if after is not None:
-            statement = statement.where(self._after(key, after, query.sort))
+            statement = statement.where(
+                keyset_after(key, Task.id, after.key, after.task_id, descending=query.sort.descending)
+            )
         statement = self._ordered(statement, key, query.sort).limit(limit)
         rows = (await self.session.execute(statement)).all()
         return [(row[0], row[1]) for row in rows]
@@ -293,15 +294,6 @@ class SqlAlchemyTaskRepository(TaskRepository):
         if sort.descending:
             return statement.order_by(key.desc(), Task.id.desc())
         return statement.order_by(key.asc(), Task.id.asc())
-
-    @staticmethod
-    def _after(key: ColumnElement[SortKey], after: CursorPosition, sort: TaskSort) -> ColumnElement[bool]:
-        # Spelled out rather than a row-value comparison, which not every SQLite build has.
-        last_key = literal(after.key, key.type)
-        last_id = literal(after.task_id, Uuid)
-        if sort.descending:
-            return or_(key < last_key, and_(key == last_key, Task.id < last_id))
-        return or_(key > last_key, and_(key == last_key, Task.id > last_id))
 
 
 # --- in memory ---------------------------------------------------------------------------------

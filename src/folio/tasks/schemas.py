@@ -11,7 +11,6 @@ tags are trimmed, lower-cased and de-duplicated in order; empty ones are dropped
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import uuid
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from folio.core.paging import CursorPage, Page
 from folio.core.text import CleanText
 
 __all__ = [
@@ -377,19 +377,8 @@ class TaskReadV2(_TaskReadBase):
         return cls.model_validate({**data, "description": task.notes})
 
 
-class TaskPage(BaseModel):
+class TaskPage(Page[TaskRead]):
     """One page of a task list (v1, numbered pages)."""
-
-    items: list[TaskRead] = Field(description="The tasks on this page; empty past the last page.")
-    total: int = Field(description="Tasks matching the filter, on all pages.", examples=[42])
-    page: int = Field(description="This page's number, from 1.", examples=[1])
-    per_page: int = Field(description="Page size asked for.", examples=[20])
-    pages: int = Field(description="Number of pages (0 when nothing matches).", examples=[3])
-
-    @classmethod
-    def of(cls, items: list[TaskRead], *, total: int, page: int, per_page: int) -> TaskPage:
-        """A page, with ``pages`` computed from ``total``."""
-        return cls(items=items, total=total, page=page, per_page=per_page, pages=math.ceil(total / per_page))
 
 
 class TaskSlice(BaseModel):
@@ -400,15 +389,8 @@ class TaskSlice(BaseModel):
     has_more: bool = Field(description="Whether more tasks follow.")
 
 
-class TaskCursorPage(BaseModel):
+class TaskCursorPage(CursorPage[TaskReadV2]):
     """One page of a task list (v2, keyset cursor)."""
-
-    data: list[TaskReadV2] = Field(description="The tasks on this page, in the requested order.")
-    next_cursor: str | None = Field(
-        description="Opaque; pass it as `cursor` to get the next page. Null on the last page.",
-        examples=["eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjoiMjAyNi0xMS0yMlQxMDowMDowMCswMDowMCIsImkiOiIuLi4ifQ"],
-    )
-    has_more: bool = Field(description="Whether another page follows.", examples=[True])
 
     @classmethod
     def from_slice(cls, tasks: TaskSlice) -> TaskCursorPage:

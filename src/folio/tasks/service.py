@@ -21,7 +21,6 @@ Rules (the policy functions below; ``docs`` and the tests say the same):
 
 from __future__ import annotations
 
-import math
 import uuid
 from enum import StrEnum
 from typing import Any
@@ -29,19 +28,15 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.audit.api import actor_of, record_event
+from folio.audit.api import record_change_event
 from folio.core.columns import utcnow
 from folio.core.db import Database
-from folio.core.errors import (
-    ConflictError,
-    InvalidParam,
-    NotFoundError,
-    PermissionDeniedError,
-    ValidationFailedError,
-)
+from folio.core.errors import InvalidParam, NotFoundError, PermissionDeniedError, ValidationFailedError
+from folio.core.paging import api_page_size, keyset_slice, page_offset
 from folio.core.security import STAFF_ROLES, Principal, require_role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
+from folio.core.versioning import check_version
 from folio.identity.api import principal_for
 from folio.tasks.cursor import CursorCodec, CursorPosition
 from folio.tasks.models import Task
@@ -55,7 +50,7 @@ from folio.tasks.schemas import (
     TaskSort,
     TaskUpdate,
 )
-from folio.usage.api import Meter, enforce_quota, lock_quota, record_usage
+from folio.usage.api import Meter, claim_quota, record_usage
 
 __all__ = [
     "check_may_assign",
@@ -102,16 +97,6 @@ def check_may_delete(principal: Principal) -> None:
     require_role(principal, STAFF_ROLES, action="delete tasks")
 
 
-def _check_version(task: Task, expected: list[int]) -> None:
-    for version in expected:
-        if version != task.version:
-            raise ConflictError(
-                f"the task is at version {task.version}, not {version}: it changed since you read it; "
-                "fetch it again and re-apply your change",
-                current_version=task.version,
-            )
-
-
 def _snapshot(task: Task) -> dict[str, Any]:
     """The task as the audit trail records it (the v1 read shape)."""
     return TaskRead.model_validate(task).model_dump(mode="json")
@@ -155,17 +140,15 @@ async def create_task(
     check_may_assign(principal, data.assignee_id)
     if data.assignee_id is not None:
         await _check_assignee_is_member(db, principal, data.assignee_id)
-    actor_kind, actor_id = actor_of(principal)
 
     async def work(session: AsyncSession) -> TaskRead:
         tasks = SqlAlchemyTaskRepository(session)
-        await lock_quota(session, tenant_id=principal.tenant_id, meter=Meter.TASKS)
-        await enforce_quota(
+        await claim_quota(
             session,
             settings=settings,
             tenant_id=principal.tenant_id,
             meter=Meter.TASKS,
-            in_use=await tasks.count(),
+            count_in_use=tasks.count,
         )
         now = utcnow()
         task = Task(
@@ -184,14 +167,12 @@ async def create_task(
         )
         await tasks.add(task)
         created = TaskRead.model_validate(task)
-        await record_event(
+        await record_change_event(
             session,
-            tenant_id=principal.tenant_id,
-            actor_kind=actor_kind,
-            actor_id=actor_id,
+            principal,
             action="task.created",
             entity_type=ENTITY,
-            entity_id=str(task.id),
+            entity_id=task.id,
             after=created.model_dump(mode="json"),
         )
         await record_usage(session, tenant_id=principal.tenant_id, meter=Meter.TASKS)
@@ -228,15 +209,13 @@ async def update_task(
         check_may_assign(principal, new_assignee)
     if new_assignee is not None:
         await _check_assignee_is_member(db, principal, new_assignee)
-    expected = [version for version in (data.version, if_version) if version is not None]
-    actor_kind, actor_id = actor_of(principal)
 
     async def work(session: AsyncSession) -> TaskRead:
         tasks = SqlAlchemyTaskRepository(session)
         task = await tasks.get(task_id, visibility=visibility_for(principal), for_update=True)
         if task is None:
             raise _not_found(task_id)
-        _check_version(task, expected)
+        check_version(ENTITY, task.version, data.version, if_version)
         before = _snapshot(task)
         for name, value in changes.items():
             setattr(task, name, value.value if isinstance(value, StrEnum) else value)
@@ -246,14 +225,12 @@ async def update_task(
         task.version += 1
         task.updated_at = utcnow()
         updated = TaskRead.model_validate(task)
-        await record_event(
+        await record_change_event(
             session,
-            tenant_id=principal.tenant_id,
-            actor_kind=actor_kind,
-            actor_id=actor_id,
+            principal,
             action="task.updated",
             entity_type=ENTITY,
-            entity_id=str(task.id),
+            entity_id=task.id,
             before=before,
             after=updated.model_dump(mode="json"),
         )
@@ -274,7 +251,6 @@ async def delete_task(
         PermissionDeniedError: the caller is a customer.
         ConflictError: ``if_version`` is given and the task has moved on.
     """
-    actor_kind, actor_id = actor_of(principal)
 
     async def work(session: AsyncSession) -> None:
         tasks = SqlAlchemyTaskRepository(session)
@@ -282,18 +258,11 @@ async def delete_task(
         if task is None:
             raise _not_found(task_id)
         check_may_delete(principal)
-        _check_version(task, [] if if_version is None else [if_version])
+        check_version(ENTITY, task.version, if_version)
         before = _snapshot(task)
         await tasks.remove(task)
-        await record_event(
-            session,
-            tenant_id=principal.tenant_id,
-            actor_kind=actor_kind,
-            actor_id=actor_id,
-            action="task.deleted",
-            entity_type=ENTITY,
-            entity_id=str(task_id),
-            before=before,
+        await record_change_event(
+            session, principal, action="task.deleted", entity_type=ENTITY, entity_id=task_id, before=before
         )
 
     with tenant_scope(principal.tenant_id):
@@ -339,17 +308,6 @@ def _query(principal: Principal, filters: TaskFilter | None, sort: TaskSort) -> 
     )
 
 
-def _page_size(settings: Settings, requested: int | None, *, name: str) -> int:
-    size = settings.api.default_page_size if requested is None else requested
-    largest = settings.api.max_page_size
-    if not 1 <= size <= largest:
-        raise ValidationFailedError(
-            f"{name} must be between 1 and {largest}",
-            errors=[InvalidParam(name=f"query.{name}", reason=f"must be between 1 and {largest}")],
-        )
-    return size
-
-
 async def list_tasks(
     db: Database,
     *,
@@ -365,19 +323,15 @@ async def list_tasks(
     ``per_page`` defaults to ``api.default_page_size`` and may not exceed
     ``api.max_page_size`` (422). A page past the last is empty, not an error.
     """
-    size = _page_size(settings, per_page, name="per_page")
-    if page < 1:
-        raise ValidationFailedError(
-            "page numbers start at 1", errors=[InvalidParam(name="query.page", reason="must be at least 1")]
-        )
+    size = api_page_size(settings, per_page, name="per_page")
+    offset = page_offset(page, size)
     query = _query(principal, filters, sort)
 
     async def work(session: AsyncSession) -> TaskPage:
-        found, total = await SqlAlchemyTaskRepository(session).find_page(
-            query, offset=(page - 1) * size, limit=size
+        found, total = await SqlAlchemyTaskRepository(session).find_page(query, offset=offset, limit=size)
+        return TaskPage.of(
+            [TaskRead.model_validate(task) for task in found], total=total, page=page, per_page=size
         )
-        items = [TaskRead.model_validate(task) for task in found]
-        return TaskPage(items=items, total=total, page=page, per_page=size, pages=math.ceil(total / size))
 
     with tenant_scope(principal.tenant_id):
         return await db.run(work, readonly=True)
@@ -402,23 +356,21 @@ async def list_tasks_after(
         InvalidCursorError: the cursor was not issued by this API, was edited, or was
             issued for another sort (400 ``invalid-cursor``).
     """
-    size = _page_size(settings, limit, name="limit")
+    size = api_page_size(settings, limit, name="limit")
     codec = cursor_codec(settings)
     after = codec.decode(cursor, sort=sort) if cursor is not None else None
     query = _query(principal, filters, sort)
 
     async def work(session: AsyncSession) -> TaskSlice:
-        rows = await SqlAlchemyTaskRepository(session).find_after(query, after=after, limit=size + 1)
-        has_more = len(rows) > size
-        rows = rows[:size]
-        next_cursor = None
-        if has_more:
-            last, key = rows[-1]
-            next_cursor = codec.encode(CursorPosition(sort=sort, key=key, task_id=last.id))
+        rows, next_cursor = keyset_slice(
+            await SqlAlchemyTaskRepository(session).find_after(query, after=after, limit=size + 1),
+            size,
+            cursor_of=lambda last: codec.encode(CursorPosition(sort=sort, key=last[1], task_id=last[0].id)),
+        )
         return TaskSlice(
             items=[TaskRead.model_validate(task) for task, _ in rows],
             next_cursor=next_cursor,
-            has_more=has_more,
+            has_more=next_cursor is not None,
         )
 
     with tenant_scope(principal.tenant_id):
