@@ -180,6 +180,16 @@ AssigneeId = Annotated[
 ]
 
 
+ExpectedVersion = Annotated[
+    Annotated[int, Field(ge=1)] | SkipJsonSchema[None],
+    Field(
+        description="The version the client last read; the update fails with 409 if the task has moved on.",
+        examples=[3],
+    ),
+]
+"""The optional ``version`` of an update (v1 and v2): the optimistic check's body half."""
+
+
 # --- input ------------------------------------------------------------------------------------
 
 
@@ -245,11 +255,7 @@ class TaskUpdate(_UpdateRules):
     due_date: DueDate = None
     tags: Tags | SkipJsonSchema[None] = None
     assignee_id: AssigneeId = None
-    version: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
-        default=None,
-        description="The version the client last read; the update fails with 409 if the task has moved on.",
-        examples=[3],
-    )
+    version: ExpectedVersion = None
 
     def changes(self) -> dict[str, Any]:
         """The fields the client sent (``version`` excluded), by column name."""
@@ -283,11 +289,7 @@ class TaskUpdateV2(_UpdateRules):
     due_date: DueDate = None
     tags: Tags | SkipJsonSchema[None] = None
     assignee_id: AssigneeId = None
-    version: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
-        default=None,
-        description="The version the client last read; the update fails with 409 if the task has moved on.",
-        examples=[3],
-    )
+    version: ExpectedVersion = None
 
     def to_v1(self) -> TaskUpdate:
         """The same changes in the service's (v1) language."""
