@@ -28,7 +28,6 @@ async def list_audit_events(
     *,
     principal: CurrentPrincipal,
     db: DatabaseDep,
-    settings: SettingsDep,
     action: Annotated[
         AuditFilterText | None, Query(description="Only events with this action.", examples=["task.updated"])
     ] = None,
@@ -42,6 +41,7 @@ async def list_audit_events(
     cursor: Annotated[
         AuditCursor | None, Query(description="The `next_cursor` of the previous page, to get the next one.")
     ] = None,
+    settings: SettingsDep,
 ) -> AuditPage:
     """Every recorded state change in the caller's shop, newest first (owners and admins only).
 

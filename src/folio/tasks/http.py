@@ -21,7 +21,6 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from folio.core.db import Database
 from folio.core.security import Principal
-from folio.core.settings import Settings
 from folio.core.text import CleanText
 from folio.httpkit import (
     ETAG_HEADER,
@@ -120,21 +119,10 @@ def _with_etag(response: Response, task: TaskRead) -> None:
 # --- the bodies both versions share: v1 and v2 differ only in shapes, translated around them ----
 
 
-async def _create(
-    *,
-    request: Request,
-    response: Response,
-    db: Database,
-    settings: Settings,
-    principal: Principal,
-    data: TaskCreate,
-    get_route: str,
-) -> TaskRead:
-    """Create; ``Location`` names the task under ``get_route`` (the same version's), ``ETag`` its version."""
-    task = await service.create_task(db, settings=settings, principal=principal, data=data)
+def _created(request: Request, response: Response, task: TaskRead, *, get_route: str) -> None:
+    """``Location`` names the new task under ``get_route`` (the same version's); ``ETag`` its version."""
     response.headers["Location"] = str(request.url_for(get_route, task_id=task.id))
     _with_etag(response, task)
-    return task
 
 
 async def _get(response: Response, db: Database, principal: Principal, task_id: uuid.UUID) -> TaskRead:
@@ -222,15 +210,9 @@ async def create_task_v1(
     data: Annotated[TaskCreate, Body(openapi_examples=_CREATE_EXAMPLES)],
 ) -> TaskRead:
     """``POST /api/v1/tasks``: 201 with ``Location`` and ``ETag``."""
-    return await _create(
-        request=request,
-        response=response,
-        db=db,
-        settings=settings,
-        principal=principal,
-        data=data,
-        get_route="get_task_v1",
-    )
+    task = await service.create_task(db, settings=settings, principal=principal, data=data)
+    _created(request, response, task, get_route="get_task_v1")
+    return task
 
 
 @v1_router.get(
@@ -357,15 +339,8 @@ async def create_task_v2(
     ],
 ) -> TaskReadV2:
     """``POST /api/v2/tasks``: 201 with ``Location`` and ``ETag``."""
-    task = await _create(
-        request=request,
-        response=response,
-        db=db,
-        settings=settings,
-        principal=principal,
-        data=data.to_v1(),
-        get_route="get_task_v2",
-    )
+    task = await service.create_task(db, settings=settings, principal=principal, data=data.to_v1())
+    _created(request, response, task, get_route="get_task_v2")
     return TaskReadV2.from_v1(task)
 
 
