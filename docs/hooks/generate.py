@@ -432,9 +432,10 @@ def tiers(context: BuildContext) -> str:
         f"- `folio.{a}` may import `folio.{b}`: {reason}"
         for (a, b), reason in architecture.exceptions.items()
     ]
+    diagram: str = script.diagram(architecture)
     return (
         "```mermaid\n"
-        + script.diagram(architecture)
+        + diagram
         + "```\n\n"
         + _table(["Tier", "Packages", "Also"], rows)
         + "\nDeclared exceptions (each a reviewed design decision):\n\n"

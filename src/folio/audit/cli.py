@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.clikit import CliContext, pass_cli, run_on_platform, shop_option
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform, shop_option
 
 if TYPE_CHECKING:
     from folio.audit.api import AuditPage
@@ -26,11 +26,11 @@ def audit_group() -> None:
 
 @audit_group.command(
     "list",
-    epilog="""\b
-Examples:
-  folio audit list --shop riverside-books
-  folio audit list --shop riverside-books --action task.deleted --limit 10
-  folio audit list --shop riverside-books --json""",
+    epilog=examples(
+        "folio audit list --shop riverside-books",
+        "folio audit list --shop riverside-books --action task.deleted --limit 10",
+        "folio audit list --shop riverside-books --json",
+    ),
 )
 @shop_option
 @click.option("--action", help="Only events with this action (e.g. task.updated).")

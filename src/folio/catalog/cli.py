@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.clikit import CliContext, pass_cli, run_on_platform
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform
 
 if TYPE_CHECKING:
     from folio.catalog.api import (
@@ -79,11 +79,11 @@ def _print_run(cli: CliContext, run: ImportRunRead, seconds: float) -> None:
 
 @catalog_group.command(
     "import",
-    epilog="""\b
-Examples:
-  folio data fetch book-crossing && folio catalog import book-crossing
-  folio catalog import shakespeare-texts --previews
-  folio catalog import book-crossing --limit 5000""",
+    epilog=examples(
+        "folio data fetch book-crossing && folio catalog import book-crossing",
+        "folio catalog import shakespeare-texts --previews",
+        "folio catalog import book-crossing --limit 5000",
+    ),
 )
 @click.argument("source", type=click.Choice(SOURCE_NAMES))
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after this many input rows.")
@@ -132,11 +132,11 @@ def import_command(cli: CliContext, source: str, limit: int | None, batch_size: 
 
 @catalog_group.command(
     "previews",
-    epilog="""\b
-Examples:
-  folio catalog previews --source austen-novels
-  folio catalog previews --limit 5
-  folio catalog previews --export .folio/previews && folio pdf index .folio/previews""",
+    epilog=examples(
+        "folio catalog previews --source austen-novels",
+        "folio catalog previews --limit 5",
+        "folio catalog previews --export .folio/previews && folio pdf index .folio/previews",
+    ),
 )
 @click.option("--source", type=click.Choice(SOURCE_NAMES[1:]), multiple=True, help="Only these sources.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many texts per source.")
@@ -183,9 +183,7 @@ def previews_command(
 
 @catalog_group.command(
     "import-runs",
-    epilog="""\b
-Examples:
-  folio catalog import-runs --limit 5""",
+    epilog=examples("folio catalog import-runs --limit 5"),
 )
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @pass_cli
@@ -216,10 +214,10 @@ def import_runs_command(cli: CliContext, limit: int) -> None:
 
 @catalog_group.command(
     "quarantine",
-    epilog="""\b
-Examples:
-  folio catalog quarantine                       the latest refused rows
-  folio catalog quarantine --reason invalid-isbn --limit 20""",
+    epilog=examples(
+        "folio catalog quarantine                       the latest refused rows",
+        "folio catalog quarantine --reason invalid-isbn --limit 20",
+    ),
 )
 @click.option(
     "--run", "run_id", type=click.UUID, help="Rows of this run (default: the latest run that refused any)."
@@ -279,7 +277,7 @@ def _publishing_command(name: str, *, published: bool, summary: str) -> click.Co
     @works_group.command(
         name,
         help=summary,
-        epilog=f"\b\nExamples:\n  folio catalog works {name} 1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+        epilog=examples(f"folio catalog works {name} 1b4e28ba-2fa1-11d2-883f-0016d3cca427"),
     )
     @click.argument("work_id", type=click.UUID)
     @pass_cli
@@ -312,12 +310,12 @@ unpublish_command = _publishing_command(
 
 @works_group.command(
     "junk",
-    epilog="""\b
-Examples:
-  folio catalog works junk                      list the junk, change nothing
-  folio catalog works junk --source manual      only works created over the API
-  folio catalog works junk --remove --dry-run   say what --remove would delete
-  folio catalog works junk --remove             delete the unlisted junk (and its search documents)""",
+    epilog=examples(
+        "folio catalog works junk                      list the junk, change nothing",
+        "folio catalog works junk --source manual      only works created over the API",
+        "folio catalog works junk --remove --dry-run   say what --remove would delete",
+        "folio catalog works junk --remove             delete the unlisted junk (and its search documents)",
+    ),
 )
 @click.option("--source", help="Only works of this source (`manual`: created over the API).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many works.")

@@ -8,6 +8,7 @@ it imports the kernel, click and rich, nothing else of Folio.
 - ``context``: ``CliContext`` and ``pass_cli``, ``run_on_platform``, ``shop_option``.
 - ``failures``: the root group ``FolioGroup``, one ``error:`` line per expected failure.
 - ``progress``: rich progress bars for long commands.
+- ``help``: ``examples``, the epilog every command's help ends with.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from folio.clikit.context import (
     run_on_platform,
     shop_option,
 )
+from folio.clikit.help import examples
 
 __all__ = [
     "EXIT_CONFIG_ERROR",
@@ -29,6 +31,7 @@ __all__ = [
     "CliContext",
     "PlatformFactory",
     "ShopResolver",
+    "examples",
     "pass_cli",
     "run_on_platform",
     "shop_option",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from folio.clikit import CliContext, pass_cli
+from folio.clikit import CliContext, examples, pass_cli
 
 __all__ = ["data_group"]
 
@@ -19,9 +19,7 @@ def data_group() -> None:
 
 @data_group.command(
     "list",
-    epilog="""\b
-Examples:
-  folio data list                   # what can be fetched, and what already is""",
+    epilog=examples("folio data list                   # what can be fetched, and what already is"),
 )
 @pass_cli
 def list_command(cli: CliContext) -> None:
@@ -37,11 +35,11 @@ def list_command(cli: CliContext) -> None:
 
 @data_group.command(
     "fetch",
-    epilog="""\b
-Examples:
-  folio data fetch shakespeare-texts   one data set
-  folio data fetch austen-novels bible-kjv
-  folio data fetch --all               every data set in the manifest""",
+    epilog=examples(
+        "folio data fetch shakespeare-texts   one data set",
+        "folio data fetch austen-novels bible-kjv",
+        "folio data fetch --all               every data set in the manifest",
+    ),
 )
 @click.argument("names", nargs=-1)
 @click.option("--all", "fetch_all", is_flag=True, help="Fetch every data set in the manifest.")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.clikit import CliContext, pass_cli, run_on_platform
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform
 
 if TYPE_CHECKING:
     from folio.core.data_migrations import TenantTarget
@@ -33,7 +33,7 @@ async def resolve_shop(platform: Platform, slug: str) -> TenantTarget:
     return TenantTarget(tenant.id, tenant.slug)
 
 
-@click.command("list", epilog="\b\nExamples:\n  folio tenants list\n  folio tenants list --json")
+@click.command("list", epilog=examples("folio tenants list", "folio tenants list --json"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @pass_cli
 def list_tenants_command(cli: CliContext, as_json: bool) -> None:

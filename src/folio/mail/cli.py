@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from folio.clikit import CliContext, pass_cli, run_on_platform
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform
 
 __all__ = ["mail_group"]
 
@@ -25,11 +25,11 @@ def mail_group() -> None:
 
 @mail_group.command(
     "outbox",
-    epilog="""\b
-Examples:
-  folio mail outbox
-  folio mail outbox --to ada@example.com --limit 5
-  folio mail outbox --show 0b9f6c1e-5d0a-4f3e-9a53-2f1d3c4b5a69""",
+    epilog=examples(
+        "folio mail outbox",
+        "folio mail outbox --to ada@example.com --limit 5",
+        "folio mail outbox --show 0b9f6c1e-5d0a-4f3e-9a53-2f1d3c4b5a69",
+    ),
 )
 @click.option("--to", "recipient", metavar="EMAIL", help="Only mail to this address.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many mails.")
@@ -77,7 +77,7 @@ def outbox_command(cli: CliContext, recipient: str | None, limit: int, show_id: 
     cli.console.print(table)
 
 
-@mail_group.command("deliver", epilog="\b\nExamples:\n  FOLIO_MAIL_BACKEND=smtp folio mail deliver")
+@mail_group.command("deliver", epilog=examples("FOLIO_MAIL_BACKEND=smtp folio mail deliver"))
 @pass_cli
 def deliver_command(cli: CliContext) -> None:
     """Send pending mail now (mail.backend = smtp; with the outbox backend there is nothing to send)."""

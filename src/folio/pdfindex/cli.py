@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from folio.clikit import EXIT_CONFIG_ERROR, EXIT_FAILURE
+from folio.clikit import EXIT_CONFIG_ERROR, EXIT_FAILURE, examples
 
 __all__ = ["pdf_group"]
 
@@ -36,10 +36,9 @@ def pdf_group() -> None:
 
 @pdf_group.command(
     "index",
-    epilog="""\b
-Examples:
-  folio pdf index catalogue.pdf flyers/*.pdf
-  folio pdf index docs/ --index /tmp/pdfindex""",
+    epilog=examples(
+        "folio pdf index catalogue.pdf flyers/*.pdf", "folio pdf index docs/ --index /tmp/pdfindex"
+    ),
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @index_option

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from folio.clikit import CliContext, pass_cli, run_on_platform, shop_option
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform, shop_option
 
 if TYPE_CHECKING:
     from folio.core.db import Database
@@ -86,7 +86,7 @@ def search_group() -> None:
 
 @search_group.command(
     "sync",
-    epilog="\b\nExamples:\n  folio search sync          the worker, until Ctrl-C\n  folio search sync --once",
+    epilog=examples("folio search sync          the worker, until Ctrl-C", "folio search sync --once"),
 )
 @click.option("--once", is_flag=True, help="Apply what is pending now, then exit.")
 @click.option(
@@ -127,7 +127,7 @@ def sync_command(cli: CliContext, once: bool, interval: float, index_prefix: str
 
 @search_group.command(
     "reindex",
-    epilog="\b\nExamples:\n  folio search reindex --works\n  folio search reindex --shop riverside-books",
+    epilog=examples("folio search reindex --works", "folio search reindex --shop riverside-books"),
 )
 @click.option("--works", "works", is_flag=True, help="Rebuild the shared works index.")
 @click.option("--shop", "shop", metavar="SLUG", help="Rebuild one shop's listings index (with its synonyms).")
@@ -160,9 +160,7 @@ def reindex_command(cli: CliContext, works: bool, shop: str | None, index_prefix
 
 @search_group.command(
     "status",
-    epilog="""\b
-Examples:
-  folio search status""",
+    epilog=examples("folio search status"),
 )
 @prefix_option
 @pass_cli
@@ -192,9 +190,7 @@ def synonyms_group() -> None:
 
 @synonyms_group.command(
     "list",
-    epilog="""\b
-Examples:
-  folio search synonyms list --shop corner-books""",
+    epilog=examples("folio search synonyms list --shop corner-books"),
 )
 @shop_option
 @prefix_option
@@ -214,10 +210,10 @@ def synonyms_list_command(cli: CliContext, shop: str, index_prefix: str) -> None
 
 @synonyms_group.command(
     "set",
-    epilog="""\b
-Examples:
-  folio search synonyms set --shop riverside-books scifi sci-fi "science fiction"
-  folio search synonyms set --shop riverside-books classics --root classic "penguin classics\"""",
+    epilog=examples(
+        'folio search synonyms set --shop riverside-books scifi sci-fi "science fiction"',
+        'folio search synonyms set --shop riverside-books classics --root classic "penguin classics\\"',
+    ),
 )
 @shop_option
 @click.argument("name")
@@ -250,9 +246,7 @@ def synonyms_set_command(  # noqa: PLR0917 - click passes every option and argum
 
 @synonyms_group.command(
     "delete",
-    epilog="""\b
-Examples:
-  folio search synonyms delete --shop corner-books scifi""",
+    epilog=examples("folio search synonyms delete --shop corner-books scifi"),
 )
 @shop_option
 @click.argument("name")
@@ -281,12 +275,12 @@ SPELLING_MODES = ("off", "on", "both")
 
 @search_group.command(
     "eval",
-    epilog="""\b
-Examples:
-  folio search eval
-  folio search eval --known-items 200 --seed 7 --variant default --variant unstemmed
-  folio search eval --known-items 300 --seed 1 --misspelt --variant default
-  folio search eval --judged my-queries.jsonl --json eval.json""",
+    epilog=examples(
+        "folio search eval",
+        "folio search eval --known-items 200 --seed 7 --variant default --variant unstemmed",
+        "folio search eval --known-items 300 --seed 1 --misspelt --variant default",
+        "folio search eval --judged my-queries.jsonl --json eval.json",
+    ),
 )
 @click.option(
     "--judged",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.clikit import CliContext, pass_cli
+from folio.clikit import CliContext, examples, pass_cli
 
 if TYPE_CHECKING:
     from folio.textanalysis.api import TfidfModel, WorkLabel
@@ -84,11 +84,11 @@ def text_group() -> None:
 
 @text_group.command(
     "report",
-    epilog="""\b
-Examples:
-  folio text report --top 5
-  folio text report --format html --out shakespeare.html
-  folio text report --source austen-novels --source bible-kjv""",
+    epilog=examples(
+        "folio text report --top 5",
+        "folio text report --format html --out shakespeare.html",
+        "folio text report --source austen-novels --source bible-kjv",
+    ),
 )
 @source_option
 @click.option(
@@ -118,11 +118,11 @@ def report_command(cli: CliContext, sources: tuple[str, ...], top_n: int, fmt: s
 
 @text_group.command(
     "repl",
-    epilog="""\b
-Examples:
-  folio text repl                   # then type: ghost murder revenge
-  echo "storm island" | folio text repl --limit 3
-  folio text repl --source bible-kjv""",
+    epilog=examples(
+        "folio text repl                   # then type: ghost murder revenge",
+        'echo "storm island" | folio text repl --limit 3',
+        "folio text repl --source bible-kjv",
+    ),
 )
 @source_option
 @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100), help="Works per answer.")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.clikit import CliContext, pass_cli, run_on_platform, shop_option
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform, shop_option
 from folio.usage.schemas import Meter  # not .api: that loads the services, and `folio --help` stays fast
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ def quota_group() -> None:
 
 @quota_group.command(
     "set",
-    epilog="""\b
-Examples:
-  folio tenants quota set --shop riverside-books --meter tasks --limit 50000
-  folio tenants quota set --shop riverside-books --meter api_calls --default""",
+    epilog=examples(
+        "folio tenants quota set --shop riverside-books --meter tasks --limit 50000",
+        "folio tenants quota set --shop riverside-books --meter api_calls --default",
+    ),
 )
 @shop_option
 @click.option("--meter", type=METER_CHOICES, required=True, help="The meter whose quota to set.")
@@ -65,10 +65,10 @@ def quota_set_command(cli: CliContext, shop: str, meter: str, limit: int | None,
 
 @click.command(
     "usage",
-    epilog="""\b
-Examples:
-  folio tenants usage --shop riverside-books
-  folio tenants usage --shop riverside-books --days 7 --json""",
+    epilog=examples(
+        "folio tenants usage --shop riverside-books",
+        "folio tenants usage --shop riverside-books --days 7 --json",
+    ),
 )
 @shop_option
 @click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="UTC days back.")

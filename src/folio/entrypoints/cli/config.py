@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from rich.markup import escape
 from rich.table import Table
 
-from folio.clikit import CliContext, pass_cli
+from folio.clikit import CliContext, examples, pass_cli
 from folio.clikit.failures import describe_database
 from folio.core.settings import describe_settings, unknown_setting_names
 
@@ -34,11 +34,11 @@ def _display(value: Any, *, secret: bool) -> Any:
 
 @config_group.command(
     "show",
-    epilog="""\b
-Examples:
-  folio config show
-  folio config show --json | jq '.["services.postgres.port"]'
-  FOLIO_GATEWAY_PORT=9000 folio config show --changed""",
+    epilog=examples(
+        "folio config show",
+        "folio config show --json | jq '.[\"services.postgres.port\"]'",
+        "FOLIO_GATEWAY_PORT=9000 folio config show --changed",
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (path -> value, origin, env var).")
 @click.option("--changed", is_flag=True, help="Only settings that do not come from their default.")
@@ -90,10 +90,9 @@ def show_command(cli: CliContext, as_json: bool, changed: bool) -> None:
 
 @config_group.command(
     "check",
-    epilog="""\b
-Examples:
-  folio config check
-  folio --config prod.toml config check   # exits 2 on an invalid setting""",
+    epilog=examples(
+        "folio config check", "folio --config prod.toml config check   # exits 2 on an invalid setting"
+    ),
 )
 @pass_cli
 def check_command(cli: CliContext) -> None:

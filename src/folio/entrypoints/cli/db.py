@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.clikit import CliContext, pass_cli, run_on_platform
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform
 
 if TYPE_CHECKING:
     from folio.core.data_migrations import MigrationOutcome, PendingWork, TenantTarget
@@ -39,7 +39,7 @@ def _migrate(cli: CliContext, move: Callable[[str, str], None], revision: str) -
     cli.console.print(f"database at [bold]{migrations.current_revision_sync(url) or 'base'}[/]")
 
 
-@db_group.command("upgrade", epilog="\b\nExamples:\n  folio db upgrade\n  folio db upgrade 0001_baseline")
+@db_group.command("upgrade", epilog=examples("folio db upgrade", "folio db upgrade 0001_baseline"))
 @click.argument("revision", default="head")
 @pass_cli
 def upgrade_command(cli: CliContext, revision: str) -> None:
@@ -49,7 +49,7 @@ def upgrade_command(cli: CliContext, revision: str) -> None:
     _migrate(cli, migrations.upgrade, revision)
 
 
-@db_group.command("downgrade", epilog="\b\nExamples:\n  folio db downgrade base")
+@db_group.command("downgrade", epilog=examples("folio db downgrade base"))
 @click.argument("revision")
 @pass_cli
 def downgrade_command(cli: CliContext, revision: str) -> None:
@@ -59,7 +59,7 @@ def downgrade_command(cli: CliContext, revision: str) -> None:
     _migrate(cli, migrations.downgrade, revision)
 
 
-@db_group.command("current", epilog="\b\nExamples:\n  folio db current")
+@db_group.command("current", epilog=examples("folio db current"))
 @pass_cli
 def current_command(cli: CliContext) -> None:
     """Print the revision the database is at, and whether it is the newest."""
@@ -71,7 +71,7 @@ def current_command(cli: CliContext) -> None:
     cli.console.print(f"{current or 'base (never migrated)'}: {state}")
 
 
-@db_group.command("history", epilog="\b\nExamples:\n  folio db history")
+@db_group.command("history", epilog=examples("folio db history"))
 @pass_cli
 def history_command(cli: CliContext) -> None:
     """List the packaged migrations, newest first."""
@@ -84,11 +84,11 @@ def history_command(cli: CliContext) -> None:
 
 @click.command(
     "migrate",
-    epilog="""\b
-Examples:
-  folio tenants migrate --dry-run    what would run, for which shops
-  folio tenants migrate              schema to head, then every pending data migration
-  folio tenants migrate --shop riverside-books""",
+    epilog=examples(
+        "folio tenants migrate --dry-run    what would run, for which shops",
+        "folio tenants migrate              schema to head, then every pending data migration",
+        "folio tenants migrate --shop riverside-books",
+    ),
 )
 @click.option("--shop", "shop", metavar="SLUG", help="Only this shop (default: every shop).")
 @click.option("--dry-run", is_flag=True, help="List the pending work; change nothing.")

@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from folio.clikit import CliContext, pass_cli, run_on_platform
+from folio.clikit import CliContext, examples, pass_cli, run_on_platform
 
 __all__ = ["outbox_group"]
 
@@ -21,7 +21,7 @@ def outbox_group() -> None:
     """Each event consumer's backlog; poisoned events and putting them back."""
 
 
-@outbox_group.command("status", epilog="\b\nExamples:\n  folio outbox status")
+@outbox_group.command("status", epilog=examples("folio outbox status"))
 @pass_cli
 def status_command(cli: CliContext) -> None:
     """Per consumer: its topics, events pending, retrying after a failure, poisoned, the oldest pending."""
@@ -47,7 +47,7 @@ def status_command(cli: CliContext) -> None:
     cli.console.print(table)
 
 
-@outbox_group.command("poisoned", epilog="\b\nExamples:\n  folio outbox poisoned search")
+@outbox_group.command("poisoned", epilog=examples("folio outbox poisoned search"))
 @click.argument("consumer")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many events.")
 @pass_cli
@@ -78,7 +78,7 @@ def poisoned_command(cli: CliContext, consumer: str, limit: int) -> None:
 
 @outbox_group.command(
     "requeue",
-    epilog="\b\nExamples:\n  folio outbox requeue search\n  folio outbox requeue search 1041 1042",
+    epilog=examples("folio outbox requeue search", "folio outbox requeue search 1041 1042"),
 )
 @click.argument("consumer")
 @click.argument("event_ids", nargs=-1, type=click.IntRange(min=1))

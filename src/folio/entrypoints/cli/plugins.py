@@ -16,6 +16,8 @@ from importlib.metadata import entry_points
 
 import click
 
+from folio.clikit.help import examples
+
 PLUGIN_GROUP = "folio.plugins"
 
 
@@ -59,7 +61,7 @@ def plugins_group() -> None:
     """Commands added by installed plugins (entry-point group `folio.plugins`)."""
 
 
-@plugins_group.command("list", epilog="\b\nExamples:\n  folio plugins list")
+@plugins_group.command("list", epilog=examples("folio plugins list"))
 def list_command() -> None:
     """List installed plugins and whether each loaded."""
     if not _statuses:
@@ -75,10 +77,7 @@ def list_command() -> None:
 
 @click.command(
     "completion",
-    epilog="""\b
-Examples:
-  folio completion bash >> ~/.bashrc
-  eval "$(folio completion zsh)\"""",
+    epilog=examples("folio completion bash >> ~/.bashrc", 'eval "$(folio completion zsh)"'),
 )
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion_command(shell: str) -> None:

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from folio.clikit import CliContext, pass_cli
+from folio.clikit import CliContext, examples, pass_cli
 from folio.clikit.failures import Failure
 from folio.clikit.progress import RichReporter
 from folio.ops.manager import ServiceManager, State, UnknownServiceError
@@ -36,10 +36,10 @@ def services_group() -> None:
 
 @services_group.command(
     "up",
-    epilog="""\b
-Examples:
-  folio services up                 every server
-  folio services up postgres redis  just these (and what they depend on)""",
+    epilog=examples(
+        "folio services up                 every server",
+        "folio services up postgres redis  just these (and what they depend on)",
+    ),
 )
 @click.argument("names", nargs=-1)
 @pass_cli
@@ -89,7 +89,7 @@ def warn_about_ports(cli: CliContext, warnings: list[str]) -> None:
         cli.errors.print(f"[yellow]warning:[/] {escape(line)}", soft_wrap=True)
 
 
-@services_group.command("down", epilog="\b\nExamples:\n  folio services down\n  folio services down kafka")
+@services_group.command("down", epilog=examples("folio services down", "folio services down kafka"))
 @click.argument("names", nargs=-1)
 @pass_cli
 def down_command(cli: CliContext, names: tuple[str, ...]) -> None:
@@ -101,9 +101,7 @@ def down_command(cli: CliContext, names: tuple[str, ...]) -> None:
     cli.console.print(f"stopped {', '.join(stopped) if stopped else 'nothing (none was running)'}")
 
 
-@services_group.command(
-    "status", epilog="\b\nExamples:\n  folio services status\n  folio services status --json"
-)
+@services_group.command("status", epilog=examples("folio services status", "folio services status --json"))
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli

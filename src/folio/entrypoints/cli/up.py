@@ -8,7 +8,7 @@ import os
 import click
 from rich.table import Table
 
-from folio.clikit import CliContext, pass_cli
+from folio.clikit import CliContext, examples, pass_cli
 from folio.clikit.progress import RichReporter
 from folio.core.settings import Settings, record_platform
 from folio.entrypoints.cli.services import one_line, report_adopted, warn_about_ports
@@ -46,10 +46,10 @@ def _children_migration_url(cli: CliContext, env: dict[str, str]) -> str:
 
 @click.command(
     "up",
-    epilog="""\b
-Examples:
-  folio up            servers + Folio, stops everything it started on Ctrl-C
-  folio up --lite     SQLite and in-process engines only, no server started""",
+    epilog=examples(
+        "folio up            servers + Folio, stops everything it started on Ctrl-C",
+        "folio up --lite     SQLite and in-process engines only, no server started",
+    ),
 )
 @click.option("--lite", is_flag=True, help="Embedded mode: SQLite, no servers.")
 @pass_cli
