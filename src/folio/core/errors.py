@@ -44,13 +44,26 @@ class Problem(BaseModel):
 class FolioError(Exception):
     """Base of every error a context raises on purpose.
 
-    Subclasses set ``code``, ``title`` and ``status``; instances add a ``detail``
-    and optional extra members for the problem body.
+    A subclass names its problem in its class statement, ``class GoneError(FolioError,
+    code="gone", title="Gone", status=410)``, and inherits what it leaves out; instances
+    add a ``detail`` and optional extra members for the problem body.
     """
 
     code: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
     status: ClassVar[int] = 500
+
+    def __init_subclass__(
+        cls, *, code: str | None = None, title: str | None = None, status: int | None = None, **kwargs: Any
+    ) -> None:
+        """Set the subclass's problem ``code``, ``title`` and ``status`` from its class statement."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if title is not None:
+            cls.title = title
+        if status is not None:
+            cls.status = status
 
     def __init__(
         self, detail: str | None = None, *, headers: Mapping[str, str] | None = None, **extra: Any
@@ -75,59 +88,37 @@ class FolioError(Exception):
         )
 
 
-class NotFoundError(FolioError):
+class NotFoundError(FolioError, code="not-found", title="Not found", status=404):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
-    code = "not-found"
-    title = "Not found"
-    status = 404
 
-
-class ValidationFailedError(FolioError):
+class ValidationFailedError(FolioError, code="validation-failed", title="Invalid input", status=422):
     """The input broke a rule the schema could not express."""
 
-    code = "validation-failed"
-    title = "Invalid input"
-    status = 422
 
-
-class InvalidCursorError(FolioError):
+class InvalidCursorError(FolioError, code="invalid-cursor", title="Invalid cursor", status=400):
     """A pagination ``cursor`` was not one the API issued, was edited, or belongs to another listing.
 
     400, not 422: the client did not get a field wrong; it sent back something it should
     only ever copy from a previous page's ``next_cursor``.
     """
 
-    code = "invalid-cursor"
-    title = "Invalid cursor"
-    status = 400
 
-
-class ConflictError(FolioError):
+class ConflictError(FolioError, code="conflict", title="Conflict", status=409):
     """The request conflicts with the current state (duplicate, stale version)."""
 
-    code = "conflict"
-    title = "Conflict"
-    status = 409
 
-
-class PermissionDeniedError(FolioError):
+class PermissionDeniedError(FolioError, code="permission-denied", title="Permission denied", status=403):
     """The caller is known but may not do this."""
 
-    code = "permission-denied"
-    title = "Permission denied"
-    status = 403
 
-
-class AuthenticationRequiredError(FolioError):
+class AuthenticationRequiredError(
+    FolioError, code="authentication-required", title="Authentication required", status=401
+):
     """The caller must authenticate first."""
 
-    code = "authentication-required"
-    title = "Authentication required"
-    status = 401
 
-
-class TenantRequiredError(FolioError):
+class TenantRequiredError(FolioError, code="tenant-required", title="Tenant required", status=400):
     """The operation is for one shop (tenant) and the request did not say which.
 
     400, not 403: nothing is being refused to a known caller; the request lacks the
@@ -135,17 +126,9 @@ class TenantRequiredError(FolioError):
     by sending one. A caller naming a shop it may not use gets ``PermissionDeniedError``.
     """
 
-    code = "tenant-required"
-    title = "Tenant required"
-    status = 400
 
-
-class RateLimitedError(FolioError):
+class RateLimitedError(FolioError, code="rate-limited", title="Too many requests", status=429):
     """Too many requests; ``retry_after_s`` says when to come back."""
-
-    code = "rate-limited"
-    title = "Too many requests"
-    status = 429
 
     def __init__(
         self,
@@ -164,32 +147,24 @@ class RateLimitedError(FolioError):
         self.retry_after_s = retry_after_s
 
 
-class PayloadTooLargeError(FolioError):
+class PayloadTooLargeError(FolioError, code="payload-too-large", title="Payload too large", status=413):
     """The request body is larger than the route accepts (member ``limit_bytes``); it was not read."""
 
-    code = "payload-too-large"
-    title = "Payload too large"
-    status = 413
 
-
-class ServiceUnavailableError(FolioError):
+class ServiceUnavailableError(
+    FolioError, code="service-unavailable", title="Service unavailable", status=503
+):
     """A dependency (database, broker, ...) is down or switched off."""
 
-    code = "service-unavailable"
-    title = "Service unavailable"
-    status = 503
 
-
-class DatabaseUnavailableError(ServiceUnavailableError):
+class DatabaseUnavailableError(
+    ServiceUnavailableError, code="database-unavailable", title="Database unavailable", status=503
+):
     """The database cannot be reached, or its circuit breaker is open and failing fast.
 
     ``retry_after_s`` is set when the breaker knows when it will let a trial call
     through; it becomes a problem member (and the gateway's ``Retry-After``).
     """
-
-    code = "database-unavailable"
-    title = "Database unavailable"
-    status = 503
 
     def __init__(self, detail: str | None = None, *, retry_after_s: int | None = None, **extra: Any) -> None:
         headers = None
@@ -200,24 +175,18 @@ class DatabaseUnavailableError(ServiceUnavailableError):
         self.retry_after_s = retry_after_s
 
 
-class InvalidCredentialsError(AuthenticationRequiredError):
+class InvalidCredentialsError(
+    AuthenticationRequiredError, code="invalid-credentials", title="Invalid credentials", status=401
+):
     """The credentials given (password, token, API key) are wrong, expired or revoked.
 
     One code for every cause, so a caller cannot tell an unknown account from a wrong
     password; the log and the audit trail record the real reason.
     """
 
-    code = "invalid-credentials"
-    title = "Invalid credentials"
-    status = 401
 
-
-class AccountLockedError(FolioError):
+class AccountLockedError(FolioError, code="account-locked", title="Account locked", status=423):
     """Too many failed logins locked the account for a while (``retry_after_s``)."""
-
-    code = "account-locked"
-    title = "Account locked"
-    status = 423
 
     def __init__(self, detail: str | None = None, *, retry_after_s: int, **extra: Any) -> None:
         super().__init__(
@@ -226,23 +195,15 @@ class AccountLockedError(FolioError):
         self.retry_after_s = retry_after_s
 
 
-class QuotaExceededError(FolioError):
+class QuotaExceededError(FolioError, code="quota-exceeded", title="Quota exceeded", status=403):
     """The shop has used all of a quota (tasks, seats, storage, API calls per day).
 
     Members ``meter``, ``limit`` and ``in_use`` say which quota and how much of it.
     """
 
-    code = "quota-exceeded"
-    title = "Quota exceeded"
-    status = 403
 
-
-class NotImplementedYetError(FolioError):
+class NotImplementedYetError(FolioError, code="not-implemented", title="Not implemented yet", status=501):
     """A capability that is declared but not built yet: an honest 501."""
-
-    code = "not-implemented"
-    title = "Not implemented yet"
-    status = 501
 
 
 PROBLEM_CATALOGUE: dict[str, type[FolioError]] = {

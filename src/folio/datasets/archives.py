@@ -18,20 +18,12 @@ from typing import IO
 from folio.core.errors import FolioError
 
 
-class UnsafeArchiveError(FolioError):
+class UnsafeArchiveError(FolioError, code="unsafe-archive", title="Unsafe archive", status=502):
     """An archive holds a member that would land outside its folder (absolute, ``..``, a link out)."""
 
-    code = "unsafe-archive"
-    title = "Unsafe archive"
-    status = 502
 
-
-class UnreadableArchiveError(FolioError):
+class UnreadableArchiveError(FolioError, code="unreadable-archive", title="Unreadable archive", status=502):
     """An archive that is corrupt or in a format the fetcher does not read."""
-
-    code = "unreadable-archive"
-    title = "Unreadable archive"
-    status = 502
 
 
 def member_path(name: str) -> PurePosixPath:

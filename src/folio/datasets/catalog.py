@@ -13,19 +13,14 @@ from folio.core.errors import FolioError, NotFoundError
 KINDS = frozenset({"url", "pypi-sdist", "pypi-wheel", "debian-package"})
 
 
-class UnknownDatasetError(NotFoundError):
+class UnknownDatasetError(NotFoundError, code="unknown-dataset", title="Unknown data set"):
     """No data set of that name in the manifest."""
 
-    code = "unknown-dataset"
-    title = "Unknown data set"
 
-
-class InvalidManifestError(FolioError):
+class InvalidManifestError(
+    FolioError, code="invalid-dataset-manifest", title="Invalid data set manifest", status=500
+):
     """A manifest entry the fetcher cannot act on (an unknown kind, a missing field)."""
-
-    code = "invalid-dataset-manifest"
-    title = "Invalid data set manifest"
-    status = 500
 
 
 @dataclass(frozen=True, slots=True)

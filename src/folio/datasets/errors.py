@@ -7,20 +7,14 @@ from pathlib import Path
 from folio.core.errors import FolioError
 
 
-class DatasetFormatError(FolioError):
+class DatasetFormatError(FolioError, code="dataset-format", title="Unexpected data set format", status=500):
     """A fetched data file is not in the shape its reader expects (a changed or wrong file)."""
 
-    code = "dataset-format"
-    title = "Unexpected data set format"
-    status = 500
 
-
-class DatasetNotFetchedError(FolioError):
+class DatasetNotFetchedError(
+    FolioError, code="dataset-not-fetched", title="Data set not fetched", status=409
+):
     """A reader was pointed at a folder that lacks the data set's files."""
-
-    code = "dataset-not-fetched"
-    title = "Data set not fetched"
-    status = 409
 
 
 def require_file(path: Path, source_name: str) -> Path:

@@ -17,12 +17,8 @@ _MARKER = ".fetched"
 _CHUNK = 1 << 16
 
 
-class ChecksumMismatchError(FolioError):
+class ChecksumMismatchError(FolioError, code="checksum-mismatch", title="Checksum mismatch", status=502):
     """A downloaded archive's sha256 differs from the manifest's: nothing was extracted."""
-
-    code = "checksum-mismatch"
-    title = "Checksum mismatch"
-    status = 502
 
 
 def is_fetched(source: DataSource, *, data_dir: Path) -> bool:

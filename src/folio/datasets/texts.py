@@ -43,12 +43,10 @@ KJV_README = Path("usr/share/doc/bible-kjv-text/Debian.README.gz")
 DEVIL_DICT = Path("usr/share/dictd/devil")
 
 
-class NotATextSourceError(DatasetFormatError):
+class NotATextSourceError(
+    DatasetFormatError, code="not-a-text-source", title="Not a text data set", status=400
+):
     """``read_public_domain_texts`` was asked for a data set that holds no literary texts."""
-
-    code = "not-a-text-source"
-    title = "Not a text data set"
-    status = 400
 
 
 @dataclass(frozen=True, slots=True)

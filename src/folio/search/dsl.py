@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any
 
 from folio.catalog.api import Condition, InvalidIsbnError, parse_isbn
 from folio.core.errors import FolioError
@@ -106,16 +106,12 @@ STEM_FIELDS: tuple[str, ...] = ("title_stem", "authors_stem", "publisher_stem", 
 """The analysed engine fields a free word under ``OR`` may match in."""
 
 
-class QuerySyntaxError(FolioError):
+class QuerySyntaxError(FolioError, code="query-syntax", title="Invalid search query", status=400):
     """A search query that does not parse, or that the engine cannot run as written.
 
     The problem body carries ``position`` (0-based character offset into the query) and
     ``expected`` (what would have been valid there), so a client can point at the spot.
     """
-
-    code: ClassVar[str] = "query-syntax"
-    title: ClassVar[str] = "Invalid search query"
-    status: ClassVar[int] = 400
 
     def __init__(self, detail: str, *, position: int, expected: str, query: str = "") -> None:
         super().__init__(f"{detail} (at position {position})", position=position, expected=expected)

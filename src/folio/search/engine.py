@@ -47,28 +47,20 @@ log = structlog.get_logger(__name__)
 Json = dict[str, Any]
 
 
-class SearchUnavailableError(ServiceUnavailableError):
+class SearchUnavailableError(
+    ServiceUnavailableError, code="search-unavailable", title="Search unavailable", status=503
+):
     """The search engine cannot be reached (down, timing out, or not part of this deployment)."""
 
-    code = "search-unavailable"
-    title = "Search unavailable"
-    status = 503
 
-
-class SearchEngineError(FolioError):
+class SearchEngineError(FolioError, code="search-engine-error", title="Search engine error", status=502):
     """The search engine answered with an error Folio did not expect (a bug or a version mismatch)."""
 
-    code = "search-engine-error"
-    title = "Search engine error"
-    status = 502
 
-
-class EngineNotFoundError(SearchEngineError):
+class EngineNotFoundError(
+    SearchEngineError, code="search-engine-not-found", title="Not found in the search engine", status=404
+):
     """The engine has no such collection, alias, document, synonym or key (its 404)."""
-
-    code = "search-engine-not-found"
-    title = "Not found in the search engine"
-    status = 404
 
 
 class _RetryableError(Exception):

@@ -121,12 +121,8 @@ _STEM_FIELDS = "title_stem,authors_stem,publisher_stem,description_stem"
 _HAS_WORD = re.compile(r"[^\W\d_]")
 
 
-class DeepPagingError(FolioError):
+class DeepPagingError(FolioError, code="deep-paging", title="Page too deep", status=400):
     """A numbered page beyond ``MAX_RESULT_WINDOW`` results: use keyset paging (``after``) instead."""
-
-    code = "deep-paging"
-    title = "Page too deep"
-    status = 400
 
 
 @dataclass
