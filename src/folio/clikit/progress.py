@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from rich.console import Console
 from rich.progress import (
@@ -22,7 +22,22 @@ if TYPE_CHECKING:
 __all__ = ["RichMigrationProgress", "RichReporter"]
 
 
-class RichReporter:
+class _LiveProgress:
+    """A rich ``Progress`` shown while the ``with`` block runs (the subclass builds ``_progress``)."""
+
+    _progress: Progress
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+
+class RichReporter(_LiveProgress):
     """Draws install and start phases as progress bars (``folio.ops.reporting.Reporter``, by its shape)."""
 
     def __init__(self, console: Console) -> None:
@@ -37,15 +52,6 @@ class RichReporter:
         )
         self._task: TaskID | None = None
         self._phase = ""
-
-    def __enter__(self) -> RichReporter:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._progress.stop()
 
     def begin(self, total: int, description: str) -> None:
         """Start a bar for a new phase."""
@@ -70,7 +76,7 @@ class RichReporter:
         self._task = None
 
 
-class RichMigrationProgress:
+class RichMigrationProgress(_LiveProgress):
     """Draws one progress bar per data migration, advancing a shop at a time.
 
     The progress ``folio.core.data_migrations.apply_data_migrations`` reports to.
@@ -86,15 +92,6 @@ class RichMigrationProgress:
             console=console,
         )
         self._tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> RichMigrationProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._progress.stop()
 
     def begin(self, migration: DataMigration, total: int) -> None:
         """Start the migration's bar."""
