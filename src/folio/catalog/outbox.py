@@ -35,7 +35,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.catalog.schemas import CatalogChangeRead
@@ -43,7 +42,6 @@ from folio.core.db import Database
 from folio.core.outbox import (
     ClaimedEvent,
     EventDraft,
-    OutboxEvent,
     RetryPolicy,
     ack_events,
     add_outbox_events,
@@ -56,7 +54,6 @@ __all__ = [
     "EVENT_TYPES",
     "TOPIC",
     "claim_changes",
-    "listing_change_tenants",
     "mark_change_failed",
     "mark_changes_synced",
     "pending_change_count",
@@ -78,8 +75,6 @@ EVENT_TYPES: dict[tuple[str, str], str] = {
 
 SCHEMA_VERSION = 1
 """The version of the payload ``_draft`` writes and ``_change`` reads."""
-
-_LISTING_TYPES = [kind for (entity, _), kind in EVENT_TYPES.items() if entity == "listing"]
 
 
 def _draft(*, entity: str, op: str, entity_id: uuid.UUID | None, tenant_id: uuid.UUID | None) -> EventDraft:
@@ -161,17 +156,3 @@ async def mark_change_failed(
 async def pending_change_count(db: Database, *, consumer: str) -> int:
     """How many catalogue changes wait for ``consumer`` (poisoned ones excluded)."""
     return await count_pending(db, consumer=consumer, topic=TOPIC)
-
-
-async def listing_change_tenants(session: AsyncSession) -> list[uuid.UUID]:
-    """Every shop named by a listing event, sorted (whether or not it still holds listings)."""
-    statement = (
-        select(OutboxEvent.tenant_id)
-        .where(
-            OutboxEvent.topic == TOPIC,
-            OutboxEvent.type.in_(_LISTING_TYPES),
-            OutboxEvent.tenant_id.is_not(None),
-        )
-        .distinct()
-    )
-    return sorted(tenant for tenant in (await session.execute(statement)).scalars() if tenant is not None)

@@ -26,7 +26,7 @@ Rules:
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.audit.api import record_change_event
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.catalog.models import Listing, Work
-from folio.catalog.outbox import listing_change_tenants, record_change
+from folio.catalog.outbox import record_change
 from folio.catalog.repository import ListingRepository, WorkQuery, WorkRepository
 from folio.catalog.schemas import (
     ListingCreate,
@@ -619,22 +619,20 @@ async def iter_listings(
         last = batch[-1].listing.id
 
 
-async def list_tenants_with_listings(db: Database) -> list[uuid.UUID]:
-    """The shops that hold at least one listing, by id.
+async def list_tenants_with_listings(db: Database, *, candidates: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of the ``candidates`` (shop ids) that hold at least one listing, in the order given.
 
-    Row-level security is kept, not bypassed. The candidates are the shops named by
-    listing events of the outbox (``outbox_events`` has no RLS; every listing ever
-    created published one there in its own transaction), and each is then asked,
-    inside its own ``tenant_scope``, whether it still holds a listing. Whoever prunes
-    the outbox one day must keep the latest listing event of each shop.
+    Row-level security is kept, not bypassed: each shop is asked inside its own
+    ``tenant_scope``. The caller names the shops (the search sync passes every shop
+    identity knows), so nothing depends on what the outbox still holds.
     """
 
     async def holds_listings(session: AsyncSession) -> bool:
         return await ListingRepository(session).exists_any()
 
     found = []
-    for tenant_id in await db.run(listing_change_tenants):
+    for tenant_id in candidates:
         with tenant_scope(tenant_id):
-            if await db.run(holds_listings):
+            if await db.run(holds_listings, readonly=True):
                 found.append(tenant_id)
     return found

@@ -46,6 +46,7 @@ from folio.catalog import api as catalog
 from folio.core.db import Database
 from folio.core.errors import FolioError
 from folio.core.outbox import RetryPolicy
+from folio.identity import api as identity
 from folio.search.engine import SearchEngineError, SearchUnavailableError
 from folio.search.indexes import (
     ReindexReport,
@@ -209,7 +210,8 @@ class SearchSync:
         reindexes = [c for c in changes if c.op == "reindex"]
         if reindexes:
             await reindex_works(self.db, self.backend)
-            for tenant_id in await catalog.list_tenants_with_listings(self.db):
+            shops = [tenant.id for tenant in await identity.list_tenants(self.db)]
+            for tenant_id in await catalog.list_tenants_with_listings(self.db, candidates=shops):
                 await reindex_shop(self.db, self.backend, tenant_id=tenant_id)
             report.reindexed = True
             done.extend(c.id for c in reindexes)

@@ -5,9 +5,9 @@ search sync's). Its rows move into ``outbox_events`` (topic ``catalog``, same id
 the order is kept) and the ``search`` consumer is subscribed to ``catalog``; each row
 not yet processed gets a ``search`` delivery with its attempts and last error, set
 aside as poisoned when it had already used the old cap of 5 attempts. Processed rows
-move too, without a delivery: ``list_tenants_with_listings`` finds shops by their
-listing events. Then ``catalog_changes`` is dropped. The downgrade moves the catalog
-events back (an event without a ``search`` delivery counts as processed).
+move too, without a delivery, so the catalogue's history stays in one place. Then
+``catalog_changes`` is dropped. The downgrade moves the catalog events back (an event
+without a ``search`` delivery counts as processed).
 
 Revision ID: 0011_outbox
 Revises: 0010_catalog_curation
