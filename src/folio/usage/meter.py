@@ -37,7 +37,7 @@ COUNTER_TTL_S = 2 * 24 * 3600
 class ApiCallMeter:
     """Counts a shop's API calls per UTC day against its ``api_calls`` quota; flushes them to the database.
 
-    One instance per process (the gateway keeps it on ``app.state.api_call_meter``): it
+    One instance per process (bootstrap provides it as ``API_CALL_METER``): it
     remembers which shops it counted, so ``flush`` copies only their counters. The
     counters themselves are shared by every gateway process on the same Redis, and
     ``flush`` writes their absolute value, so several processes flushing the same shop
