@@ -13,9 +13,19 @@ import pytest
 FolioRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def _passed_on(name: str) -> bool:
+    return not name.startswith("FOLIO_") or (name.startswith("FOLIO_SERVICES_") and name.endswith("_PORT"))
+
+
 def folio_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment without FOLIO_* variables, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if not key.upper().startswith("FOLIO_")}
+    """The environment without FOLIO_* variables but the servers' ports, plus ``extra``.
+
+    The ports (``FOLIO_SERVICES_*_PORT``) say where the suite's servers listen, so a
+    checkout that moved them (``scripts/newcomer-check.sh --port-base``) reaches its own
+    servers, not another checkout's on the default ports; every other setting is the
+    child's own default.
+    """
+    env = {key: value for key, value in os.environ.items() if _passed_on(key.upper())}
     env.update({"NO_COLOR": "1", "COLUMNS": "200", **(extra or {})})
     return env
 
