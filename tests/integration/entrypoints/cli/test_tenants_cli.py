@@ -140,6 +140,21 @@ async def test_migrate_resumes_after_a_crash_on_sqlite(
     assert "nothing to do: 1 data migration(s), all applied" in nothing.output
 
 
+async def _set_quota(
+    cli: Folio, env: dict[str, str], slug: str, *, meter: str, limit: int
+) -> tuple[object, object]:
+    """`folio tenants quota set` for ``meter``; then (limit, overridden) as `tenants usage` reads it back."""
+    result = await cli(
+        "tenants", "quota", "set", "--shop", slug, "--meter", meter, "--limit", str(limit), env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{meter} quota is now {limit} (the shop's own)" in result.output
+    listed = (await _usage(cli, env, slug))["quotas"]
+    assert isinstance(listed, list)
+    quota = next(q for q in listed if q["meter"] == meter)
+    return quota["limit"], quota["overridden"]
+
+
 async def test_quota_usage_and_audit_commands_on_sqlite(
     cli: Folio, sqlite_env: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,15 +163,7 @@ async def test_quota_usage_and_audit_commands_on_sqlite(
     assert (await cli("tenants", "migrate", env=sqlite_env)).exit_code == 0
     slug = await _register(settings, sqlite_env)
 
-    result = await cli(
-        "tenants", "quota", "set", "--shop", slug, "--meter", "tasks", "--limit", "42", env=sqlite_env
-    )
-    assert result.exit_code == 0, result.output
-    assert "tasks quota is now 42 (the shop's own)" in result.output
-    listed = (await _usage(cli, sqlite_env, slug))["quotas"]
-    assert isinstance(listed, list)
-    quotas = {q["meter"]: q for q in listed}
-    assert (quotas["tasks"]["limit"], quotas["tasks"]["overridden"]) == (42, True)
+    assert await _set_quota(cli, sqlite_env, slug, meter="tasks", limit=42) == (42, True)
 
     reset = await cli(
         "tenants", "quota", "set", "--shop", slug, "--meter", "tasks", "--default", env=sqlite_env
@@ -189,15 +196,7 @@ async def test_quota_set_accepts_every_meter_listings_included(
     assert (await cli("tenants", "migrate", env=sqlite_env)).exit_code == 0
     slug = await _register(settings, sqlite_env)
 
-    result = await cli(
-        "tenants", "quota", "set", "--shop", slug, "--meter", "listings", "--limit", "7", env=sqlite_env
-    )
-    assert result.exit_code == 0, result.output
-    assert "listings quota is now 7 (the shop's own)" in result.output
-    listed = (await _usage(cli, sqlite_env, slug))["quotas"]
-    assert isinstance(listed, list)
-    quotas = {q["meter"]: q for q in listed}
-    assert (quotas["listings"]["limit"], quotas["listings"]["overridden"]) == (7, True)
+    assert await _set_quota(cli, sqlite_env, slug, meter="listings", limit=7) == (7, True)
 
 
 async def test_unknown_shop_and_unmigrated_database_fail_clearly(
