@@ -256,7 +256,14 @@ async def build_vocabulary(url: str, admin_key: str, collection: str) -> Spellin
         stderr=asyncio.subprocess.PIPE,
     )
     request = json.dumps({"url": url, "admin_key": admin_key, "collection": collection}).encode()
-    out, err = await child.communicate(request)
+    try:
+        out, err = await child.communicate(request)
+    except BaseException:
+        # Cancelled (the process or the test's loop shutting down mid-build): the child
+        # must not outlive us, and its pipes must be drained here, while the loop still
+        # runs, or they are left open for the garbage collector to complain about.
+        await _stop(child)
+        raise
     if child.returncode != 0:
         message = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         raise SearchEngineError(f"building the spelling vocabulary of {collection} failed: {message[0]}")
@@ -272,6 +279,13 @@ async def build_vocabulary(url: str, admin_key: str, collection: str) -> Spellin
         seconds=round(time.perf_counter() - started, 1),
     )
     return cast("SpellingCorrector", corrector)
+
+
+async def _stop(child: asyncio.subprocess.Process) -> None:
+    """Kill ``child`` if it still runs, then read its pipes to the end and reap it."""
+    if child.returncode is None:
+        child.kill()
+    await child.communicate()
 
 
 _RECHECK_S = 60.0

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import os
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from folio.search.indexes import work_document
-from folio.search.spelling import SpellingCorrector
+from folio.search.spelling import SpellingCorrector, build_vocabulary
 from tests.support.search import generated_work
 
 pytestmark = pytest.mark.unit
@@ -68,3 +73,41 @@ def test_one_off_words_are_known_but_never_offered(corrector: SpellingCorrector)
     """`goblet` appears once: typed it is known; `goblett` is not corrected to it (seen once only)."""
     assert corrector.is_known("goblet")
     assert corrector.correct("goblett") is None
+
+
+def _children_running(module: str) -> list[int]:
+    """PIDs of this process's children whose command line runs ``python -m module``."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            cmdline = (status.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone between the listing and the read
+            continue
+        if int(fields[1]) == os.getpid() and module.encode() in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether ``pid`` is still in the process table (running, or a zombie nobody reaped)."""
+    return Path(f"/proc/{pid}").exists()
+
+
+async def test_a_cancelled_build_takes_its_child_down_and_leaves_no_pipe_open() -> None:
+    """Cancelling a build (a loop shutting down) kills and reaps the child, drains its pipes."""
+    # A server that accepts connections and never answers: the child's export hangs.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        build = asyncio.create_task(build_vocabulary(f"http://127.0.0.1:{port}", "key", "works"))
+        for _ in range(200):
+            children = _children_running("folio.search.spelling")
+            if children:
+                break
+            await asyncio.sleep(0.05)
+        assert children, "the build started no child"
+        build.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await build
+    assert not _process_exists(children[0])  # killed and reaped, not left a zombie
+    gc.collect()  # an undrained pipe transport would warn here (warnings are errors)
