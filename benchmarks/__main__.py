@@ -31,9 +31,10 @@ def main(argv: list[str]) -> int:
         return 2
     for name in names:
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        result = module.run()
-        path = result.write()
-        print(f"{result.line()}  [{path}]")
+        outcome = module.run()
+        for result in outcome if isinstance(outcome, list) else [outcome]:
+            path = result.write()
+            print(f"{result.line()}  [{path}]")
     return 0
 
 

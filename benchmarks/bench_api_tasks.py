@@ -40,7 +40,7 @@ FOLIO_ENV = {
 }
 
 
-async def _seed(settings: Settings) -> tuple[uuid.UUID, str]:
+async def seed_shop_with_tasks(settings: Settings) -> tuple[uuid.UUID, str]:
     """A new shop with ``TASKS`` tasks and an owner's access token."""
     from folio.tasks import api as tasks
 
@@ -65,7 +65,7 @@ def run() -> BenchResult:
     os.environ.update(FOLIO_ENV)
     settings = load_settings()
     upgrade(settings.database_migration_url)
-    tenant_id, token = asyncio.run(_seed(settings))
+    tenant_id, token = asyncio.run(seed_shop_with_tasks(settings))
     with serve_app("benchmarks.apps:folio_gateway", FOLIO_ENV) as base:
         folio = _measure(f"{base}/api/v1/tasks", "folio", {"Authorization": f"Bearer {token}"})
     with serve_app(

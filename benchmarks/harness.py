@@ -35,6 +35,13 @@ class Measurement:
     p99_ms: float
     errors: int
     p95_ms: float | None = None
+    cpu_ms_per_request: float | None = None
+    """Server CPU (user + system) per request, where the benchmark read it from ``/proc``."""
+
+    def describe(self) -> str:
+        """``<label> <req/s> req/s p99 <ms> ms`` (and CPU per request where known)."""
+        cpu = f" cpu {self.cpu_ms_per_request:.2f} ms/req" if self.cpu_ms_per_request is not None else ""
+        return f"{self.label} {self.rps:.0f} req/s p99 {self.p99_ms:.1f} ms{cpu}"
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,7 @@ class BenchResult:
         """The one-line summary ``make bench`` prints."""
         return (
             f"{self.name}: {self.ratio_label} = {_ratio_text(self.ratio)} "
-            f"(folio {self.folio.rps:.0f} req/s p99 {self.folio.p99_ms:.1f} ms; "
-            f"{self.peer.label} {self.peer.rps:.0f} req/s p99 {self.peer.p99_ms:.1f} ms)"
+            f"({self.folio.describe()}; {self.peer.describe()})"
         )
 
 
@@ -105,8 +111,6 @@ def _ratio_text(ratio: float) -> str:
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
@@ -249,6 +253,60 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Served:
+    """A server process a benchmark started: where it answers, and its pid (for its CPU time)."""
+
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (``/proc/<pid>/stat``)."""
+        return process_cpu_seconds(self.pid)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (fields 14 and 15 of ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def serve_process(
+    argv: Sequence[str], env: dict[str, str], *, port: int, ready_path: str, cwd: Path | None = None
+) -> Iterator[Served]:
+    """Run the server ``argv`` (listening on ``port``) until it answers ``ready_path``; stop it after."""
+    # A file, not a pipe: a server that logs under load must never block on a full pipe.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            argv, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    if httpx.get(base + ready_path, timeout=1).is_success:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                errors.seek(0)
+                said = errors.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{' '.join(argv[:5])} did not answer {ready_path}: {said}")
+            yield Served(base=base, pid=proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def uvicorn_argv(python: str, app: str, port: int, *, factory: bool) -> list[str]:
+    """The uvicorn command both sides of a comparison run: one worker, no uvicorn access log."""
+    argv = [python, "-m", "uvicorn", *(["--factory"] if factory else []), app, "--port", str(port)]
+    return [*argv, "--log-level", "warning", "--no-access-log"]
+
+
 @contextmanager
 def serve_app(factory: str, env: dict[str, str], *, ready_path: str = "/healthz") -> Iterator[str]:
     """Run the uvicorn app ``factory`` in its own process on loopback; yield its base URL.
@@ -257,23 +315,6 @@ def serve_app(factory: str, env: dict[str, str], *, ready_path: str = "/healthz"
     no access log of uvicorn's own), one at a time.
     """
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)]
-    argv += ["--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(
-        argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + ready_path, timeout=1).is_success:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{factory} did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    argv = uvicorn_argv(sys.executable, factory, port, factory=True)
+    with serve_process(argv, env, port=port, ready_path=ready_path) as served:
+        yield served.base

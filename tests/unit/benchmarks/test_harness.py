@@ -87,3 +87,35 @@ def test_parse_wrk_reads_the_p95_line() -> None:
     with_p95 = RECORDED + "p95_us 2500\n"
     assert parse_wrk(with_p95, "x").p95_ms == 2.5
     assert parse_wrk(RECORDED, "x").p95_ms is None
+
+
+def test_cpu_seconds_of_a_process_grow_with_its_work() -> None:
+    """``process_cpu_seconds`` reads this process's own user + system time from /proc."""
+    import os
+    import time
+
+    before = harness.process_cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert harness.process_cpu_seconds(os.getpid()) - before >= 0.1
+
+
+def test_a_line_names_cpu_per_request_where_it_was_measured() -> None:
+    """The one-line summary carries each side's CPU per request when the benchmark read it."""
+    folio = Measurement("folio", 100, 1.0, 100.0, 1.0, 2.0, 0, cpu_ms_per_request=1.5)
+    peer = Measurement("peer", 50, 1.0, 50.0, 1.0, 4.0, 0)
+    line = BenchResult.comparing(
+        "doc", name="x", folio=folio, peer=peer, ratio_label="r", parameters={}
+    ).line()
+    assert "folio 100 req/s p99 2.0 ms cpu 1.50 ms/req; peer 50 req/s p99 4.0 ms)" in line
+
+
+def test_a_server_that_never_answers_is_reported_with_what_it_said() -> None:
+    """``serve_process`` gives up on a server that exits early, quoting its stderr."""
+    import sys
+
+    argv = [sys.executable, "-c", "import sys; sys.exit('no such app: demo')"]
+    served = harness.serve_process(argv, {}, port=harness.free_port(), ready_path="/")
+    with pytest.raises(RuntimeError, match="no such app: demo"), served:
+        pass
