@@ -20,7 +20,7 @@ from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import QuotaExceededError
 from folio.core.platform import Slot
-from folio.core.ratelimit import RateLimiter
+from folio.core.ratelimit import CappedCount, RateLimiter
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
 from folio.usage.schemas import Meter
@@ -64,6 +64,28 @@ class ApiCallMeter:
         """The counter's key in the limiter's storage."""
         return f"usage:{Meter.API_CALLS.value}:{tenant_id.hex}:{day.isoformat()}"
 
+    def todays_counter(self, tenant_id: uuid.UUID, *, limit: int | None = None) -> CappedCount:
+        """One call on the shop's counter for today, capped at ``limit``.
+
+        ``limit`` defaults to ``tenancy.quotas.api_calls_per_day``. For
+        ``RateLimiter.admit``, which adds it in the same round trip as the rate limits;
+        the meter remembers the shop so ``flush`` copies its counter.
+        """
+        day = self._clock().date()
+        self._seen.add((tenant_id, day))
+        cap = limit if limit is not None else self._settings.tenancy.quotas.api_calls_per_day
+        return CappedCount(key=self.counter_key(tenant_id, day), cap=cap, expiry_s=COUNTER_TTL_S)
+
+    @staticmethod
+    def refusal(counter: CappedCount, *, in_use: int) -> QuotaExceededError:
+        """The 403 for a call the day's quota refused, ``in_use`` calls made (the refused one not counted)."""
+        return QuotaExceededError(
+            f"the shop has made its {counter.cap} API calls for today; the quota resets at midnight UTC",
+            meter=Meter.API_CALLS.value,
+            limit=counter.cap,
+            in_use=in_use,
+        )
+
     async def count(self, tenant_id: uuid.UUID, *, limit: int | None = None) -> int:
         """Count one API call for the shop today and return today's total.
 
@@ -71,20 +93,13 @@ class ApiCallMeter:
         ``limit`` (default: ``tenancy.quotas.api_calls_per_day``); a refused call is not
         counted, so the day's total is the calls served.
         """
-        day = self._clock().date()
-        key = self.counter_key(tenant_id, day)
-        self._seen.add((tenant_id, day))
-        allowed = limit if limit is not None else self._settings.tenancy.quotas.api_calls_per_day
-        total = await self._limiter.counter_add(key, 1, expiry_s=COUNTER_TTL_S)
-        if total > allowed:
-            await self._limiter.counter_add(key, -1, expiry_s=COUNTER_TTL_S)
-            raise QuotaExceededError(
-                f"the shop has made its {allowed} API calls for today; the quota resets at midnight UTC",
-                meter=Meter.API_CALLS.value,
-                limit=allowed,
-                in_use=total - 1,
-            )
-        return total
+        counter = self.todays_counter(tenant_id, limit=limit)
+        admission = await self._limiter.admit([], count=counter)
+        if admission.counted is None:  # unreachable: no rate can refuse an empty list
+            raise RuntimeError("the limiter skipped the counter")
+        if admission.over_cap:
+            raise self.refusal(counter, in_use=admission.counted)
+        return admission.counted
 
     async def current(self, tenant_id: uuid.UUID) -> int:
         """The shop's API calls so far today (UTC)."""

@@ -69,16 +69,25 @@ async def enforce_api_limits(
     window is checked first: a credential over its own limit does not eat into its
     shop's.
     """
-    per_key = await limiter.hit(settings.api.rate_limit_per_key, "api", principal.rate_limit_key)
-    if not per_key.allowed:
-        raise _refusal(per_key, whose="credential", settings=settings)
-    per_tenant = await limiter.hit(settings.api.rate_limit_per_tenant, "api-tenant", principal.tenant_id.hex)
-    if not per_tenant.allowed:
-        raise _refusal(per_tenant, whose="shop", settings=settings)
+    meter = api_call_meter(request)
+    quota = meter.todays_counter(principal.tenant_id, limit=await meter.limit_for(db, principal.tenant_id))
+    # One round trip for all three: the credential's window, the shop's, the day's quota.
+    admission = await limiter.admit(
+        [
+            (settings.api.rate_limit_per_key, ("api", principal.rate_limit_key)),
+            (settings.api.rate_limit_per_tenant, ("api-tenant", principal.tenant_id.hex)),
+        ],
+        count=quota,
+    )
+    refused = admission.refused_by
+    if refused is not None:
+        whose = "credential" if refused == 0 else "shop"
+        raise _refusal(admission.decisions[refused], whose=whose, settings=settings)
+    per_key, per_tenant = admission.decisions
     tighter = per_key if per_key.remaining <= per_tenant.remaining else per_tenant
     response.headers.update(tighter.headers())
-    meter = api_call_meter(request)
-    await meter.count(principal.tenant_id, limit=await meter.limit_for(db, principal.tenant_id))
+    if admission.over_cap:
+        raise meter.refusal(quota, in_use=admission.counted or 0)
 
 
 @dataclass
