@@ -205,7 +205,10 @@ def build_engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
     """An async engine for ``url`` with Folio's pool, timeout and dialect settings.
 
     PostgreSQL (asyncpg): a queue pool of ``pool_size`` + ``max_overflow`` connections,
-    checked with a ping on checkout and recycled after ``pool_recycle_s``; every
+    recycled after ``pool_recycle_s``, with no ping on checkout unless ``pool_pre_ping``
+    (a dead pooled connection fails its unit's first statement, SQLAlchemy then
+    invalidates the pool's older connections, and ``Database.run`` re-runs the unit on
+    a fresh one: the same recovery without a round trip on every unit); every
     connection opens within ``connect_timeout_s`` and runs with
     ``statement_timeout = statement_timeout_ms``. SQLite: WAL and foreign keys on, and
     ``statement_timeout_ms`` as its busy timeout (how long to wait for a writer's lock).
@@ -234,7 +237,7 @@ def build_engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_s,
         pool_recycle=settings.pool_recycle_s,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.pool_pre_ping,
         connect_args=connect_args,
     )
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, event, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from folio.core.db import Database, _sqlite_pragmas, open_database
@@ -343,3 +343,29 @@ def test_sqlite_pragma_hook_on_a_raw_connection(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         connection.close()
+
+
+async def test_a_dead_pooled_connection_costs_one_retry_not_a_failure(migrated_postgres: Settings) -> None:
+    """With no ping on checkout (the default), a unit whose pooled connection was killed runs again."""
+    assert migrated_postgres.database.pool_pre_ping is False
+    one = migrated_postgres.database.model_copy(update={"pool_size": 1, "max_overflow": 0})
+    async with open_database(one, migrated_postgres.database_url) as database:
+        backend = await database.run(lambda session: _scalar(session, "SELECT pg_backend_pid()"))
+        async with open_database(one, migrated_postgres.database_url) as other:
+            # A role may end its own backends: the pooled connection dies while idle.
+            assert await other.run(lambda s: _scalar(s, f"SELECT pg_terminate_backend({int(backend)})"))
+        tries = 0
+
+        async def count_and_read(session: AsyncSession) -> object:
+            nonlocal tries
+            tries += 1
+            return await _scalar(session, "SELECT pg_backend_pid()")
+
+        fresh = await database.run(count_and_read)
+    assert tries == 2
+    assert fresh != backend
+
+
+async def _scalar(session: AsyncSession, sql: str) -> object:
+    """The one value ``sql`` returns."""
+    return (await session.execute(text(sql))).scalar_one()

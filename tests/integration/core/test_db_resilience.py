@@ -104,6 +104,9 @@ def db_settings(dedicated: Dedicated) -> DatabaseSettings:
             "breaker_failure_threshold": THRESHOLD,
             "breaker_reset_timeout_s": RESET_S,
             "pool_size": 2,
+            # The counts below assume a ping per checkout (one connection attempt per try);
+            # the default, no ping, is covered by test_db.py's dead-connection test.
+            "pool_pre_ping": True,
         }
     )
 

@@ -35,7 +35,14 @@ class DatabaseSettings(FolioSettingsBase):
         '"postgres"`, else `url` or the SQLite file.',
     )
     sqlite_path: Path = setting(Path(".folio/folio.db"), description="File of the embedded SQLite database.")
-    pool_size: int = setting(5, ge=1, le=100, description="Connections kept open per engine.")
+    pool_size: int = setting(
+        20,
+        ge=1,
+        le=100,
+        description="Connections kept open per engine: at least the requests one process serves at "
+        "once, or every burst opens (and closes again) overflow connections, each a TLS and SCRAM "
+        "handshake.",
+    )
     max_overflow: int = setting(
         10,
         ge=0,
@@ -45,6 +52,11 @@ class DatabaseSettings(FolioSettingsBase):
     )
     pool_timeout_s: float = setting(
         10.0, gt=0, le=300, description="Seconds to wait for a free pooled connection."
+    )
+    pool_pre_ping: bool = setting(
+        default=False,
+        description="Ping each connection on checkout (a round trip per unit of work). Off: "
+        "`Database.run` already re-runs a unit whose connection turns out dead, on a fresh one.",
     )
     pool_recycle_s: float = setting(
         1800.0,
