@@ -48,8 +48,7 @@ async def seed_shop_with_tasks(settings: Settings) -> tuple[uuid.UUID, str]:
         shop = await register_bench_shop(db, settings)
         for number in range(TASKS):
             await tasks.create_task(
-                db,
-                settings=settings,
+                tasks.SqlAlchemyTaskUnitOfWork(db, settings),
                 principal=shop.owner,
                 data=tasks.TaskCreate(title=f"bench-synthetic-task-{number}", tags=["bench"]),
             )

@@ -21,6 +21,7 @@ from folio.core.settings import Settings
 from folio.httpkit.principal import AUTHENTICATOR
 from folio.identity.api import authenticate_credentials
 from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
+from folio.tasks.api import TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork
 from folio.usage.api import API_CALL_METER, ApiCallMeter
 from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
 
@@ -54,6 +55,7 @@ def build_platform(
         platform.own(rate_limiter.aclose)
     platform.provide(AUTHENTICATOR, partial(authenticate_credentials, database, settings))
     platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
+    platform.provide(TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings))
     if search_enabled(settings):
         backend = search_backend(settings)
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)

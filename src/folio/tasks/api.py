@@ -1,8 +1,10 @@
 """The tasks context's public surface: what other contexts and entry points may import.
 
-Key contracts: the service functions take ``(db, *, principal, ...)`` and apply the
-visibility rules themselves (customers see only their own tasks; another shop's task
-is ``NotFoundError``); DTOs are the v1 shapes (``TaskRead``), the v2 renaming lives in
+Key contracts: the service functions take ``(uow, *, principal, ...)``, where ``uow``
+is a ``TaskUnitOfWork`` (the process's is ``platform.get(TASK_UNIT_OF_WORK)``, the
+``SqlAlchemyTaskUnitOfWork`` bootstrap provides), and apply the visibility rules
+themselves (customers see only their own tasks; another shop's task is
+``NotFoundError``); DTOs are the v1 shapes (``TaskRead``), the v2 renaming lives in
 the HTTP adapter; ``DATA_MIGRATIONS`` are the per-shop data migrations the
 ``folio tenants migrate`` runner applies.
 """
@@ -31,10 +33,13 @@ from folio.tasks.service import (
     list_tasks_after,
     update_task,
 )
+from folio.tasks.unit_of_work import TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskUnitOfWork
 
 __all__ = [
     "DATA_MIGRATIONS",
+    "TASK_UNIT_OF_WORK",
     "InvalidCursorError",
+    "SqlAlchemyTaskUnitOfWork",
     "TaskCreate",
     "TaskFilter",
     "TaskPage",
@@ -43,6 +48,7 @@ __all__ = [
     "TaskSlice",
     "TaskSort",
     "TaskStatus",
+    "TaskUnitOfWork",
     "TaskUpdate",
     "create_task",
     "delete_task",

@@ -17,18 +17,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
-from folio.core.db import Database
 from folio.core.security import Principal
 from folio.core.text import CleanText
 from folio.httpkit import (
     ETAG_HEADER,
     CurrentPrincipal,
-    DatabaseDep,
     IfMatch,
     SettingsDep,
     expected_version,
+    platform_of,
     problem_responses,
 )
 from folio.tasks import service
@@ -44,6 +43,7 @@ from folio.tasks.schemas import (
     TaskUpdate,
     TaskUpdateV2,
 )
+from folio.tasks.unit_of_work import TASK_UNIT_OF_WORK, TaskUnitOfWork
 
 __all__ = ["OPENAPI_TAGS", "V1_TAG", "V2_TAG", "v1_router", "v2_router"]
 
@@ -73,6 +73,13 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
 v1_router = APIRouter(tags=[V1_TAG])
 v2_router = APIRouter(tags=[V2_TAG])
 
+
+async def _unit_of_work(request: Request) -> TaskUnitOfWork:
+    """The platform's tasks unit of work: the one ``folio.bootstrap`` provides (no I/O, so ``async``)."""
+    return platform_of(request).get(TASK_UNIT_OF_WORK)
+
+
+UnitOfWork = Annotated[TaskUnitOfWork, Depends(_unit_of_work)]
 TaskId = Annotated[uuid.UUID, Path(description="The task's id.")]
 Filters = Annotated[TaskFilter, Query()]
 Sort = Annotated[
@@ -125,8 +132,8 @@ def _created(request: Request, response: Response, task: TaskRead, *, get_route:
     _with_etag(response, task)
 
 
-async def _get(response: Response, db: Database, principal: Principal, task_id: uuid.UUID) -> TaskRead:
-    task = await service.get_task(db, principal=principal, task_id=task_id)
+async def _get(response: Response, uow: TaskUnitOfWork, principal: Principal, task_id: uuid.UUID) -> TaskRead:
+    task = await service.get_task(uow, principal=principal, task_id=task_id)
     _with_etag(response, task)
     return task
 
@@ -134,14 +141,14 @@ async def _get(response: Response, db: Database, principal: Principal, task_id: 
 async def _update(
     *,
     response: Response,
-    db: Database,
+    uow: TaskUnitOfWork,
     principal: Principal,
     task_id: uuid.UUID,
     data: TaskUpdate,
     if_match: str | None,
 ) -> TaskRead:
     task = await service.update_task(
-        db,
+        uow,
         principal=principal,
         task_id=task_id,
         data=data,
@@ -151,9 +158,11 @@ async def _update(
     return task
 
 
-async def _delete(db: Database, principal: Principal, task_id: uuid.UUID, if_match: str | None) -> Response:
+async def _delete(
+    uow: TaskUnitOfWork, principal: Principal, task_id: uuid.UUID, if_match: str | None
+) -> Response:
     await service.delete_task(
-        db, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
+        uow, principal=principal, task_id=task_id, if_version=expected_version(if_match, entity="task")
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -175,7 +184,7 @@ async def _delete(db: Database, principal: Principal, task_id: uuid.UUID, if_mat
 )
 async def list_tasks_v1(
     *,
-    db: DatabaseDep,
+    uow: UnitOfWork,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     filters: Filters,
@@ -188,7 +197,7 @@ async def list_tasks_v1(
 ) -> TaskPage:
     """``GET /api/v1/tasks``."""
     return await service.list_tasks(
-        db, settings=settings, principal=principal, filters=filters, sort=sort, page=page, per_page=per_page
+        uow, settings=settings, principal=principal, filters=filters, sort=sort, page=page, per_page=per_page
     )
 
 
@@ -204,13 +213,12 @@ async def create_task_v1(
     *,
     request: Request,
     response: Response,
-    db: DatabaseDep,
-    settings: SettingsDep,
+    uow: UnitOfWork,
     principal: CurrentPrincipal,
     data: Annotated[TaskCreate, Body(openapi_examples=_CREATE_EXAMPLES)],
 ) -> TaskRead:
     """``POST /api/v1/tasks``: 201 with ``Location`` and ``ETag``."""
-    task = await service.create_task(db, settings=settings, principal=principal, data=data)
+    task = await service.create_task(uow, principal=principal, data=data)
     _created(request, response, task, get_route="get_task_v1")
     return task
 
@@ -224,10 +232,10 @@ async def create_task_v1(
     responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
 )
 async def get_task_v1(
-    *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId
+    *, response: Response, uow: UnitOfWork, principal: CurrentPrincipal, task_id: TaskId
 ) -> TaskRead:
     """``GET /api/v1/tasks/{task_id}``."""
-    return await _get(response, db, principal, task_id)
+    return await _get(response, uow, principal, task_id)
 
 
 @v1_router.patch(
@@ -241,7 +249,7 @@ async def get_task_v1(
 async def update_task_v1(
     *,
     response: Response,
-    db: DatabaseDep,
+    uow: UnitOfWork,
     principal: CurrentPrincipal,
     task_id: TaskId,
     data: Annotated[TaskUpdate, Body(openapi_examples=_UPDATE_EXAMPLES)],
@@ -249,7 +257,7 @@ async def update_task_v1(
 ) -> TaskRead:
     """``PATCH /api/v1/tasks/{task_id}``."""
     return await _update(
-        response=response, db=db, principal=principal, task_id=task_id, data=data, if_match=if_match
+        response=response, uow=uow, principal=principal, task_id=task_id, data=data, if_match=if_match
     )
 
 
@@ -262,10 +270,10 @@ async def update_task_v1(
     responses=_WRITE_PROBLEMS,
 )
 async def delete_task_v1(
-    *, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId, if_match: IfMatch = None
+    *, uow: UnitOfWork, principal: CurrentPrincipal, task_id: TaskId, if_match: IfMatch = None
 ) -> Response:
     """``DELETE /api/v1/tasks/{task_id}``: 204."""
-    return await _delete(db, principal, task_id, if_match)
+    return await _delete(uow, principal, task_id, if_match)
 
 
 # --- v2 ---------------------------------------------------------------------------------------
@@ -286,7 +294,7 @@ async def delete_task_v1(
 )
 async def list_tasks_v2(
     *,
-    db: DatabaseDep,
+    uow: UnitOfWork,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     filters: Filters,
@@ -302,7 +310,7 @@ async def list_tasks_v2(
 ) -> TaskCursorPage:
     """``GET /api/v2/tasks``."""
     tasks = await service.list_tasks_after(
-        db, settings=settings, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
+        uow, settings=settings, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
     )
     return TaskCursorPage.from_slice(tasks)
 
@@ -319,8 +327,7 @@ async def create_task_v2(
     *,
     request: Request,
     response: Response,
-    db: DatabaseDep,
-    settings: SettingsDep,
+    uow: UnitOfWork,
     principal: CurrentPrincipal,
     data: Annotated[
         TaskCreateV2,
@@ -339,7 +346,7 @@ async def create_task_v2(
     ],
 ) -> TaskReadV2:
     """``POST /api/v2/tasks``: 201 with ``Location`` and ``ETag``."""
-    task = await service.create_task(db, settings=settings, principal=principal, data=data.to_v1())
+    task = await service.create_task(uow, principal=principal, data=data.to_v1())
     _created(request, response, task, get_route="get_task_v2")
     return TaskReadV2.from_v1(task)
 
@@ -353,10 +360,10 @@ async def create_task_v2(
     responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
 )
 async def get_task_v2(
-    *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId
+    *, response: Response, uow: UnitOfWork, principal: CurrentPrincipal, task_id: TaskId
 ) -> TaskReadV2:
     """``GET /api/v2/tasks/{task_id}``."""
-    return TaskReadV2.from_v1(await _get(response, db, principal, task_id))
+    return TaskReadV2.from_v1(await _get(response, uow, principal, task_id))
 
 
 @v2_router.patch(
@@ -370,7 +377,7 @@ async def get_task_v2(
 async def update_task_v2(
     *,
     response: Response,
-    db: DatabaseDep,
+    uow: UnitOfWork,
     principal: CurrentPrincipal,
     task_id: TaskId,
     data: Annotated[TaskUpdateV2, Body(openapi_examples=_UPDATE_EXAMPLES)],
@@ -380,7 +387,7 @@ async def update_task_v2(
     return TaskReadV2.from_v1(
         await _update(
             response=response,
-            db=db,
+            uow=uow,
             principal=principal,
             task_id=task_id,
             data=data.to_v1(),
@@ -398,7 +405,7 @@ async def update_task_v2(
     responses=_WRITE_PROBLEMS,
 )
 async def delete_task_v2(
-    *, db: DatabaseDep, principal: CurrentPrincipal, task_id: TaskId, if_match: IfMatch = None
+    *, uow: UnitOfWork, principal: CurrentPrincipal, task_id: TaskId, if_match: IfMatch = None
 ) -> Response:
     """``DELETE /api/v2/tasks/{task_id}``: 204."""
-    return await _delete(db, principal, task_id, if_match)
+    return await _delete(uow, principal, task_id, if_match)

@@ -302,7 +302,8 @@ class SqlAlchemyTaskRepository(TaskRepository):
 class FakeTaskRepository(TaskRepository):
     """Tasks in a dict, honouring the same contract; for unit tests and for other contexts' tests.
 
-    Shared between "transactions" by passing the same ``store``; there is no rollback.
+    Shared between "transactions" by passing the same ``store``; it has no rollback of its
+    own (``FakeTaskUnitOfWork`` gives each unit a copy and keeps it only on success).
     UUIDs sort as the database sorts them (by their bytes), titles by their lower case.
     """
 

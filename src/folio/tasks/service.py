@@ -1,8 +1,10 @@
 """The tasks use cases: every adapter (API v1, API v2, the staff web app) calls these.
 
-Each function enters ``tenant_scope(principal.tenant_id)`` and runs one unit of work
-(``Database.run``), so the change, its audit event and its usage count commit
-together or not at all.
+Each function takes a ``TaskUnitOfWork`` (``folio.tasks.unit_of_work``; adapters get
+the platform's, ``platform.get(TASK_UNIT_OF_WORK)``) and runs one unit of it in
+``principal``'s shop, so the change, its audit event and its usage count commit
+together or not at all. The service builds no repository and opens no session: the
+same rules run on the SQL unit of work and on the in-memory fake.
 
 Rules (the policy functions below; ``docs`` and the tests say the same):
 
@@ -26,21 +28,16 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from folio.audit.api import record_change_event
 from folio.core.columns import utcnow
-from folio.core.db import Database
 from folio.core.errors import InvalidParam, NotFoundError, PermissionDeniedError, ValidationFailedError
 from folio.core.paging import api_page_size, keyset_slice, page_offset
 from folio.core.security import STAFF_ROLES, Principal, require_role
 from folio.core.settings import Settings
-from folio.core.tenancy import tenant_scope
 from folio.core.versioning import check_version
-from folio.identity.api import principal_for
 from folio.tasks.cursor import CursorCodec, CursorPosition
 from folio.tasks.models import Task
-from folio.tasks.repository import SqlAlchemyTaskRepository, TaskQuery, Visibility
+from folio.tasks.repository import TaskQuery, Visibility
 from folio.tasks.schemas import (
     TaskCreate,
     TaskFilter,
@@ -50,7 +47,7 @@ from folio.tasks.schemas import (
     TaskSort,
     TaskUpdate,
 )
-from folio.usage.api import Meter, claim_quota, record_usage
+from folio.tasks.unit_of_work import ENTITY, TaskTransaction, TaskUnitOfWork
 
 __all__ = [
     "check_may_assign",
@@ -66,8 +63,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-ENTITY = "task"
 
 
 # --- policy ---------------------------------------------------------------------------------
@@ -102,17 +97,15 @@ def _snapshot(task: Task) -> dict[str, Any]:
     return TaskRead.model_validate(task).model_dump(mode="json")
 
 
-async def _check_assignee_is_member(db: Database, principal: Principal, assignee_id: uuid.UUID) -> None:
-    # A separate (read) transaction before the change: identity offers no check that
-    # runs in ours. A member removed in the instant between would still be assigned;
-    # they see nothing of the shop any more, and staff can reassign the task.
-    try:
-        await principal_for(db, tenant_id=principal.tenant_id, user_id=assignee_id)
-    except NotFoundError:
+async def _check_assignee_is_member(
+    uow: TaskUnitOfWork, principal: Principal, assignee_id: uuid.UUID
+) -> None:
+    # Before the change's unit, not in it: see TaskUnitOfWork.is_member.
+    if not await uow.is_member(principal.tenant_id, assignee_id):
         raise ValidationFailedError(
             "the assignee is not a member of this shop",
             errors=[InvalidParam(name="body.assignee_id", reason="not a member of this shop")],
-        ) from None
+        )
 
 
 def cursor_codec(settings: Settings) -> CursorCodec:
@@ -127,9 +120,7 @@ def _not_found(task_id: uuid.UUID) -> NotFoundError:
 # --- commands -------------------------------------------------------------------------------
 
 
-async def create_task(
-    db: Database, *, settings: Settings, principal: Principal, data: TaskCreate
-) -> TaskRead:
+async def create_task(uow: TaskUnitOfWork, *, principal: Principal, data: TaskCreate) -> TaskRead:
     """Create a task in ``principal``'s shop; audited ``task.created``, counted against the quota.
 
     Raises:
@@ -139,17 +130,10 @@ async def create_task(
     """
     check_may_assign(principal, data.assignee_id)
     if data.assignee_id is not None:
-        await _check_assignee_is_member(db, principal, data.assignee_id)
+        await _check_assignee_is_member(uow, principal, data.assignee_id)
 
-    async def work(session: AsyncSession) -> TaskRead:
-        tasks = SqlAlchemyTaskRepository(session)
-        await claim_quota(
-            session,
-            settings=settings,
-            tenant_id=principal.tenant_id,
-            meter=Meter.TASKS,
-            count_in_use=tasks.count,
-        )
+    async def work(tx: TaskTransaction) -> TaskRead:
+        await tx.claim_quota()
         now = utcnow()
         task = Task(
             id=uuid.uuid4(),
@@ -165,27 +149,21 @@ async def create_task(
             updated_at=now,
             version=1,
         )
-        await tasks.add(task)
+        await tx.tasks.add(task)
         created = TaskRead.model_validate(task)
-        await record_change_event(
-            session,
-            principal,
-            action="task.created",
-            entity_type=ENTITY,
-            entity_id=task.id,
-            after=created.model_dump(mode="json"),
+        await tx.record_change_event(
+            principal, action="task.created", task_id=task.id, after=created.model_dump(mode="json")
         )
-        await record_usage(session, tenant_id=principal.tenant_id, meter=Meter.TASKS)
+        await tx.record_usage()
         return created
 
-    with tenant_scope(principal.tenant_id):
-        created = await db.run(work)
+    created = await uow.run(principal.tenant_id, work)
     log.info("task.created", task_id=str(created.id), tenant_id=str(principal.tenant_id))
     return created
 
 
 async def update_task(
-    db: Database,
+    uow: TaskUnitOfWork,
     *,
     principal: Principal,
     task_id: uuid.UUID,
@@ -208,11 +186,10 @@ async def update_task(
     if "assignee_id" in changes:
         check_may_assign(principal, new_assignee)
     if new_assignee is not None:
-        await _check_assignee_is_member(db, principal, new_assignee)
+        await _check_assignee_is_member(uow, principal, new_assignee)
 
-    async def work(session: AsyncSession) -> TaskRead:
-        tasks = SqlAlchemyTaskRepository(session)
-        task = await tasks.get(task_id, visibility=visibility_for(principal), for_update=True)
+    async def work(tx: TaskTransaction) -> TaskRead:
+        task = await tx.tasks.get(task_id, visibility=visibility_for(principal), for_update=True)
         if task is None:
             raise _not_found(task_id)
         check_version(ENTITY, task.version, data.version, if_version)
@@ -225,23 +202,20 @@ async def update_task(
         task.version += 1
         task.updated_at = utcnow()
         updated = TaskRead.model_validate(task)
-        await record_change_event(
-            session,
+        await tx.record_change_event(
             principal,
             action="task.updated",
-            entity_type=ENTITY,
-            entity_id=task.id,
+            task_id=task.id,
             before=before,
             after=updated.model_dump(mode="json"),
         )
         return updated
 
-    with tenant_scope(principal.tenant_id):
-        return await db.run(work)
+    return await uow.run(principal.tenant_id, work)
 
 
 async def delete_task(
-    db: Database, *, principal: Principal, task_id: uuid.UUID, if_version: int | None = None
+    uow: TaskUnitOfWork, *, principal: Principal, task_id: uuid.UUID, if_version: int | None = None
 ) -> None:
     """Delete a task (staff only); audited ``task.deleted`` with the task as it was.
 
@@ -252,37 +226,32 @@ async def delete_task(
         ConflictError: ``if_version`` is given and the task has moved on.
     """
 
-    async def work(session: AsyncSession) -> None:
-        tasks = SqlAlchemyTaskRepository(session)
-        task = await tasks.get(task_id, visibility=visibility_for(principal), for_update=True)
+    async def work(tx: TaskTransaction) -> None:
+        task = await tx.tasks.get(task_id, visibility=visibility_for(principal), for_update=True)
         if task is None:
             raise _not_found(task_id)
         check_may_delete(principal)
         check_version(ENTITY, task.version, if_version)
         before = _snapshot(task)
-        await tasks.remove(task)
-        await record_change_event(
-            session, principal, action="task.deleted", entity_type=ENTITY, entity_id=task_id, before=before
-        )
+        await tx.tasks.remove(task)
+        await tx.record_change_event(principal, action="task.deleted", task_id=task_id, before=before)
 
-    with tenant_scope(principal.tenant_id):
-        await db.run(work)
+    await uow.run(principal.tenant_id, work)
 
 
 # --- queries --------------------------------------------------------------------------------
 
 
-async def get_task(db: Database, *, principal: Principal, task_id: uuid.UUID) -> TaskRead:
+async def get_task(uow: TaskUnitOfWork, *, principal: Principal, task_id: uuid.UUID) -> TaskRead:
     """The task, if ``principal`` may see it; ``NotFoundError`` otherwise (whatever the reason)."""
 
-    async def work(session: AsyncSession) -> TaskRead:
-        task = await SqlAlchemyTaskRepository(session).get(task_id, visibility=visibility_for(principal))
+    async def work(tx: TaskTransaction) -> TaskRead:
+        task = await tx.tasks.get(task_id, visibility=visibility_for(principal))
         if task is None:
             raise _not_found(task_id)
         return TaskRead.model_validate(task)
 
-    with tenant_scope(principal.tenant_id):
-        return await db.run(work, readonly=True)
+    return await uow.run(principal.tenant_id, work, readonly=True)
 
 
 def _query(principal: Principal, filters: TaskFilter | None, sort: TaskSort) -> TaskQuery:
@@ -309,7 +278,7 @@ def _query(principal: Principal, filters: TaskFilter | None, sort: TaskSort) -> 
 
 
 async def list_tasks(
-    db: Database,
+    uow: TaskUnitOfWork,
     *,
     settings: Settings,
     principal: Principal,
@@ -327,18 +296,17 @@ async def list_tasks(
     offset = page_offset(page, size)
     query = _query(principal, filters, sort)
 
-    async def work(session: AsyncSession) -> TaskPage:
-        found, total = await SqlAlchemyTaskRepository(session).find_page(query, offset=offset, limit=size)
+    async def work(tx: TaskTransaction) -> TaskPage:
+        found, total = await tx.tasks.find_page(query, offset=offset, limit=size)
         return TaskPage.of(
             [TaskRead.model_validate(task) for task in found], total=total, page=page, per_page=size
         )
 
-    with tenant_scope(principal.tenant_id):
-        return await db.run(work, readonly=True)
+    return await uow.run(principal.tenant_id, work, readonly=True)
 
 
 async def list_tasks_after(
-    db: Database,
+    uow: TaskUnitOfWork,
     *,
     settings: Settings,
     principal: Principal,
@@ -361,9 +329,9 @@ async def list_tasks_after(
     after = codec.decode(cursor, sort=sort) if cursor is not None else None
     query = _query(principal, filters, sort)
 
-    async def work(session: AsyncSession) -> TaskSlice:
+    async def work(tx: TaskTransaction) -> TaskSlice:
         rows, next_cursor = keyset_slice(
-            await SqlAlchemyTaskRepository(session).find_after(query, after=after, limit=size + 1),
+            await tx.tasks.find_after(query, after=after, limit=size + 1),
             size,
             cursor_of=lambda last: codec.encode(CursorPosition(sort=sort, key=last[1], task_id=last[0].id)),
         )
@@ -373,5 +341,4 @@ async def list_tasks_after(
             has_more=next_cursor is not None,
         )
 
-    with tenant_scope(principal.tenant_id):
-        return await db.run(work, readonly=True)
+    return await uow.run(principal.tenant_id, work, readonly=True)

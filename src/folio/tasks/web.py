@@ -31,14 +31,13 @@ from wtforms import (  # type: ignore[import-untyped]  # ships no py.typed
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional  # type: ignore[import-untyped]  # as above
 
-from folio.core.db import Database
 from folio.core.errors import ConflictError, PermissionDeniedError, QuotaExceededError, ValidationFailedError
 from folio.core.security import Principal
 from folio.core.settings import Settings
 from folio.identity import api as identity
 from folio.tasks import api as tasks
 from folio.webkit.access import safe_next, signed_in, staff_required
-from folio.webkit.bridge import portal
+from folio.webkit.bridge import LoopPortal, portal
 from folio.webkit.forms import (
     ActionForm,
     Choices,
@@ -132,8 +131,13 @@ def _members(principal: Principal) -> list[identity.MemberRead]:
         return []
 
 
+def _unit_of_work(here: LoopPortal) -> tasks.TaskUnitOfWork:
+    """The platform's tasks unit of work, which the service calls below run on."""
+    return here.platform.get(tasks.TASK_UNIT_OF_WORK)
+
+
 async def _load_board(
-    db: Database,
+    uow: tasks.TaskUnitOfWork,
     *,
     settings: Settings,
     principal: Principal,
@@ -143,13 +147,13 @@ async def _load_board(
 ) -> Board:
     """One page of the board and, for the status tabs, the matches per status (one portal hop)."""
     listed = await tasks.list_tasks(
-        db, settings=settings, principal=principal, filters=filters, sort=sort, page=page, per_page=PER_PAGE
+        uow, settings=settings, principal=principal, filters=filters, sort=sort, page=page, per_page=PER_PAGE
     )
     counts: dict[str, int] = {}
     for status in tasks.TaskStatus:
         only = filters.model_copy(update={"status": status})
         counted = await tasks.list_tasks(
-            db, settings=settings, principal=principal, filters=only, sort=sort, page=1, per_page=1
+            uow, settings=settings, principal=principal, filters=only, sort=sort, page=1, per_page=1
         )
         counts[status.value] = counted.total
     return Board(page=listed, counts=counts)
@@ -186,7 +190,7 @@ def index() -> ResponseReturnValue:
     here = portal()
     board = here.call(
         _load_board,
-        here.database,
+        _unit_of_work(here),
         settings=here.settings,
         principal=principal,
         filters=filters,
@@ -216,9 +220,7 @@ def new() -> ResponseReturnValue:
         here = portal()
         try:
             data = tasks.TaskCreate(**_task_fields(form))
-            created = here.call(
-                tasks.create_task, here.database, settings=here.settings, principal=principal, data=data
-            )
+            created = here.call(tasks.create_task, _unit_of_work(here), principal=principal, data=data)
         except pydantic.ValidationError as exc:
             flash_errors(show_errors(form, validation_errors(exc)))
         except ValidationFailedError as exc:
@@ -237,14 +239,14 @@ def edit(task_id: uuid.UUID) -> ResponseReturnValue:
     """Edit a task; a change someone saved meanwhile is reported, not overwritten."""
     principal = signed_in()
     here = portal()
-    task = here.call(tasks.get_task, here.database, principal=principal, task_id=task_id)
+    task = here.call(tasks.get_task, _unit_of_work(here), principal=principal, task_id=task_id)
     form = TaskForm(obj=_FormValues(task))
     form.assignee_id.choices = _assignee_choices(principal)
     if form.validate_on_submit():
         try:
             data = tasks.TaskUpdate(**_task_fields(form), version=int(form.version.data or task.version))
             updated = here.call(
-                tasks.update_task, here.database, principal=principal, task_id=task_id, data=data
+                tasks.update_task, _unit_of_work(here), principal=principal, task_id=task_id, data=data
             )
         except pydantic.ValidationError as exc:
             flash_errors(show_errors(form, validation_errors(exc)))
@@ -273,7 +275,7 @@ def complete(task_id: uuid.UUID) -> ResponseReturnValue:
         here = portal()
         done = here.call(
             tasks.update_task,
-            here.database,
+            _unit_of_work(here),
             principal=principal,
             task_id=task_id,
             data=tasks.TaskUpdate(status=tasks.TaskStatus.DONE),
@@ -288,10 +290,10 @@ def delete(task_id: uuid.UUID) -> ResponseReturnValue:
     """Confirm (GET) and delete (POST) a task."""
     principal = signed_in()
     here = portal()
-    task = here.call(tasks.get_task, here.database, principal=principal, task_id=task_id)
+    task = here.call(tasks.get_task, _unit_of_work(here), principal=principal, task_id=task_id)
     form = ActionForm()
     if form.validate_on_submit():
-        here.call(tasks.delete_task, here.database, principal=principal, task_id=task_id)
+        here.call(tasks.delete_task, _unit_of_work(here), principal=principal, task_id=task_id)
         flash(f"Deleted “{task.title}”.", "success")
         return redirect(safe_next(request.form.get("back"), url_for("board.index")))
     return render_template("board/delete.html", task=task, form=form)

@@ -16,6 +16,7 @@ import pytest
 
 from folio.core.db import Database, open_database
 from folio.core.settings import Settings
+from folio.tasks.api import SqlAlchemyTaskUnitOfWork, TaskUnitOfWork
 from tests.support.identity import fast_argon2
 
 
@@ -34,3 +35,9 @@ async def pg_database(migrated_postgres: Settings) -> AsyncIterator[Database]:
     """A ``Database`` on the migrated PostgreSQL primary, as the application role (RLS applies)."""
     async with open_database(migrated_postgres.database, migrated_postgres.database_url) as database:
         yield database
+
+
+@pytest.fixture
+def uow(any_database: Database, settings: Settings) -> TaskUnitOfWork:
+    """The SQL unit of work bootstrap wires, on the database under test (both backends)."""
+    return SqlAlchemyTaskUnitOfWork(any_database, settings)

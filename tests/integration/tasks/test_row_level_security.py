@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from folio.core.db import Database
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
-from folio.tasks.api import TaskCreate, create_task
+from folio.tasks.api import SqlAlchemyTaskUnitOfWork, TaskCreate, create_task
 from tests.support.identity import create_member
 
 pytestmark = pytest.mark.integration
@@ -24,15 +24,14 @@ async def test_raw_sql_as_app_role_sees_only_the_scoped_shop(
 ) -> None:
     """``SELECT * FROM tasks`` in shop B's scope returns B's rows only, and none outside any scope."""
     require_service("postgres")
+    uow = SqlAlchemyTaskUnitOfWork(pg_database, settings)
     shop_a = await create_member(pg_database)
     shop_b = await create_member(pg_database)
     a_ids = set()
     for i in range(3):
-        task = await create_task(
-            pg_database, settings=settings, principal=shop_a, data=TaskCreate(title=f"A{i}")
-        )
+        task = await create_task(uow, principal=shop_a, data=TaskCreate(title=f"A{i}"))
         a_ids.add(task.id)
-    b_task = await create_task(pg_database, settings=settings, principal=shop_b, data=TaskCreate(title="B"))
+    b_task = await create_task(uow, principal=shop_b, data=TaskCreate(title="B"))
 
     async def select_all(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID]]:
         rows = await session.execute(text("SELECT id, tenant_id FROM tasks"))

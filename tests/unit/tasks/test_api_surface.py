@@ -11,10 +11,16 @@ pytestmark = pytest.mark.unit
 
 
 def test_tasks_api_exports() -> None:
-    """The public surface is the service, its DTOs and the data migrations (the routers live in http)."""
+    """The public surface is the service, the unit of work it runs on, its DTOs and the data migrations.
+
+    The routers live in http; the in-memory unit of work is for tests and stays in
+    ``folio.tasks.unit_of_work``.
+    """
     assert sorted(folio.tasks.api.__all__) == [
         "DATA_MIGRATIONS",
         "InvalidCursorError",
+        "SqlAlchemyTaskUnitOfWork",
+        "TASK_UNIT_OF_WORK",
         "TaskCreate",
         "TaskFilter",
         "TaskPage",
@@ -23,6 +29,7 @@ def test_tasks_api_exports() -> None:
         "TaskSlice",
         "TaskSort",
         "TaskStatus",
+        "TaskUnitOfWork",
         "TaskUpdate",
         "create_task",
         "delete_task",

@@ -348,8 +348,7 @@ async def test_board_filters_sorts_counts_and_pages(browser: BrowserFactory, web
     principal = await _owner_principal(web_app, shop.slug, shop.owner_email)
     for number in range(12):
         await tasks.create_task(
-            platform.database,
-            settings=platform.settings,
+            platform.get(tasks.TASK_UNIT_OF_WORK),
             principal=principal,
             data=tasks.TaskCreate(
                 title=f"Shelve batch {number:02d}",
