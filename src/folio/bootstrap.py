@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from redis.asyncio import Redis
+
+from folio.core.cache import CACHES, Caches
 from folio.core.data_migrations import DataMigration
 from folio.core.db import Database
 from folio.core.objectstore import object_store_for
@@ -56,6 +59,11 @@ def build_platform(
     platform.provide(AUTHENTICATOR, partial(authenticate_credentials, database, settings))
     platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
     platform.provide(TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings))
+    # The caches use the rate limiter's Redis server (a pool of their own); lite mode: L1 only.
+    caches = Caches(
+        settings.cache, redis=Redis.from_url(settings.cache_url) if _cache_in_redis(settings) else None
+    )
+    platform.provide(CACHES, caches, aclose=caches.aclose)
     if search_enabled(settings):
         backend = search_backend(settings)
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)
@@ -75,9 +83,13 @@ def _readiness(
     readiness: dict[str, ReadinessCheck] = {"database": database.check_ready}
     if database.replica is not None:
         readiness["database-replica"] = lambda: database.check_ready(readonly=True)
-    if settings.cache.backend == "redis" or settings.cache.url is not None:
+    if _cache_in_redis(settings):
         readiness["cache"] = rate_limiter.check
     return readiness
+
+
+def _cache_in_redis(settings: Settings) -> bool:
+    return settings.cache.backend == "redis" or settings.cache.url is not None
 
 
 def data_migrations() -> list[DataMigration]:

@@ -1,4 +1,4 @@
-"""The ``cache`` section: where counters, rate limits and web sessions live."""
+"""The ``cache`` section: where counters, rate limits and web sessions live, and the caches' bounds."""
 
 from __future__ import annotations
 
@@ -19,3 +19,30 @@ class CacheSettings(FolioSettingsBase):
         "redis", description="`redis` (the services' Redis), or `memory` for lite mode (one process)."
     )
     url: SecretStr | None = setting(None, description="Redis URL to use instead of the local server.")
+    l1_ttl_s: float = setting(
+        30.0,
+        gt=0,
+        description="Default L1 (in-process) TTL of a named cache, in seconds: the staleness bound "
+        "when an invalidation broadcast is missed.",
+    )
+    l1_entries: int = setting(1000, gt=0, description="Default entry bound of a named cache's L1.")
+    l1_bytes: int = setting(
+        4 * 1024 * 1024, gt=0, description="Default byte bound (encoded values) of a named cache's L1."
+    )
+    stale_s: float = setting(
+        0.0,
+        ge=0,
+        description="Default stale window, in seconds: how long past its TTL a value is still served "
+        "while one refresh runs (0: expired values are misses).",
+    )
+    lease_s: float = setting(
+        2.0,
+        gt=0,
+        description="Cross-process load lease, in seconds: the longest other processes wait for the "
+        "process loading a key before they load it themselves; keep it above the origin's slowest call.",
+    )
+    subscribe_timeout_s: float = setting(
+        1.0,
+        gt=0,
+        description="How long a process's first cache read waits for the invalidation channel.",
+    )
