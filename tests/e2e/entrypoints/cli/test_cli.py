@@ -20,6 +20,7 @@ from folio.entrypoints.cli import build_cli
 from tests.conftest import free_port
 from tests.e2e.conftest import FolioRunner
 from tests.e2e.entrypoints.cli.test_up import running_folio_up
+from tests.support.servers import postgres_env
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +94,11 @@ def test_config_show_masks_secrets_and_names_origins(folio: FolioRunner, tmp_pat
 
 def test_config_show_table_for_humans(folio: FolioRunner) -> None:
     """The table view lists settings with their env var and marks reloadable ones."""
-    result = folio("config", "show", "--changed", env={"FOLIO_GATEWAY_PORT": "9001"})
+    # The Redis port at its default even where the suite's servers moved theirs (the
+    # runner passes their ports on), so it is a setting --changed must leave out.
+    result = folio(
+        "config", "show", "--changed", env={"FOLIO_GATEWAY_PORT": "9001", "FOLIO_SERVICES_REDIS_PORT": None}
+    )
     assert result.returncode == 0
     assert "gateway.port" in result.stdout
     assert "FOLIO_GATEWAY_PORT" in result.stdout
@@ -159,20 +164,16 @@ def test_db_upgrade_current_downgrade_on_sqlite(folio: FolioRunner, tmp_path: Pa
     assert "0001_baseline" in history.stdout
 
 
+
 def test_db_upgrade_on_postgres_runs_as_the_owner_role(
     folio: FolioRunner, settings: Settings, require_service: Callable[[str], None]
 ) -> None:
     """`folio db upgrade` on PostgreSQL connects as the owner role, so the owner owns alembic_version."""
     require_service("postgres")
     pg = settings.services.postgres
-    # The server require_service checked, wherever the suite's settings put it; its data
-    # folder holds the generated role passwords (this command runs in another folder).
-    env = {
-        "FOLIO_DATABASE_BACKEND": "postgres",
-        "FOLIO_SERVICES_POSTGRES_HOST": pg.host,
-        "FOLIO_SERVICES_POSTGRES_PORT": str(pg.port),
-        "FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir),
-    }
+    # The server require_service checked, wherever the suite's settings put it (this
+    # command runs in another folder).
+    env = {"FOLIO_DATABASE_BACKEND": "postgres", **postgres_env(settings)}
     upgraded = folio("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"database at {HEAD}" in upgraded.stdout
@@ -282,16 +283,12 @@ START_HINT = "start it with `folio services up` or `make run`"
 
 def _record_full_mode(folder: Path, settings: Settings, **overrides: str) -> None:
     """Record, in ``folder``, what `folio up` (full mode) hands its processes, on the suite's servers."""
-    pg = settings.services.postgres
     environ = {
         "FOLIO_DATABASE_BACKEND": "postgres",
         "FOLIO_CACHE_BACKEND": "redis",
         "FOLIO_LOGGING_SHIP_TO_SEARCH": "true",
         # The servers require_service checked, wherever the suite's settings put them.
-        "FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute()),
-        "FOLIO_SERVICES_POSTGRES_HOST": pg.host,
-        "FOLIO_SERVICES_POSTGRES_PORT": str(pg.port),
-        "FOLIO_SERVICES_POSTGRES_REPLICA_PORT": str(pg.replica_port),
+        **postgres_env(settings),
         **overrides,
     }
     record_platform(environ, mode="full", path=folder / RECORD)
@@ -325,7 +322,9 @@ def test_platform_servers_down_is_one_line(folio: FolioRunner, tmp_path: Path, s
         FOLIO_SERVICES_POSTGRES_REPLICA_ENABLED="false",
     )
     for command in (("tenants", "list"), ("mail", "outbox"), ("db", "current")):
-        result = folio(*command)
+        # The record's closed port decides: the suite's own port, which the runner passes
+        # on where the servers moved, would override it (the environment beats the record).
+        result = folio(*command, env={"FOLIO_SERVICES_POSTGRES_PORT": None})
         assert result.returncode == 1, f"{command}: {result.stdout}"
         assert "Traceback" not in result.stderr
         last = result.stderr.strip().splitlines()[-1]

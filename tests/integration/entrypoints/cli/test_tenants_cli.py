@@ -24,6 +24,7 @@ from folio.entrypoints.cli import build_cli
 from folio.identity.api import RegisterShop, register_shop
 from folio.usage.api import Meter, record_usage
 from tests.support.identity import PASSWORD, unique_email, unique_slug
+from tests.support.servers import postgres_env
 
 pytestmark = pytest.mark.integration
 
@@ -220,11 +221,12 @@ async def test_migrate_one_shop_on_postgres(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On PostgreSQL (schema as owner, data as the app role) `--shop` migrates just that shop, once."""
-    # The suite's servers, from an empty folder: their data folder holds the role passwords.
+    # The suite's PostgreSQL, from an empty folder with no FOLIO_* variable (clean_env):
+    # named in full, since the default ports may be another checkout's servers.
     env = {
         "FOLIO_DATABASE_BACKEND": "postgres",
         "FOLIO_CACHE_BACKEND": "memory",
-        "FOLIO_SERVICES_DATA_DIR": str(migrated_postgres.services.data_dir),
+        **postgres_env(migrated_postgres),
     }
     slug = await _register(migrated_postgres, env)
     other = await _register(migrated_postgres, env)
