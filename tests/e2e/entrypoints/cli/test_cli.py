@@ -164,6 +164,16 @@ def test_db_upgrade_current_downgrade_on_sqlite(folio: FolioRunner, tmp_path: Pa
     assert "0001_baseline" in history.stdout
 
 
+def test_db_downgrade_one_revision_and_back_on_sqlite(folio: FolioRunner, tmp_path: Path) -> None:
+    """`folio db downgrade -- -1` steps one revision down, as docs/add-a-context.md checks a new table."""
+    env = {"FOLIO_DATABASE_SQLITE_PATH": str(tmp_path / "shop.db")}
+    assert folio("db", "upgrade", env=env).returncode == 0
+    down = folio("db", "downgrade", "--", "-1", env=env)
+    assert down.returncode == 0, down.stderr
+    assert f"database at {HEAD}" not in down.stdout
+    assert f"behind (newest is {HEAD})" in folio("db", "current", env=env).stdout
+    assert f"database at {HEAD}" in folio("db", "upgrade", env=env).stdout
+
 
 def test_db_upgrade_on_postgres_runs_as_the_owner_role(
     folio: FolioRunner, settings: Settings, require_service: Callable[[str], None]
