@@ -350,10 +350,10 @@ async def test_a_dead_pooled_connection_costs_one_retry_not_a_failure(migrated_p
     assert migrated_postgres.database.pool_pre_ping is False
     one = migrated_postgres.database.model_copy(update={"pool_size": 1, "max_overflow": 0})
     async with open_database(one, migrated_postgres.database_url) as database:
-        backend = await database.run(lambda session: _scalar(session, "SELECT pg_backend_pid()"))
+        backend = int(str(await database.run(lambda session: _scalar(session, "SELECT pg_backend_pid()"))))
         async with open_database(one, migrated_postgres.database_url) as other:
             # A role may end its own backends: the pooled connection dies while idle.
-            assert await other.run(lambda s: _scalar(s, f"SELECT pg_terminate_backend({int(backend)})"))
+            assert await other.run(lambda s: _scalar(s, f"SELECT pg_terminate_backend({backend})"))
         tries = 0
 
         async def count_and_read(session: AsyncSession) -> object:
