@@ -1,4 +1,4 @@
-"""Test doubles for ``folio.core.cache``: a clock that moves when told, an origin that counts its calls."""
+"""Test doubles for ``folio.core.cache``: a clock that moves when told, origins that count or block."""
 
 from __future__ import annotations
 
@@ -32,3 +32,23 @@ class Origin:
         if self.error is not None:
             raise self.error
         return self.value
+
+
+class BlockingOrigin:
+    """A loader that reads ``value`` at once, then waits for ``release`` before answering it.
+
+    It lets a test run an invalidation while a load is between reading the origin and
+    filling the cache: ``read`` is set once the value was read.
+    """
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+        self.read = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> bytes:
+        """Read the value, signal ``read``, wait for ``release``, answer what was read."""
+        value = self.value
+        self.read.set()
+        await self.release.wait()
+        return value

@@ -9,12 +9,17 @@ Key contracts:
 - ``invalidate(key)`` / ``invalidate_tag(tag)`` drop the value from L2 and this L1 and
   broadcast to every other process's L1. Staleness bound: ``l1_ttl_s`` (normally the
   pub/sub delay); see ``hierarchy``.
+- A load that overlaps an invalidation returns its value to its callers but caches it
+  nowhere (generation counters in L2, watches in L1): invalidation is never undone.
+- Writes: ``Cache.write_through`` (origin, then cache, in one call) or ``WriteBack``
+  (buffered, flushed in batches; what is pending when the process is killed is lost).
 - Lite mode (``cache.backend = "memory"``): L1 only, invalidation in this process.
 - Metrics ``folio_cache_*`` per cache name and layer (``metrics``).
 
 Modules: ``entry`` (a value and its freshness), ``local`` (L1), ``shared`` (L2),
-``flight`` (single flight), ``hierarchy`` (``Cache``), ``caches`` (``Caches``, the slot),
-``broadcast`` (the invalidation message), ``codec`` (``Cached``), ``metrics``.
+``scripts`` (Lua by ``EVALSHA``), ``flight`` (single flight), ``hierarchy`` (``Cache``),
+``caches`` (``Caches``, the slot), ``broadcast`` (the invalidation message), ``codec``
+(``Cached``), ``writeback`` (``WriteBack``), ``metrics``.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from __future__ import annotations
 from folio.core.cache.caches import CACHES, Caches
 from folio.core.cache.codec import Cached
 from folio.core.cache.entry import Entry
-from folio.core.cache.hierarchy import Cache, Loader
-from folio.core.cache.local import Clock, LocalCache
-from folio.core.cache.shared import PubSubClient, RedisClient, SharedCache
+from folio.core.cache.hierarchy import Cache, Loader, Random, refresh_early
+from folio.core.cache.local import Clock, LocalCache, Watch
+from folio.core.cache.shared import Lease, PubSubClient, RedisClient, SharedCache
+from folio.core.cache.writeback import WriteBack
 
 __all__ = [
     "CACHES",
@@ -33,9 +39,14 @@ __all__ = [
     "Caches",
     "Clock",
     "Entry",
+    "Lease",
     "Loader",
     "LocalCache",
     "PubSubClient",
+    "Random",
     "RedisClient",
     "SharedCache",
+    "Watch",
+    "WriteBack",
+    "refresh_early",
 ]

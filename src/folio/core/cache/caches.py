@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 import uuid
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import structlog
 
 from folio.core.cache.broadcast import Invalidation
-from folio.core.cache.hierarchy import Cache
+from folio.core.cache.hierarchy import Cache, Random
 from folio.core.cache.local import Clock, LocalCache
 from folio.core.cache.metrics import EVICTIONS
 from folio.core.cache.shared import RedisClient, SharedCache
@@ -52,14 +53,19 @@ class Caches:
         redis: RedisClient | None = None,
         namespace: str = "folio",
         clock: Clock = time.time,
+        random: Random = random.random,
     ) -> None:
-        """Own ``redis`` (``aclose`` closes it); ``namespace`` prefixes every key and the channel."""
+        """Own ``redis`` (``aclose`` closes it); ``namespace`` prefixes every key and the channel.
+
+        ``clock`` and ``random`` (early refresh's draws) are the caches'; tests pass fakes.
+        """
         self.settings = settings
         self.sender = uuid.uuid4().hex
         self._redis = redis
         self._namespace = namespace
         self._channel = f"{namespace}:cache:invalidations"
         self._clock = clock
+        self._random = random
         self._caches: dict[str, Cache] = {}
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -78,10 +84,12 @@ class Caches:
         l1_entries: int | None = None,
         l1_bytes: int | None = None,
         stale_s: float | None = None,
+        early_refresh_beta: float | None = None,
     ) -> Cache:
         """The cache called ``name``, built on first use; a bound left None is the settings' default.
 
-        ``l1_ttl_s`` is the cache's staleness bound (see ``folio.core.cache.hierarchy``).
+        ``l1_ttl_s`` is the cache's staleness bound, ``early_refresh_beta`` turns on
+        probabilistic early refresh (see ``folio.core.cache.hierarchy``).
         Asking again for a name returns the same cache; asking with other bounds is a
         ``ValueError`` (two owners would disagree about it).
         """
@@ -90,15 +98,18 @@ class Caches:
         l1_entries = settings.l1_entries if l1_entries is None else l1_entries
         l1_bytes = settings.l1_bytes if l1_bytes is None else l1_bytes
         stale_s = settings.stale_s if stale_s is None else stale_s
+        beta = settings.early_refresh_beta if early_refresh_beta is None else early_refresh_beta
         existing = self._caches.get(name)
         if existing is not None:
             local = existing.local
-            if (local.ttl_s, local.max_entries, local.max_bytes, existing.stale_s) != (
-                l1_ttl_s,
-                l1_entries,
-                l1_bytes,
-                stale_s,
-            ):
+            held = (
+                local.ttl_s,
+                local.max_entries,
+                local.max_bytes,
+                existing.stale_s,
+                existing.early_refresh_beta,
+            )
+            if held != (l1_ttl_s, l1_entries, l1_bytes, stale_s, beta):
                 raise ValueError(f"cache {name!r} exists already with other bounds")
             return existing
         evictions = EVICTIONS.labels(name, "l1")
@@ -127,6 +138,8 @@ class Caches:
             sender=self.sender,
             ready=self._ready,
             clock=self._clock,
+            early_refresh_beta=beta,
+            random=self._random,
         )
         self._caches[name] = cache
         return cache

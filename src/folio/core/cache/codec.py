@@ -38,6 +38,20 @@ class Cached(Generic[T]):
         data = await self.cache.get_or_load(key, load_encoded, ttl_s=ttl_s, tags=tags)
         return self._adapter.validate_json(data)
 
+    async def write_through(
+        self,
+        key: str,
+        value: T,
+        write: Callable[[T], Awaitable[object]],
+        *,
+        ttl_s: float,
+        tags: Sequence[str] = (),
+    ) -> None:
+        """``write(value)`` to the origin, then cache ``value`` encoded (see ``Cache.write_through``)."""
+        await self.cache.write_through(
+            key, self._adapter.dump_json(value), lambda: write(value), ttl_s=ttl_s, tags=tags
+        )
+
     async def invalidate(self, key: str) -> None:
         """``Cache.invalidate``."""
         await self.cache.invalidate(key)

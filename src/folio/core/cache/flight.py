@@ -28,6 +28,10 @@ class SingleFlight(Generic[T]):
     def __len__(self) -> int:
         return len(self._running)
 
+    def running(self, key: str) -> bool:
+        """Whether a run for ``key`` is in flight."""
+        return key in self._running
+
     async def run(self, key: str, load: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """``load()``'s result, from the run already in flight for ``key`` if there is one."""
         return await asyncio.shield(self.start(key, load))

@@ -13,6 +13,13 @@ never heard is dropped by then at the latest. Expired entries are dropped when r
 evicted as least recently used; no timer runs. A tag index makes ``pop_tag`` cost the
 entries it drops, not the whole cache.
 
+Why watches: a read that misses here goes to L2 or the origin and comes back later to
+``put`` what it found. If ``pop``, ``pop_tag`` or ``clear`` ran meanwhile (an
+invalidation, local or broadcast), that value may predate it and must not be kept. A
+``Watch`` opened before the read records the invalidations that touch it, and ``put``
+with it refuses a spoiled value. Watches live only while their read is in flight, so
+this costs memory for the reads in flight, not a counter per key ever invalidated.
+
 Not thread-safe: it belongs to one event loop, like the rest of ``folio.core.cache``.
 """
 
@@ -20,14 +27,30 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from folio.core.cache.entry import Entry
 
-__all__ = ["Clock", "LocalCache"]
+__all__ = ["Clock", "LocalCache", "Watch"]
 
 Clock = Callable[[], float]
 """Wall-clock seconds (``time.time``); tests pass a fake one."""
+
+
+class Watch:
+    """What was invalidated about one key while a read of it was in flight (see the module docstring)."""
+
+    __slots__ = ("dropped_tags", "key", "spoiled")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.spoiled = False
+        self.dropped_tags: set[str] = set()
+
+    def spoils(self, entry: Entry) -> bool:
+        """Whether ``entry``, read while this watch was open, may predate an invalidation."""
+        return self.spoiled or not self.dropped_tags.isdisjoint(entry.tags)
 
 
 class LocalCache:
@@ -53,6 +76,7 @@ class LocalCache:
         self._entries: OrderedDict[str, tuple[Entry, float]] = OrderedDict()
         self._by_tag: dict[str, set[str]] = {}
         self._bytes = 0
+        self._watches: set[Watch] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -74,16 +98,30 @@ class LocalCache:
         self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: str, entry: Entry) -> None:
-        """Hold ``entry`` until the earlier of the L1 TTL and its stale window's end.
+    @contextmanager
+    def watch(self, key: str) -> Iterator[Watch]:
+        """Note the invalidations of ``key`` (and of any tag) until the block ends; pass it to ``put``."""
+        watch = Watch(key)
+        self._watches.add(watch)
+        try:
+            yield watch
+        finally:
+            self._watches.discard(watch)
 
-        A value larger than ``max_bytes`` is not held (it would evict everything else).
-        Least recently used entries are evicted until both bounds hold.
+    def put(self, key: str, entry: Entry, *, watch: Watch | None = None) -> bool:
+        """Hold ``entry`` until the earlier of the L1 TTL and its stale window's end; whether it is held.
+
+        With ``watch`` (opened before ``entry`` was read), an entry that an invalidation
+        since then may have made stale is not held. A value larger than ``max_bytes`` is
+        not held (it would evict everything else). Least recently used entries are
+        evicted until both bounds hold.
         """
+        if watch is not None and watch.spoils(entry):
+            return False
         self._drop(key)
         size = len(entry.value)
         if size > self.max_bytes:
-            return
+            return False
         expires_at = min(self._clock() + self.ttl_s, entry.stale_until)
         self._entries[key] = (entry, expires_at)
         self._bytes += size
@@ -95,21 +133,29 @@ class LocalCache:
             evicted += 1
         if evicted:
             self._on_evict(evicted)
+        return True
 
     def pop(self, key: str) -> None:
-        """Drop ``key`` if held."""
+        """Drop ``key`` if held, and spoil the reads of it in flight (an invalidation)."""
         self._drop(key)
+        for watch in self._watches:
+            if watch.key == key:
+                watch.spoiled = True
 
     def pop_tag(self, tag: str) -> None:
-        """Drop every entry carrying ``tag``."""
+        """Drop every entry carrying ``tag``, and spoil reads in flight of values that carry it."""
         for key in list(self._by_tag.get(tag, ())):
             self._drop(key)
+        for watch in self._watches:
+            watch.dropped_tags.add(tag)
 
     def clear(self) -> None:
-        """Drop everything (the invalidation channel was lost: what is held may be stale)."""
+        """Drop everything and spoil every read in flight (the channel was lost: anything may be stale)."""
         self._entries.clear()
         self._by_tag.clear()
         self._bytes = 0
+        for watch in self._watches:
+            watch.spoiled = True
 
     def _drop(self, key: str) -> None:
         found = self._entries.pop(key, None)

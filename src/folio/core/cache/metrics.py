@@ -8,9 +8,20 @@ created once per process and every ``Cache`` labels them with its name. Layers a
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["EVICTIONS", "HITS", "MISSES", "ORIGIN_CALLS", "ORIGIN_SECONDS", "STALE_SERVES"]
+__all__ = [
+    "EARLY_REFRESHES",
+    "EVICTIONS",
+    "FILLS_REFUSED",
+    "HITS",
+    "MISSES",
+    "ORIGIN_CALLS",
+    "ORIGIN_SECONDS",
+    "STALE_SERVES",
+    "WRITE_BACK_FLUSHED",
+    "WRITE_BACK_PENDING",
+]
 
 _LABELS = ["cache", "layer"]
 
@@ -29,4 +40,22 @@ ORIGIN_CALLS = Counter(
 )
 ORIGIN_SECONDS = Histogram(
     "folio_cache_origin_seconds", "Time the origin (the loader) took per call.", ["cache"]
+)
+EARLY_REFRESHES = Counter(
+    "folio_cache_early_refreshes_total",
+    "Background refreshes of a still-fresh value started by probabilistic early refresh (XFetch).",
+    ["cache"],
+)
+FILLS_REFUSED = Counter(
+    "folio_cache_fills_refused_total",
+    "Loaded values not stored in L2 because the key or a tag was invalidated while the origin was read.",
+    ["cache"],
+)
+WRITE_BACK_FLUSHED = Counter(
+    "folio_cache_write_back_flushed_total", "Writes a write-back buffer handed to its origin.", ["buffer"]
+)
+WRITE_BACK_PENDING = Gauge(
+    "folio_cache_write_back_pending",
+    "Writes a write-back buffer holds that its origin has not seen (lost if the process is killed).",
+    ["buffer"],
 )

@@ -35,6 +35,13 @@ class CacheSettings(FolioSettingsBase):
         description="Default stale window, in seconds: how long past its TTL a value is still served "
         "while one refresh runs (0: expired values are misses).",
     )
+    early_refresh_beta: float = setting(
+        0.0,
+        ge=0,
+        description="Default probabilistic early refresh (XFetch) of a named cache: 0 is off; with beta > 0 "
+        "a hit refreshes in the background with probability exp(-time left / (load time * beta)); "
+        "1 is usual.",
+    )
     lease_s: float = setting(
         2.0,
         gt=0,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import uuid
 
 import pytest
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
-from folio.core.cache import Cached, Caches
+from folio.core.cache import Cached, Caches, Entry, refresh_early
 from folio.core.settings.cache import CacheSettings
-from tests.support.cache import FakeClock, Origin
+from tests.support.cache import BlockingOrigin, FakeClock, Origin
 
 pytestmark = pytest.mark.unit
 
@@ -184,3 +186,140 @@ def test_named_returns_one_cache_per_name_and_refuses_other_bounds(caches: Cache
     assert caches.lite
     with pytest.raises(ValueError, match="other bounds"):
         caches.named(name, l1_entries=11)
+
+
+@pytest.mark.parametrize("invalidation", ["key", "tag"])
+async def test_a_load_overlapping_an_invalidation_is_not_kept(caches: Caches, invalidation: str) -> None:
+    """The loader read the old value, an invalidation ran, then it answered: callers get it, L1 does not."""
+    cache = caches.named(unique("race"))
+    origin = BlockingOrigin(b"old")
+    waiting = [
+        asyncio.create_task(cache.get_or_load("k", origin, ttl_s=60, tags=["shop:1"])) for _ in range(3)
+    ]
+    await origin.read.wait()
+    origin.value = b"new"
+    await (cache.invalidate("k") if invalidation == "key" else cache.invalidate_tag("shop:1"))
+    origin.release.set()
+    assert await asyncio.gather(*waiting) == [b"old"] * 3
+    assert cache.local.get("k") is None
+    assert await cache.get_or_load("k", origin, ttl_s=60, tags=["shop:1"]) == b"new"
+    assert cache.local.get("k") is not None
+
+
+async def test_an_invalidation_of_another_key_or_tag_does_not_spoil_a_load(caches: Caches) -> None:
+    """Only invalidations touching the loaded key or its tags stop it being kept."""
+    cache = caches.named(unique("race-unrelated"))
+    origin = BlockingOrigin(b"v")
+    loading = asyncio.create_task(cache.get_or_load("k", origin, ttl_s=60, tags=["shop:1"]))
+    await origin.read.wait()
+    await cache.invalidate("other")
+    await cache.invalidate_tag("shop:2")
+    origin.release.set()
+    assert await loading == b"v"
+    assert cache.local.get("k") is not None
+
+
+def test_refresh_early_rises_as_expiry_nears() -> None:
+    """XFetch on a seeded source: the share of early refreshes is exp(-left / (load_s * beta))."""
+    draw = random.Random(1234).random  # noqa: S311 - seeded on purpose: repeatable draws
+    entry = Entry(value=b"v", fresh_until=100.0, stale_until=100.0, load_s=1.0)
+    trials = 20_000
+    shares = []
+    for left in (8.0, 4.0, 2.0, 1.0, 0.25):
+        hits = sum(refresh_early(entry, 100.0 - left, beta=1.0, random=draw) for _ in range(trials))
+        shares.append(hits / trials)
+        assert hits / trials == pytest.approx(math.exp(-left), abs=0.01)
+    assert shares == sorted(shares)
+    assert refresh_early(entry, 100.0, beta=1.0, random=draw)
+    assert not any(
+        refresh_early(Entry(b"v", 100.0, 100.0, load_s=0.0), 99.99, beta=1.0, random=draw)
+        for _ in range(1000)
+    )
+
+
+async def test_early_refresh_reloads_a_fresh_value_in_the_background(clock: FakeClock) -> None:
+    """With a beta, a hit near expiry serves the value and one refresh replaces it before it expires."""
+    draws = random.Random(7).random  # noqa: S311 - seeded on purpose: repeatable draws
+    caches = Caches(CacheSettings(backend="memory"), clock=clock, random=draws)
+    name = unique("xfetch")
+    cache = caches.named(name, early_refresh_beta=1.0, l1_ttl_s=300)
+    origin = Origin()
+
+    async def slow_origin() -> bytes:
+        clock.now += 2.0  # the origin takes 2 s of the fake clock: load_s = 2
+        return await origin()
+
+    await cache.get_or_load("k", slow_origin, ttl_s=60)
+    far = [await cache.get_or_load("k", slow_origin, ttl_s=60) for _ in range(200)]
+    assert (far, origin.calls) == ([b"v1"] * 200, 1)
+    clock.now += 59.5  # 0.5 s left: each hit refreshes with probability exp(-0.25)
+    origin.value = b"v2"
+    served = [await cache.get_or_load("k", slow_origin, ttl_s=60) for _ in range(5)]
+    assert served[0] == b"v1"
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert origin.calls == 2
+    assert sample("folio_cache_early_refreshes_total", name) == 1
+    assert await cache.get_or_load("k", slow_origin, ttl_s=60) == b"v2"
+    entry = cache.local.get("k")
+    assert entry is not None
+    assert entry.fresh_until > clock.now + 59
+
+
+async def test_early_refresh_is_off_by_default(caches: Caches, clock: FakeClock) -> None:
+    """Without a beta, hits up to the last instant of freshness never call the origin."""
+    cache = caches.named(unique("xfetch-off"), l1_ttl_s=300)
+    origin = Origin()
+
+    async def slow_origin() -> bytes:
+        clock.now += 2.0
+        return await origin()
+
+    await cache.get_or_load("k", slow_origin, ttl_s=10)
+    clock.now += 9.99
+    for _ in range(100):
+        await cache.get_or_load("k", slow_origin, ttl_s=10)
+    await asyncio.sleep(0.01)
+    assert origin.calls == 1
+
+
+async def test_write_through_writes_the_origin_then_the_cache(caches: Caches) -> None:
+    """The value written is served without a load; a failing origin write leaves the cached value."""
+    cache = caches.named(unique("write-through"))
+    origin = Origin()
+    stored: list[bytes] = []
+    await cache.get_or_load("k", origin, ttl_s=60)
+
+    async def write_origin() -> None:
+        stored.append(b"v2")
+
+    await cache.write_through("k", b"v2", write_origin, ttl_s=60)
+    assert stored == [b"v2"]
+    assert await cache.get_or_load("k", origin, ttl_s=60) == b"v2"
+    assert origin.calls == 1
+
+    async def failing_write() -> None:
+        raise RuntimeError("origin refused")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        await cache.write_through("k", b"v3", failing_write, ttl_s=60)
+    assert await cache.get_or_load("k", origin, ttl_s=60) == b"v2"
+    assert origin.calls == 1
+
+
+async def test_write_through_stops_an_older_load_from_being_kept(caches: Caches) -> None:
+    """A load of the old value in flight during a write-through does not overwrite the written value."""
+    cache = caches.named(unique("write-through-race"))
+    origin = BlockingOrigin(b"old")
+    loading = asyncio.create_task(cache.get_or_load("k", origin, ttl_s=60))
+    await origin.read.wait()
+
+    async def write_origin() -> None:
+        origin.value = b"new"
+
+    await cache.write_through("k", b"new", write_origin, ttl_s=60)
+    origin.release.set()
+    assert await loading == b"old"
+    held = cache.local.get("k")
+    assert held is not None
+    assert held.value == b"new"
