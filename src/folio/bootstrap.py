@@ -22,9 +22,9 @@ from folio.core.platform import Platform, ReadinessCheck
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.httpkit.principal import AUTHENTICATOR
-from folio.identity.api import authenticate_credentials
+from folio.identity.api import VerifiedTokens, authenticate_credentials
 from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
-from folio.tasks.api import TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork
+from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, ApiCallMeter
 from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
 
@@ -56,14 +56,21 @@ def build_platform(
         platform.own(database.dispose)
     if owned_limiter:
         platform.own(rate_limiter.aclose)
-    platform.provide(AUTHENTICATOR, partial(authenticate_credentials, database, settings))
+    platform.provide(
+        AUTHENTICATOR,
+        partial(authenticate_credentials, database, settings, tokens=VerifiedTokens(settings)),
+    )
     platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
-    platform.provide(TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings))
     # The caches use the rate limiter's Redis server (a pool of their own); lite mode: L1 only.
     caches = Caches(
         settings.cache, redis=Redis.from_url(settings.cache_url) if _cache_in_redis(settings) else None
     )
     platform.provide(CACHES, caches, aclose=caches.aclose)
+    task_pages = TaskPages(caches.named(PAGES_CACHE))
+    platform.provide(TASK_PAGES, task_pages)
+    platform.provide(
+        TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings, on_change=task_pages.forget_shop)
+    )
     if search_enabled(settings):
         backend = search_backend(settings)
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)

@@ -31,6 +31,7 @@ SURFACES: dict[str, list[str]] = {
         "TenantRead",
         "TokenPair",
         "UserRead",
+        "VerifiedTokens",
         "add_member",
         "authenticate_api_key",
         "authenticate_credentials",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from folio.identity.api_keys import authenticate_api_key, create_api_key, list_api_keys, revoke_api_key
-from folio.identity.authentication import API_KEY_HEADER, authenticate_credentials
+from folio.identity.authentication import API_KEY_HEADER, VerifiedTokens, authenticate_credentials
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
 from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role
@@ -53,6 +53,7 @@ __all__ = [
     "TenantRead",
     "TokenPair",
     "UserRead",
+    "VerifiedTokens",
     "add_member",
     "authenticate_api_key",
     "authenticate_credentials",

@@ -5,7 +5,8 @@ is a ``TaskUnitOfWork`` (the process's is ``platform.get(TASK_UNIT_OF_WORK)``, t
 ``SqlAlchemyTaskUnitOfWork`` bootstrap provides), and apply the visibility rules
 themselves (customers see only their own tasks; another shop's task is
 ``NotFoundError``); DTOs are the v1 shapes (``TaskRead``), the v2 renaming lives in
-the HTTP adapter; ``DATA_MIGRATIONS`` are the per-shop data migrations the
+the HTTP adapter; ``TaskPages`` (``TASK_PAGES``) caches the encoded lists, and the
+unit of work's ``on_change`` is how writes reach it; ``DATA_MIGRATIONS`` are the per-shop data migrations the
 ``folio tenants migrate`` runner applies.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from folio.tasks.cursor import InvalidCursorError
 from folio.tasks.data_migrations import DATA_MIGRATIONS
+from folio.tasks.page_cache import PAGES_CACHE, TASK_PAGES, TaskPages
 from folio.tasks.schemas import (
     TaskCreate,
     TaskFilter,
@@ -37,12 +39,15 @@ from folio.tasks.unit_of_work import TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork
 
 __all__ = [
     "DATA_MIGRATIONS",
+    "PAGES_CACHE",
+    "TASK_PAGES",
     "TASK_UNIT_OF_WORK",
     "InvalidCursorError",
     "SqlAlchemyTaskUnitOfWork",
     "TaskCreate",
     "TaskFilter",
     "TaskPage",
+    "TaskPages",
     "TaskPriority",
     "TaskRead",
     "TaskSlice",

@@ -15,9 +15,11 @@ What v2 changed (v1 stays served, unchanged, and is not deprecated yet):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from folio.core.security import Principal
 from folio.core.text import CleanText
@@ -31,6 +33,7 @@ from folio.httpkit import (
     problem_responses,
 )
 from folio.tasks import service
+from folio.tasks.page_cache import TASK_PAGES
 from folio.tasks.schemas import (
     TaskCreate,
     TaskCreateV2,
@@ -119,6 +122,30 @@ _UPDATE_DESCRIPTION = (
 )
 
 
+_V1_PAGE: TypeAdapter[TaskPage] = TypeAdapter(TaskPage)
+_V2_PAGE: TypeAdapter[TaskCursorPage] = TypeAdapter(TaskCursorPage)
+
+
+async def _cached_json(
+    request: Request,
+    principal: Principal,
+    key_parts: tuple[object, ...],
+    build: Callable[[], Awaitable[bytes]],
+) -> Response:
+    """The JSON list ``build`` encodes, through the platform's page cache (``folio.tasks.page_cache``).
+
+    The body is the one FastAPI would have written for the route's response model
+    (pydantic's JSON of the same model), so a hit and a miss answer byte for byte alike.
+    """
+    pages = platform_of(request).find(TASK_PAGES)
+    if pages is None:  # a platform without caches (some tests build one by hand)
+        body = await build()
+    else:
+        key = pages.key(principal.tenant_id, *key_parts)
+        body = await pages.get_or_build(principal.tenant_id, key, build)
+    return Response(content=body, media_type="application/json")
+
+
 def _with_etag(response: Response, task: TaskRead) -> None:
     response.headers["ETag"] = task.etag
 
@@ -184,6 +211,7 @@ async def _delete(
 )
 async def list_tasks_v1(
     *,
+    request: Request,
     uow: UnitOfWork,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -194,11 +222,23 @@ async def list_tasks_v1(
         int | None,
         Query(ge=1, le=1000, description="Tasks per page; default and maximum come from the `api` settings."),
     ] = None,
-) -> TaskPage:
-    """``GET /api/v1/tasks``."""
-    return await service.list_tasks(
-        uow, settings=settings, principal=principal, filters=filters, sort=sort, page=page, per_page=per_page
-    )
+) -> Response:
+    """``GET /api/v1/tasks``: the encoded page, from the page cache when it holds it."""
+
+    async def build() -> bytes:
+        found = await service.list_tasks(
+            uow,
+            settings=settings,
+            principal=principal,
+            filters=filters,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+        )
+        return _V1_PAGE.dump_json(found)
+
+    key = ("v1", service.query_for(principal, filters, sort), page, per_page)
+    return await _cached_json(request, principal, key, build)
 
 
 @v1_router.post(
@@ -294,6 +334,7 @@ async def delete_task_v1(
 )
 async def list_tasks_v2(
     *,
+    request: Request,
     uow: UnitOfWork,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -307,12 +348,23 @@ async def list_tasks_v2(
         int | None,
         Query(ge=1, le=1000, description="Tasks per page; default and maximum come from the `api` settings."),
     ] = None,
-) -> TaskCursorPage:
-    """``GET /api/v2/tasks``."""
-    tasks = await service.list_tasks_after(
-        uow, settings=settings, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
-    )
-    return TaskCursorPage.from_slice(tasks)
+) -> Response:
+    """``GET /api/v2/tasks``: the encoded page, from the page cache when it holds it."""
+
+    async def build() -> bytes:
+        tasks = await service.list_tasks_after(
+            uow,
+            settings=settings,
+            principal=principal,
+            filters=filters,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+        )
+        return _V2_PAGE.dump_json(TaskCursorPage.from_slice(tasks))
+
+    key = ("v2", service.query_for(principal, filters, sort), cursor, limit)
+    return await _cached_json(request, principal, key, build)
 
 
 @v2_router.post(

@@ -58,6 +58,7 @@ __all__ = [
     "get_task",
     "list_tasks",
     "list_tasks_after",
+    "query_for",
     "update_task",
     "visibility_for",
 ]
@@ -254,7 +255,14 @@ async def get_task(uow: TaskUnitOfWork, *, principal: Principal, task_id: uuid.U
     return await uow.run(principal.tenant_id, work, readonly=True)
 
 
-def _query(principal: Principal, filters: TaskFilter | None, sort: TaskSort) -> TaskQuery:
+def query_for(principal: Principal, filters: TaskFilter | None, sort: TaskSort) -> TaskQuery:
+    """The resolved query a list runs: ``filters`` (``assignee_id=me`` made a UUID), ``sort``, visibility.
+
+    Two lists with equal queries (and equal positions) answer alike: the page cache keys on it.
+
+    Raises:
+        ValidationFailedError: ``assignee_id=me`` from a caller with no user (an API key).
+    """
     filters = filters or TaskFilter()
     assignee = filters.assignee_id
     if assignee == "me":
@@ -294,7 +302,7 @@ async def list_tasks(
     """
     size = api_page_size(settings, per_page, name="per_page")
     offset = page_offset(page, size)
-    query = _query(principal, filters, sort)
+    query = query_for(principal, filters, sort)
 
     async def work(tx: TaskTransaction) -> TaskPage:
         found, total = await tx.tasks.find_page(query, offset=offset, limit=size)
@@ -327,7 +335,7 @@ async def list_tasks_after(
     size = api_page_size(settings, limit, name="limit")
     codec = cursor_codec(settings)
     after = codec.decode(cursor, sort=sort) if cursor is not None else None
-    query = _query(principal, filters, sort)
+    query = query_for(principal, filters, sort)
 
     async def work(tx: TaskTransaction) -> TaskSlice:
         rows, next_cursor = keyset_slice(

@@ -178,13 +178,23 @@ class _SqlAlchemyTaskTransaction(TaskTransaction):
 class SqlAlchemyTaskUnitOfWork(TaskUnitOfWork):
     """Units of work on the platform's ``Database`` (its retries, breaker and read routing).
 
-    ``settings`` give the quota's plan defaults. Holds no connection: each ``run`` is one
-    ``Database.run``, so one instance serves every request of a process.
+    ``settings`` give the quota's plan defaults; ``on_change`` hears of each shop whose
+    unit committed, after the commit (so a reader it prompts sees the change). Holds no
+    connection: each ``run`` is one ``Database.run``, so one instance serves every
+    request of a process.
     """
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        on_change: Callable[[uuid.UUID], Awaitable[None]] | None = None,
+    ) -> None:
+        """``on_change(tenant_id)`` runs after every unit that committed (the page cache forgets the shop)."""
         self.database = database
         self.settings = settings
+        self.on_change = on_change
 
     async def run(
         self,
@@ -201,7 +211,10 @@ class SqlAlchemyTaskUnitOfWork(TaskUnitOfWork):
             )
 
         with tenant_scope(tenant_id):
-            return await self.database.run(in_session, readonly=readonly)
+            result = await self.database.run(in_session, readonly=readonly)
+        if not readonly and self.on_change is not None:
+            await self.on_change(tenant_id)
+        return result
 
     async def is_member(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         """Identity's ``principal_for``: its own transaction, on the primary.

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_tasks_api_exports() -> None:
-    """The public surface is the service, the unit of work it runs on, its DTOs and the data migrations.
+    """The public surface: the service, its unit of work, the page cache, its DTOs, the data migrations.
 
     The routers live in http; the in-memory unit of work is for tests and stays in
     ``folio.tasks.unit_of_work``.
@@ -19,11 +19,14 @@ def test_tasks_api_exports() -> None:
     assert sorted(folio.tasks.api.__all__) == [
         "DATA_MIGRATIONS",
         "InvalidCursorError",
+        "PAGES_CACHE",
         "SqlAlchemyTaskUnitOfWork",
+        "TASK_PAGES",
         "TASK_UNIT_OF_WORK",
         "TaskCreate",
         "TaskFilter",
         "TaskPage",
+        "TaskPages",
         "TaskPriority",
         "TaskRead",
         "TaskSlice",
