@@ -1,8 +1,14 @@
-"""Test doubles for ``folio.core.cache``: a clock that moves when told, origins that count or block."""
+"""Test doubles for ``folio.core.cache``: a clock that moves when told, origins that count or block.
+
+Run as ``python -m tests.support.cache URL HASH WRITES BATCH kill|close`` it is the child
+process of the write-back durability test (``write_back_child``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Mapping
 
 
 class FakeClock:
@@ -52,3 +58,35 @@ class BlockingOrigin:
         self.read.set()
         await self.release.wait()
         return value
+
+
+async def write_back_child(
+    redis_url: str, origin_hash: str, writes: int, max_batch: int, ending: str
+) -> None:
+    """A process that writes ``writes`` keys through a ``WriteBack`` whose origin is a Redis hash.
+
+    Prints ``written <pending>`` once every write returned. ``ending`` ``"kill"``: then
+    waits forever (the test SIGKILLs it); ``"close"``: closes the buffer and exits.
+    """
+    from redis.asyncio import Redis
+
+    from folio.core.cache import WriteBack
+
+    client = Redis.from_url(redis_url)
+
+    async def flush(batch: Mapping[str, bytes]) -> None:
+        await client.hset(origin_hash, mapping=dict(batch))
+
+    buffer: WriteBack[bytes] = WriteBack("child", flush, max_batch=max_batch, interval_s=3600)
+    for index in range(writes):
+        await buffer.write(f"key:{index}", b"used")
+    print(f"written {buffer.pending}", flush=True)  # noqa: T201 - the parent reads it
+    if ending == "kill":
+        await asyncio.Event().wait()
+    await buffer.aclose()
+    await client.aclose()
+
+
+if __name__ == "__main__":
+    url, hash_key, count, batch, end = sys.argv[1:]
+    asyncio.run(write_back_child(url, hash_key, int(count), int(batch), end))
