@@ -75,7 +75,7 @@ async def write_back_child(
     client = Redis.from_url(redis_url)
 
     async def flush(batch: Mapping[str, bytes]) -> None:
-        await client.hset(origin_hash, mapping=dict(batch))
+        await client.hset(origin_hash, items=[part for pair in batch.items() for part in pair])
 
     buffer: WriteBack[bytes] = WriteBack("child", flush, max_batch=max_batch, interval_s=3600)
     for index in range(writes):
