@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from folio.core.cache.entry import Entry
 
@@ -39,14 +38,25 @@ Clock = Callable[[], float]
 
 
 class Watch:
-    """What was invalidated about one key while a read of it was in flight (see the module docstring)."""
+    """What was invalidated about one key while a read of it was in flight (see the module docstring).
 
-    __slots__ = ("dropped_tags", "key", "spoiled")
+    A context manager: registered with its L1 on entry, forgotten on exit.
+    """
 
-    def __init__(self, key: str) -> None:
+    __slots__ = ("_watches", "dropped_tags", "key", "spoiled")
+
+    def __init__(self, key: str, watches: set[Watch]) -> None:
         self.key = key
         self.spoiled = False
         self.dropped_tags: set[str] = set()
+        self._watches = watches
+
+    def __enter__(self) -> Watch:
+        self._watches.add(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._watches.discard(self)
 
     def spoils(self, entry: Entry) -> bool:
         """Whether ``entry``, read while this watch was open, may predate an invalidation."""
@@ -98,15 +108,10 @@ class LocalCache:
         self._entries.move_to_end(key)
         return entry
 
-    @contextmanager
-    def watch(self, key: str) -> Iterator[Watch]:
-        """Note the invalidations of ``key`` (and of any tag) until the block ends; pass it to ``put``."""
-        watch = Watch(key)
-        self._watches.add(watch)
-        try:
-            yield watch
-        finally:
-            self._watches.discard(watch)
+    def watch(self, key: str) -> Watch:
+        """``with l1.watch(key) as watch``: note invalidations of ``key`` and of tags; pass it to ``put``."""
+        # A class, not @contextmanager: this runs on every L2 hit, and a generator costs more.
+        return Watch(key, self._watches)
 
     def put(self, key: str, entry: Entry, *, watch: Watch | None = None) -> bool:
         """Hold ``entry`` until the earlier of the L1 TTL and its stale window's end; whether it is held.
