@@ -22,7 +22,7 @@ from folio.core.platform import Platform, ReadinessCheck
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.httpkit.principal import AUTHENTICATOR
-from folio.identity.api import VerifiedTokens, authenticate_credentials
+from folio.identity.api import VerifiedTokens, authenticate_credentials, last_used_buffer
 from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, ApiCallMeter
@@ -56,9 +56,15 @@ def build_platform(
         platform.own(database.dispose)
     if owned_limiter:
         platform.own(rate_limiter.aclose)
+    # API keys' last uses are written back in batches (a few seconds lost if killed:
+    # docs/caching.md); owned after the database, so closed (flushed) before it.
+    last_used = last_used_buffer(database)
+    platform.own(last_used.aclose)
     platform.provide(
         AUTHENTICATOR,
-        partial(authenticate_credentials, database, settings, tokens=VerifiedTokens(settings)),
+        partial(
+            authenticate_credentials, database, settings, tokens=VerifiedTokens(settings), last_used=last_used
+        ),
     )
     platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
     # The caches use the rate limiter's Redis server (a pool of their own); lite mode: L1 only.

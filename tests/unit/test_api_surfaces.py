@@ -43,6 +43,7 @@ SURFACES: dict[str, list[str]] = {
         "get_user",
         "issue_access_token",
         "issue_token_pair",
+        "last_used_buffer",
         "list_api_keys",
         "list_members",
         "list_tenants",

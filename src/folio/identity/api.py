@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from folio.identity.api_keys import authenticate_api_key, create_api_key, list_api_keys, revoke_api_key
+from folio.identity.api_keys import (
+    authenticate_api_key,
+    create_api_key,
+    last_used_buffer,
+    list_api_keys,
+    revoke_api_key,
+)
 from folio.identity.authentication import API_KEY_HEADER, VerifiedTokens, authenticate_credentials
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
@@ -65,6 +71,7 @@ __all__ = [
     "get_user",
     "issue_access_token",
     "issue_token_pair",
+    "last_used_buffer",
     "list_api_keys",
     "list_members",
     "list_tenants",

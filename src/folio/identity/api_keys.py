@@ -6,6 +6,11 @@ only to its own shop), and a key naming another shop simply finds nothing. Only 
 SHA-256 of the secret is stored (the secret is 256 random bits, so a fast hash is
 enough) and compared in constant time; the whole key is shown once, at creation.
 Managers create, list and revoke keys; a revoked key authenticates no more.
+
+``last_used_at`` may be written back (``last_used_buffer``): uses collect in the
+process and reach the table in batches, one statement per shop every
+``LAST_USED_FLUSH_S``. A process killed loses at most that much of it, which this field
+(shown to the minute, never enforced) can afford: see docs/caching.md.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import hmac
 import re
 import secrets
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import structlog
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.audit.api import record_change_event
+from folio.core.cache import WriteBack
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import InvalidCredentialsError, NotFoundError
@@ -32,7 +40,15 @@ from folio.identity.models import ApiKey
 from folio.identity.repository import IdentityRepository
 from folio.identity.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyRead
 
-__all__ = ["KEY_PREFIX", "authenticate_api_key", "create_api_key", "list_api_keys", "revoke_api_key"]
+__all__ = [
+    "KEY_PREFIX",
+    "authenticate_api_key",
+    "create_api_key",
+    "last_used_buffer",
+    "list_api_keys",
+    "record_api_keys_used",
+    "revoke_api_key",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +57,9 @@ KEY_PREFIX = "folio"
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 """``last_used_at`` is written at most this often per key: a busy key must not write on every call."""
+
+LAST_USED_FLUSH_S = 10.0
+"""How often written-back last uses reach the table: the most a killed process loses."""
 
 SECRET_BYTES = 32
 
@@ -144,18 +163,24 @@ async def revoke_api_key(db: Database, *, principal: Principal, key_id: uuid.UUI
         return await db.run(work)
 
 
-async def authenticate_api_key(db: Database, *, key: str, clock: Clock = utcnow) -> Principal:
+async def authenticate_api_key(
+    db: Database, *, key: str, clock: Clock = utcnow, last_used: WriteBack[dt.datetime] | None = None
+) -> Principal:
     """The principal a key acts as: its shop and role, ``via="api_key"``.
 
-    Reads the primary, so a revocation takes effect at once; records ``last_used_at``
-    in the same unit when the last record is older than ``LAST_USED_RESOLUTION``.
+    Reads the primary, so a revocation takes effect at once. When the recorded
+    ``last_used_at`` is older than ``LAST_USED_RESOLUTION`` the use is recorded: in
+    ``last_used`` (``last_used_buffer``) when given, else in the same unit.
 
     Raises:
         InvalidCredentialsError: malformed, unknown (in the shop it names), wrong secret, or revoked.
     """
     tenant_id, key_id, secret = parse_key(key)
+    now = clock()
+    used = False
 
     async def work(session: AsyncSession) -> Principal:
+        nonlocal used
         row = await IdentityRepository(session).api_key(key_id)
         # Compared even when there is no row, so timing does not tell unknown ids from wrong secrets.
         matches = hmac.compare_digest(row.secret_hash if row else _UNKNOWN_SECRET_HASH, _secret_hash(secret))
@@ -163,10 +188,47 @@ async def authenticate_api_key(db: Database, *, key: str, clock: Clock = utcnow)
             reason = "unknown" if row is None else "wrong_secret" if not matches else "revoked"
             log.info("auth.api_key_refused", reason=reason, tenant_id=str(tenant_id), key_id=str(key_id))
             raise InvalidCredentialsError("the API key is not valid")
-        now = clock()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-            row.last_used_at = now
+            used = True
+            if last_used is None:
+                row.last_used_at = now
         return Principal(tenant_id=tenant_id, role=Role(row.role), api_key_id=row.id, via="api_key")
 
     with tenant_scope(tenant_id):
-        return await db.run(work)
+        principal = await db.run(work)
+    if used and last_used is not None:
+        await last_used.write(f"{tenant_id.hex}:{key_id.hex}", now)
+    return principal
+
+
+def last_used_buffer(db: Database) -> WriteBack[dt.datetime]:
+    """A write-back buffer of API keys' last uses for ``authenticate_api_key`` (its owner closes it)."""
+
+    async def flush(batch: Mapping[str, dt.datetime]) -> None:
+        await record_api_keys_used(db, batch)
+
+    return WriteBack("api_key_last_used", flush, max_batch=500, interval_s=LAST_USED_FLUSH_S)
+
+
+async def record_api_keys_used(db: Database, uses: Mapping[str, dt.datetime]) -> None:
+    """Set ``last_used_at`` of each key in ``uses`` (``"<tenant hex>:<key hex>"``), one statement per shop.
+
+    A key deleted meanwhile is skipped. Shops are written one unit each: if one fails,
+    the earlier ones stay written and the buffer retries them all (the write is idempotent).
+    """
+    by_shop: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for name, used_at in uses.items():
+        tenant_hex, key_hex = name.split(":")
+        by_shop.setdefault(uuid.UUID(hex=tenant_hex), []).append(
+            {"key_id": uuid.UUID(hex=key_hex), "used_at": used_at}
+        )
+    for tenant_id, rows in by_shop.items():
+
+        async def work(session: AsyncSession, rows: list[dict[str, Any]] = rows) -> None:
+            # On the table, not the entity: the ORM's bulk UPDATE fails a batch whose key is gone.
+            table = cast("Table", ApiKey.__table__)  # declared as a FromClause; it is a Table
+            statement = update(table).where(table.c.id == bindparam("key_id"))
+            await session.execute(statement.values(last_used_at=bindparam("used_at")), rows)
+
+        with tenant_scope(tenant_id):
+            await db.run(work)

@@ -21,11 +21,12 @@ Key contracts:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 import uuid
 
-from folio.core.cache import Clock, Entry, LocalCache
+from folio.core.cache import Clock, Entry, LocalCache, WriteBack
 from folio.core.db import Database
 from folio.core.errors import AuthenticationRequiredError, InvalidCredentialsError
 from folio.core.security import Principal, Role
@@ -98,11 +99,13 @@ async def authenticate_credentials(
     bearer: str | None,
     api_key: str | None,
     tokens: VerifiedTokens | None = None,
+    last_used: WriteBack[dt.datetime] | None = None,
 ) -> Principal:
     """The caller a bearer token (``Authorization: Bearer``) or an API key proves.
 
     ``tokens`` remembers verified bearer tokens (the platform's authenticator passes
-    one); without it every token is verified afresh.
+    one); without it every token is verified afresh. ``last_used`` writes API keys' last
+    uses back in batches (``api_keys.last_used_buffer``); without it, in the lookup.
 
     Raises:
         AuthenticationRequiredError: neither was sent (401, ``WWW-Authenticate: Bearer``).
@@ -112,7 +115,7 @@ async def authenticate_credentials(
         if bearer is not None:
             return tokens.principal(bearer) if tokens is not None else verify_access_token(settings, bearer)
         if api_key:
-            return await authenticate_api_key(db, key=api_key)
+            return await authenticate_api_key(db, key=api_key, last_used=last_used)
     except InvalidCredentialsError as exc:
         raise InvalidCredentialsError(exc.detail, headers=CHALLENGE) from None
     raise AuthenticationRequiredError(

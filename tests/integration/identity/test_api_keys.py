@@ -21,6 +21,7 @@ from folio.identity.api import (
     ApiKeyIssued,
     authenticate_api_key,
     create_api_key,
+    last_used_buffer,
     list_api_keys,
     revoke_api_key,
 )
@@ -82,6 +83,31 @@ async def test_last_use_is_recorded_at_most_once_a_minute(any_database: Database
     later = start + dt.timedelta(seconds=61)
     await authenticate_api_key(any_database, key=issued.key, clock=lambda: later)
     assert (await _row(any_database, shop.tenant_id, issued.id)).last_used_at == later
+
+
+async def test_last_use_written_back_reaches_each_shops_row_at_the_flush(
+    any_database: Database, shop: Shop, identity_settings: Settings
+) -> None:
+    """Written back, the rows wait for the flush, then hold the last use (two shops; a gone key skipped)."""
+    other = await new_shop(any_database, identity_settings)
+    keys = [(shop, await _issue(any_database, shop.owner)), (other, await _issue(any_database, other.owner))]
+    buffer = last_used_buffer(any_database)
+    start = utcnow()
+    for _, issued in keys:
+        await authenticate_api_key(any_database, key=issued.key, clock=lambda: start, last_used=buffer)
+    later = start + dt.timedelta(seconds=61)
+    await authenticate_api_key(any_database, key=keys[0][1].key, clock=lambda: later, last_used=buffer)
+    await buffer.write(f"{shop.tenant_id.hex}:{uuid.uuid4().hex}", later)  # a key deleted meanwhile
+    assert buffer.pending == 3
+    for owner, issued in keys:
+        assert (await _row(any_database, owner.tenant_id, issued.id)).last_used_at is None
+    await buffer.aclose()
+    assert [
+        (await _row(any_database, owner.tenant_id, issued.id)).last_used_at for owner, issued in keys
+    ] == [
+        later,
+        start,
+    ]
 
 
 async def test_a_revoked_key_is_refused(any_database: Database, shop: Shop) -> None:
