@@ -92,8 +92,9 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
-            *shared,
+            # Right after the level check: a line sampled away costs no context, name or timestamp.
             sampler,
+            *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

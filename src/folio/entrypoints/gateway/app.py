@@ -22,6 +22,7 @@ from folio.catalog.http import v2_router as catalog_v2_router
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.api_docs import install_api_docs
 from folio.entrypoints.gateway.body_limit import BodyLimitMiddleware
+from folio.entrypoints.gateway.health import Liveness
 from folio.entrypoints.gateway.health import router as health_router
 from folio.entrypoints.gateway.limits import enforce_api_limits, usage_flusher
 from folio.entrypoints.gateway.middleware import (
@@ -116,7 +117,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     body_limits = api_body_limits(settings.api)
     # Added first, so it runs inside the request context: its 413s are logged and counted.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits)
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    liveness = Liveness(status="ok", service="gateway", version=app.version)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=app.state.metrics, liveness=liveness.model_dump_json().encode()
+    )
     app.include_router(health_router)
     # Auth endpoints throttle logins themselves (per IP and per account); every other
     # API route counts against the caller's and the shop's rate limits.

@@ -108,6 +108,21 @@ async def test_healthz_answers_without_dependencies(client: httpx.AsyncClient) -
     assert response.json()["service"] == "gateway"
 
 
+async def test_the_liveness_answer_is_the_documented_route_s(client: httpx.AsyncClient) -> None:
+    """The middleware's /healthz answer is byte for byte what the route would write, as JSON."""
+    from fastapi import Request
+
+    from folio.entrypoints.gateway.health import healthz
+
+    response = await client.get("/healthz")
+    app = client._transport.app  # type: ignore[attr-defined]  # noqa: SLF001 - the app under test
+    route_answer = await healthz(Request({"type": "http", "app": app}))
+    assert response.content == route_answer.model_dump_json().encode()
+    assert response.headers["content-type"] == "application/json"
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert "/healthz" in app.openapi()["paths"]
+
+
 async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
     """/readyz runs the database check and reports it."""
     response = await client.get("/readyz")
