@@ -23,7 +23,8 @@ an hour after their last bump (``_GENERATION_TTL_MS``).
 
 Keys, namespaced per cache name (``<ns>`` is ``folio`` unless a test isolates itself):
 
-- ``<ns>:cache:<name>:v:<key>``: the value, an ``Entry`` envelope; expires at the end of
+- ``<ns>:cache:<name>:v2:<key>``: the value, an ``Entry`` envelope (``v2``: its layout,
+  so a process with an older layout never reads one it cannot decode); expires at the end of
   its stale window.
 - ``<ns>:cache:<name>:t:<tag>``: the set of value keys carrying ``tag``; it lives as long
   as its longest-lived member. A member whose value expired is harmless (``DEL`` of
@@ -284,7 +285,7 @@ class SharedCache:
         return max(int((entry.stale_until - self._clock()) * 1000), 1)
 
     def _value_key(self, key: str) -> str:
-        return f"{self._prefix}:v:{key}"
+        return f"{self._prefix}:v2:{key}"
 
     def _tag_key(self, tag: str) -> str:
         return f"{self._prefix}:t:{tag}"

@@ -121,3 +121,20 @@ def test_an_entry_envelope_round_trips() -> None:
     assert Entry.decode(untagged.encode(), stale_s=0.0) == untagged
     with pytest.raises(ValueError, match="x1f"):
         Entry(value=b"", fresh_until=1.0, stale_until=1.0, tags=("a\x1fb",)).encode()
+
+
+def test_a_watch_refuses_what_an_invalidation_since_may_have_made_stale() -> None:
+    """Popping the key, one of the entry's tags, or everything spoils a watch; unrelated pops do not."""
+    clock = FakeClock()
+    cache = local(clock)
+    tagged = entry(b"v", clock=clock, tags=("shop:1",))
+    with cache.watch("k") as watch:
+        cache.pop("other")
+        cache.pop_tag("shop:2")
+        assert cache.put("k", tagged, watch=watch)
+    for invalidate in (lambda: cache.pop("k"), lambda: cache.pop_tag("shop:1"), cache.clear):
+        cache.pop("k")
+        with cache.watch("k") as watch:
+            invalidate()
+            assert not cache.put("k", tagged, watch=watch)
+        assert cache.get("k") is None
