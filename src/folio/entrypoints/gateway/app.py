@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CollectorRegistry
 
 from folio.audit.http import router as audit_router
@@ -44,6 +45,7 @@ from folio.usage.api import API_CALL_METER
 from folio.usage.http import router as usage_router
 
 OPENAPI_URL = "/openapi.json"
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 DESCRIPTION = """
 Folio's public HTTP API. Every error is an RFC 9457 `application/problem+json`
@@ -110,6 +112,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_URL if docs else None,
+        # FastAPI's own OpenTelemetry hooks ask the global providers (environment
+        # lookups) on every request; Folio exports its metrics and logs itself and has
+        # no OpenTelemetry providers to feed yet.
+        telemetry=NO_OPENTELEMETRY,
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics(CollectorRegistry())
