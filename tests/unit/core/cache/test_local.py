@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from folio.core.cache import Entry, LocalCache
@@ -132,7 +134,12 @@ def test_a_watch_refuses_what_an_invalidation_since_may_have_made_stale() -> Non
         cache.pop("other")
         cache.pop_tag("shop:2")
         assert cache.put("k", tagged, watch=watch)
-    for invalidate in (lambda: cache.pop("k"), lambda: cache.pop_tag("shop:1"), cache.clear):
+    invalidations: list[Callable[[], None]] = [
+        lambda: cache.pop("k"),
+        lambda: cache.pop_tag("shop:1"),
+        cache.clear,
+    ]
+    for invalidate in invalidations:
         cache.pop("k")
         with cache.watch("k") as watch:
             invalidate()
