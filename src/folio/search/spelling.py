@@ -314,12 +314,16 @@ async def vocabulary_for(
     (search as typed). Where the alias points is asked at most once a minute, so a
     search pays no extra round trip. ``fresh`` builds from the collection as it is now
     and waits for it (``folio search eval``, tests that just indexed works). None also
-    when the alias does not exist (no catalogue indexed yet: nothing to correct against).
+    when the alias does not exist (no catalogue indexed yet: nothing to correct against;
+    one indexed meanwhile is noticed within the minute).
     """
     entry = _vocabularies.setdefault((engine.url, alias), _Entry())
-    if entry.corrector is not None and time.monotonic() - entry.checked_at < _RECHECK_S and not fresh:
+    now = time.monotonic()
+    if not fresh and now - entry.checked_at < _RECHECK_S:
+        # Asked within the minute: the corrector as it stands, or None while the first
+        # build runs (asking the server again would cost every search a round trip).
         return entry.corrector
-    entry.checked_at = time.monotonic()
+    entry.checked_at = now
     collection = await engine.get_alias(alias)
     if collection is None:
         return None

@@ -78,6 +78,26 @@ async def test_the_vocabulary_is_built_in_the_background_and_kept(backend: Searc
     assert await vocabulary_for(backend.engine, backend.names.works()) is corrector
 
 
+async def test_searches_during_a_build_do_not_ask_the_server_again(
+    backend: SearchBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the first build runs, every ask answers None at once: no round trip per search."""
+    works = [generated_work("Quiet Harbour"), generated_work("Quiet Harbour")]
+    await reindex(backend.engine, backend.names.works(), map(work_document, works), names=backend.names)
+    assert await vocabulary_for(backend.engine, backend.names.works()) is None
+    asked: list[str] = []
+    original = backend.engine.get_alias
+
+    async def counting(alias: str) -> str | None:
+        asked.append(alias)
+        return await original(alias)
+
+    monkeypatch.setattr(backend.engine, "get_alias", counting)
+    for _ in range(20):
+        await vocabulary_for(backend.engine, backend.names.works())
+    assert asked == []
+
+
 async def test_a_failed_build_says_why(backend: SearchBackend) -> None:
     """A vocabulary of a collection that does not exist is a SearchEngineError naming it and the cause."""
     missing = f"{backend.names.prefix}no_such_collection"

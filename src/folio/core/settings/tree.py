@@ -72,8 +72,12 @@ class Settings(FolioSettingsBase):
         """Lite mode (``folio up --lite``): the database is an SQLite file and no server runs.
 
         Adapters that need a server (the search engine, S3) fall back or refuse on this.
+        Decided without building the URL: that would read the generated role passwords
+        from disk, and requests ask this.
         """
-        return self.database_url.startswith("sqlite")
+        if self.database.url is not None:
+            return self.database.url.get_secret_value().startswith("sqlite")
+        return self.database.backend != "postgres"
 
     @property
     def database_url(self) -> str:
