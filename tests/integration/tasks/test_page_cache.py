@@ -156,3 +156,29 @@ def test_page_keys_differ_by_version_query_and_position() -> None:
     }
     assert len(keys) == 5
     assert TaskPages.key(shop, "v1", "query-a", 1, None).startswith(shop.hex + ":")
+
+
+async def _cache_reads(client: httpx.AsyncClient, layer: str) -> tuple[float, float]:
+    """(hits, misses) of the pages cache's ``layer`` on the gateway's ``/metrics``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals = {"folio_cache_hits": 0.0, "folio_cache_misses": 0.0}
+    exposition = (await client.get("/metrics")).text
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            wanted = sample.labels.get("cache") == "tasks.pages" and sample.labels.get("layer") == layer
+            if wanted and sample.name.removesuffix("_total") in totals:
+                totals[sample.name.removesuffix("_total")] += sample.value
+    return totals["folio_cache_hits"], totals["folio_cache_misses"]
+
+
+async def test_the_gateway_exports_the_page_cache_s_hits_and_misses(
+    api_client: httpx.AsyncClient, owner: Session
+) -> None:
+    """/metrics carries the cache's per-layer counters: a first list misses L1, a second hits it."""
+    hits, misses = await _cache_reads(api_client, "l1")
+    await _titles(api_client, owner)
+    after_miss = await _cache_reads(api_client, "l1")
+    assert after_miss == (hits, misses + 1)
+    await _titles(api_client, owner)
+    assert await _cache_reads(api_client, "l1") == (hits + 1, misses + 1)

@@ -17,7 +17,7 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel, Field
 
 from folio.core.errors import PROBLEM_BASE, Problem
@@ -108,5 +108,11 @@ async def readyz(platform: PlatformDep, request: Request) -> Any:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """The app's metrics in the Prometheus text format."""
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """The app's metrics, then the process's, in the Prometheus text format.
+
+    The app's (HTTP, circuit breakers) live in its own registry, so a process may build
+    several apps (tests do); the process's (caches, Python's runtime and resources)
+    live in the default registry, one set per process.
+    """
+    exposition = generate_latest(request.app.state.metrics.registry) + generate_latest(REGISTRY)
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)
