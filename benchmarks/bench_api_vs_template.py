@@ -156,6 +156,36 @@ def _seed_template(base: str, env: dict[str, str], items: int) -> str:
     return reader
 
 
+def cache_reads(base: str) -> dict[str, dict[str, float]]:
+    """Per cache name: its L1 and L2 hits and misses so far, from the server's ``/metrics``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reads: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{base}/metrics", timeout=10).text):
+        if family.name not in {"folio_cache_hits", "folio_cache_misses"}:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                what = f"{sample.labels['layer']}_{family.name.removeprefix('folio_cache_')}"
+                reads.setdefault(sample.labels["cache"], {})[what] = sample.value
+    return reads
+
+
+def hit_ratios(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Per cache: the share of reads between the two scrapes that L1 or L2 answered."""
+    ratios = {}
+    for name, now in after.items():
+        then = before.get(name, {})
+
+        def delta(what: str, now: dict[str, float] = now, then: dict[str, float] = then) -> float:
+            return now.get(what, 0.0) - then.get(what, 0.0)
+
+        reads = delta("l1_hits") + delta("l1_misses")
+        if reads:
+            ratios[name] = (delta("l1_hits") + delta("l2_hits")) / reads
+    return ratios
+
+
 def _round(served: Served, path: str, label: str, token: str | None) -> Measurement:
     """One measured wrk round, with the server's CPU per request over exactly that round."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -227,18 +257,25 @@ def run() -> list[BenchResult]:
         serve_process(folio_argv, FOLIO_ENV, port=folio_port, ready_path="/healthz") as folio,
     ):
         template_token = _seed_template(template.base, template_env, TASKS)
+        reads_before = cache_reads(folio.base)
         template_api, folio_api = _interleaved(
             [
                 (template, "/api/v1/items/?skip=0&limit=20", "template", template_token),
                 (folio, "/api/v1/tasks", "folio", folio_token),
             ]
         )
+        ratios = hit_ratios(reads_before, cache_reads(folio.base))
         template_health, folio_health = _interleaved(
             [
                 (template, "/api/v1/utils/health-check/", "template", None),
                 (folio, "/healthz", "folio", None),
             ]
         )
+    print(
+        f"{NAME}: p99 folio/template = {folio_api.p99_ms / template_api.p99_ms:.2f} (goal <= 0.33); "
+        "cache hit ratios during the API rounds: "
+        + (", ".join(f"{name} {ratio:.2%}" for name, ratio in sorted(ratios.items())) or "no cache read")
+    )
     parameters: dict[str, object] = {
         "seconds": SECONDS,
         "rounds": ROUNDS,
@@ -258,6 +295,7 @@ def run() -> list[BenchResult]:
                 **parameters,
                 "endpoint": "GET /api/v1/tasks vs GET /api/v1/items/ (20 of 200, bearer token)",
                 "p99_ratio": folio_api.p99_ms / template_api.p99_ms,
+                "cache_hit_ratios": ratios,
             },
         ),
         BenchResult.comparing(
