@@ -22,7 +22,14 @@ from folio.core.platform import Platform, ReadinessCheck
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
 from folio.httpkit.principal import AUTHENTICATOR
-from folio.identity.api import VerifiedTokens, authenticate_credentials, last_used_buffer
+from folio.identity.api import (
+    API_KEYS,
+    API_KEYS_CACHE,
+    VerifiedApiKeys,
+    VerifiedTokens,
+    authenticate_credentials,
+    last_used_buffer,
+)
 from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, ApiCallMeter
@@ -56,22 +63,29 @@ def build_platform(
         platform.own(database.dispose)
     if owned_limiter:
         platform.own(rate_limiter.aclose)
-    # API keys' last uses are written back in batches (a few seconds lost if killed:
-    # docs/caching.md); owned after the database, so closed (flushed) before it.
-    last_used = last_used_buffer(database)
-    platform.own(last_used.aclose)
-    platform.provide(
-        AUTHENTICATOR,
-        partial(
-            authenticate_credentials, database, settings, tokens=VerifiedTokens(settings), last_used=last_used
-        ),
-    )
-    platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
     # The caches use the rate limiter's Redis server (a pool of their own); lite mode: L1 only.
     caches = Caches(
         settings.cache, redis=Redis.from_url(settings.cache_url) if _cache_in_redis(settings) else None
     )
     platform.provide(CACHES, caches, aclose=caches.aclose)
+    # API keys' last uses are written back in batches (a few seconds lost if killed:
+    # docs/caching.md); owned after the database, so closed (flushed) before it.
+    last_used = last_used_buffer(database)
+    platform.own(last_used.aclose)
+    api_keys = VerifiedApiKeys(database, caches.named(API_KEYS_CACHE), last_used=last_used)
+    platform.provide(API_KEYS, api_keys)
+    platform.provide(
+        AUTHENTICATOR,
+        partial(
+            authenticate_credentials,
+            database,
+            settings,
+            tokens=VerifiedTokens(settings),
+            api_keys=api_keys,
+            last_used=last_used,
+        ),
+    )
+    platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
     task_pages = TaskPages(caches.named(PAGES_CACHE))
     platform.provide(TASK_PAGES, task_pages)
     platform.provide(

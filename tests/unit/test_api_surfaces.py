@@ -14,6 +14,8 @@ pytestmark = pytest.mark.unit
 
 SURFACES: dict[str, list[str]] = {
     "folio.identity.api": [
+        "API_KEYS",
+        "API_KEYS_CACHE",
         "API_KEY_HEADER",
         "ApiKeyCreate",
         "ApiKeyIssued",
@@ -31,6 +33,7 @@ SURFACES: dict[str, list[str]] = {
         "TenantRead",
         "TokenPair",
         "UserRead",
+        "VerifiedApiKeys",
         "VerifiedTokens",
         "add_member",
         "authenticate_api_key",

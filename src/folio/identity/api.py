@@ -9,7 +9,14 @@ from folio.identity.api_keys import (
     list_api_keys,
     revoke_api_key,
 )
-from folio.identity.authentication import API_KEY_HEADER, VerifiedTokens, authenticate_credentials
+from folio.identity.authentication import (
+    API_KEY_HEADER,
+    API_KEYS,
+    API_KEYS_CACHE,
+    VerifiedApiKeys,
+    VerifiedTokens,
+    authenticate_credentials,
+)
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
 from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role
@@ -42,6 +49,8 @@ from folio.identity.tokens import (
 )
 
 __all__ = [
+    "API_KEYS",
+    "API_KEYS_CACHE",
     "API_KEY_HEADER",
     "ApiKeyCreate",
     "ApiKeyIssued",
@@ -59,6 +68,7 @@ __all__ = [
     "TenantRead",
     "TokenPair",
     "UserRead",
+    "VerifiedApiKeys",
     "VerifiedTokens",
     "add_member",
     "authenticate_api_key",

@@ -30,10 +30,11 @@ from folio.httpkit import (
     RateLimiterDep,
     SettingsDep,
     client_ip,
+    platform_of,
     problem_responses,
 )
 from folio.identity.api_keys import create_api_key, list_api_keys, revoke_api_key
-from folio.identity.authentication import CHALLENGE
+from folio.identity.authentication import API_KEYS, CHALLENGE
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
 from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role
@@ -381,9 +382,14 @@ async def issue_api_key(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(*_AUTHENTICATED, 403, 404),
 )
-async def delete_api_key(key_id: KeyId, principal: CurrentPrincipal, db: DatabaseDep) -> None:
+async def delete_api_key(
+    request: Request, key_id: KeyId, principal: CurrentPrincipal, db: DatabaseDep
+) -> None:
     """Revoke a key: it stops working at once and stays listed, with `revoked_at` set."""
     await revoke_api_key(db, principal=principal, key_id=key_id)
+    kept = platform_of(request).find(API_KEYS)
+    if kept is not None:
+        await kept.forget(key_id)
 
 
 router.include_router(auth_router)

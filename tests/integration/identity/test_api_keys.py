@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.core.cache import Caches
 from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import InvalidCredentialsError, NotFoundError, PermissionDeniedError
@@ -19,6 +20,7 @@ from folio.core.tenancy import tenant_scope
 from folio.identity.api import (
     ApiKeyCreate,
     ApiKeyIssued,
+    VerifiedApiKeys,
     authenticate_api_key,
     create_api_key,
     last_used_buffer,
@@ -163,3 +165,51 @@ async def test_another_shops_key_is_not_found(
     with pytest.raises(NotFoundError):
         await revoke_api_key(any_database, principal=other.owner, key_id=issued.id)
     assert (await authenticate_api_key(any_database, key=issued.key)).tenant_id == shop.tenant_id
+
+
+async def test_a_kept_key_is_answered_from_the_cache_until_revoked(
+    any_database: Database, shop: Shop, settings: Settings
+) -> None:
+    """A key looked up once is kept: a revocation behind the service goes unseen until ``forget``."""
+    issued = await _issue(any_database, shop.owner)
+    caches = Caches(settings.cache.model_copy(update={"backend": "memory", "url": None}))
+    try:
+        kept = VerifiedApiKeys(any_database, caches.named("test.api_keys"))
+        first = await kept.principal(issued.key)
+        assert (first.role, first.api_key_id, first.via) == (Role.STAFF, issued.id, "api_key")
+
+        async def revoke_behind(session: AsyncSession) -> None:
+            row = await session.scalar(select(ApiKey).where(ApiKey.id == issued.id))
+            assert row is not None
+            row.revoked_at = utcnow()
+
+        with tenant_scope(shop.tenant_id):
+            await any_database.run(revoke_behind)
+        assert (await kept.principal(issued.key)) == first  # kept: no lookup
+        await kept.forget(issued.id)
+        with pytest.raises(InvalidCredentialsError):
+            await kept.principal(issued.key)
+        with pytest.raises(InvalidCredentialsError):  # refusals are not kept either way
+            await kept.principal(issued.key.replace(issued.key[-4:], "xxxx"))
+    finally:
+        await caches.aclose()
+
+
+async def test_uses_of_a_kept_key_are_still_recorded(
+    any_database: Database, shop: Shop, settings: Settings
+) -> None:
+    """A key answered from the cache still has its use written back (with the use's time)."""
+    issued = await _issue(any_database, shop.owner)
+    caches = Caches(settings.cache.model_copy(update={"backend": "memory", "url": None}))
+    buffer = last_used_buffer(any_database)
+    used_at = utcnow() + dt.timedelta(hours=1)
+    try:
+        kept = VerifiedApiKeys(
+            any_database, caches.named("test.api_keys"), last_used=buffer, clock=lambda: used_at
+        )
+        await kept.principal(issued.key)  # looked up: recorded by the lookup, at its own time
+        await kept.principal(issued.key)  # kept: recorded here
+        await buffer.aclose()
+    finally:
+        await caches.aclose()
+    assert (await _row(any_database, shop.tenant_id, issued.id)).last_used_at == used_at

@@ -10,8 +10,10 @@ pytestmark = pytest.mark.unit
 
 def test_a_hit_ratio_counts_l1_and_l2_hits_over_the_reads_between_scrapes() -> None:
     """Reads are L1's hits plus misses; an L2 hit after an L1 miss still counts as a hit."""
-    before = {"pages": {"l1_hits": 10, "l1_misses": 5, "l2_hits": 1, "l2_misses": 4}}
-    after = {
+    before: dict[str, dict[str, float]] = {
+        "pages": {"l1_hits": 10, "l1_misses": 5, "l2_hits": 1, "l2_misses": 4}
+    }
+    after: dict[str, dict[str, float]] = {
         "pages": {"l1_hits": 100, "l1_misses": 15, "l2_hits": 6, "l2_misses": 9},
         "idle": {"l1_hits": 3, "l1_misses": 0},
     }
@@ -22,5 +24,5 @@ def test_a_hit_ratio_counts_l1_and_l2_hits_over_the_reads_between_scrapes() -> N
 
 def test_a_cache_nobody_read_has_no_ratio() -> None:
     """No reads between the scrapes: no figure rather than a division by zero."""
-    same = {"pages": {"l1_hits": 4, "l1_misses": 1}}
+    same: dict[str, dict[str, float]] = {"pages": {"l1_hits": 4, "l1_misses": 1}}
     assert hit_ratios(same, same) == {}
