@@ -155,8 +155,8 @@ def check_search_enabled(settings: Settings) -> None:
 def search_backend(settings: Settings) -> SearchBackend:
     """A long-lived backend on the configured server, for one process (close it with ``aclose``).
 
-    Building an engine client costs tens of milliseconds (httpx prepares TLS even for
-    plain HTTP), so the gateway wires one per process instead of one per request.
+    One per process, not per request, so that every request shares its connection pool
+    (a request would otherwise open a connection, and close it, around each search).
     """
     return SearchBackend(engine_for(settings))
 

@@ -1,16 +1,23 @@
-"""The async Typesense client against the real server: round trips, alias swaps, error mapping."""
+"""The async Typesense client against the real server: round trips, alias swaps, error mapping, loops."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from collections.abc import Callable
+
 import pytest
 
+from folio.core.settings import Settings
 from folio.search.api import SearchBackend, SearchEngine, SearchEngineError, SearchUnavailableError
-from folio.search.engine import EngineNotFoundError
+from folio.search.engine import EngineNotFoundError, engine_for
 from folio.search.indexes import collection_schema, ensure_index, work_document
 from tests.conftest import free_port
 from tests.support.search import generated_work
 
 pytestmark = pytest.mark.integration
+
+RequireService = Callable[[str], None]
 
 
 async def test_documents_round_trip_through_an_alias(backend: SearchBackend) -> None:
@@ -65,3 +72,52 @@ async def test_unreachable_engine_is_search_unavailable() -> None:
     assert caught.value.status == 503
     assert caught.value.code == "search-unavailable"
     assert "cannot be reached" in (caught.value.detail or "")
+
+
+def test_a_client_closed_on_its_loop_serves_the_next_loop(
+    settings: Settings, require_service: RequireService
+) -> None:
+    """After aclose on one event loop the client opens a new session on the next (each test, each CLI run)."""
+    require_service("search")
+    engine = engine_for(settings)
+    for _ in range(2):
+        assert asyncio.run(_health_then_close(engine)) is True
+
+
+def test_a_client_left_open_on_a_finished_loop_serves_the_next_loop(
+    settings: Settings, require_service: RequireService
+) -> None:
+    """A loop closed under an open client does not stop the next loop, which gets a session of its own.
+
+    The finished loop's pooled connection cannot be closed any more (its loop is gone):
+    Python closes it when collected, warning; the test expects that warning.
+    """
+    require_service("search")
+    engine = engine_for(settings)
+    assert asyncio.run(engine.health()) is True
+    assert asyncio.run(_health_then_close(engine)) is True
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        gc.collect()
+
+
+def test_a_client_in_use_on_a_live_loop_refuses_another_loop(
+    settings: Settings, require_service: RequireService
+) -> None:
+    """While the client's loop is still open another loop gets a clear RuntimeError, not a hang."""
+    require_service("search")
+    engine = engine_for(settings)
+    owner = asyncio.new_event_loop()
+    try:
+        assert owner.run_until_complete(engine.health()) is True
+        with pytest.raises(RuntimeError, match="another event loop"):
+            asyncio.run(engine.health())
+        owner.run_until_complete(engine.aclose())
+    finally:
+        owner.close()
+
+
+async def _health_then_close(engine: SearchEngine) -> bool:
+    try:
+        return await engine.health()
+    finally:
+        await engine.aclose()

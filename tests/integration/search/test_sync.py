@@ -15,6 +15,7 @@ import pytest
 from folio.catalog import api as catalog
 from folio.core.db import Database
 from folio.search.api import IndexNames, SearchBackend, SearchEngine, SearchSync
+from folio.search.engine import EngineRequest, MockTransport
 from folio.search.indexes import ensure_index, listing_document
 from tests.conftest import free_port
 from tests.support.identity import Session, register_and_login
@@ -84,16 +85,16 @@ async def test_changes_wait_out_an_outage_then_reach_the_index(
     assert await engine.get_document(names.shop(owner.tenant_id), listing_id) is None
 
 
-def _failing_writes(engine_url: str) -> httpx.MockTransport:
+def _failing_writes() -> MockTransport:
     """An engine that is healthy but answers 503 to everything else (it fails mid-batch)."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/health":
-            return httpx.Response(200, json={"ok": True})
+    def handler(request: EngineRequest) -> tuple[int, object]:
+        if request.path == "/health":
+            return 200, {"ok": True}
         body: dict[str, Any] = {"message": "Not Ready or Lagging"}
-        return httpx.Response(503, json=body)
+        return 503, body
 
-    return httpx.MockTransport(handler)
+    return MockTransport(handler)
 
 
 async def test_a_batch_that_fails_midway_is_marked_failed_and_retried(
@@ -103,9 +104,7 @@ async def test_a_batch_that_fails_midway_is_marked_failed_and_retried(
     owner = await register_and_login(api_client)
     _, listing_id = await _create(api_client, owner, "Fenland Ledger")
     flaky = SearchBackend(
-        SearchEngine(
-            "http://engine.test", "k", transport=_failing_writes("http://engine.test"), read_attempts=1
-        ),
+        SearchEngine("http://engine.test", "k", transport=_failing_writes(), read_attempts=1),
         IndexNames(backend.names.prefix),
     )
     try:
