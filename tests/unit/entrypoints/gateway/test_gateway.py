@@ -115,7 +115,7 @@ async def test_the_liveness_answer_is_the_documented_route_s(client: httpx.Async
     from folio.entrypoints.gateway.health import healthz
 
     response = await client.get("/healthz")
-    app = client._transport.app  # type: ignore[attr-defined]  # noqa: SLF001 - the app under test
+    app = client._transport.app  # type: ignore[attr-defined]
     route_answer = await healthz(Request({"type": "http", "app": app}))
     assert response.content == route_answer.model_dump_json().encode()
     assert response.headers["content-type"] == "application/json"
