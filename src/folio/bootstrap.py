@@ -14,6 +14,7 @@ from functools import partial
 
 from redis.asyncio import Redis
 
+from folio.catalog.api import CATALOG_READS, READS_CACHE, CatalogReads
 from folio.core.cache import CACHES, Caches
 from folio.core.data_migrations import DataMigration
 from folio.core.db import Database
@@ -86,6 +87,11 @@ def build_platform(
         ),
     )
     platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
+    catalog_reads = CatalogReads(caches.named(READS_CACHE))
+    platform.provide(CATALOG_READS, catalog_reads)
+    # The catalogue's outbox events of every unit this process commits drop the reads
+    # they made stale at once (other processes hear of it through the cache's broadcast).
+    platform.own(database.on_committed(catalog_reads.forget_changes))
     task_pages = TaskPages(caches.named(PAGES_CACHE))
     platform.provide(TASK_PAGES, task_pages)
     platform.provide(

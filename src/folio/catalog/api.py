@@ -22,6 +22,7 @@ from folio.catalog.importer import BOOK_CROSSING, PUBLIC_DOMAIN_SOURCES, REASONS
 from folio.catalog.isbn import InvalidIsbnError, Isbn, parse_isbn
 from folio.catalog.outbox import claim_changes, mark_change_failed, mark_changes_synced, pending_change_count
 from folio.catalog.previews import PreviewReport, export_previews, generate_previews, render_preview
+from folio.catalog.read_cache import CATALOG_READS, READS_CACHE, CatalogReads
 from folio.catalog.runs import import_source, list_import_runs, list_quarantine, run_previews
 from folio.catalog.schemas import (
     CatalogChangeRead,
@@ -57,10 +58,13 @@ from folio.catalog.service import (
 
 __all__ = [
     "BOOK_CROSSING",
+    "CATALOG_READS",
     "JUNK_REASONS",
     "PUBLIC_DOMAIN_SOURCES",
+    "READS_CACHE",
     "REASONS",
     "CatalogChangeRead",
+    "CatalogReads",
     "Condition",
     "ImportRunRead",
     "InvalidIsbnError",

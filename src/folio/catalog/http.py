@@ -13,10 +13,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from folio.catalog import service
+from folio.catalog.read_cache import CATALOG_READS, CatalogReads
 from folio.catalog.schemas import (
     ListingCreate,
     ListingCursorPage,
@@ -39,6 +40,7 @@ from folio.httpkit import (
     ObjectStoreDep,
     SettingsDep,
     expected_version,
+    platform_of,
     problem_responses,
 )
 
@@ -77,6 +79,14 @@ PerPage = Annotated[
 _READ_PROBLEMS = problem_responses(401, 404, 422, 429)
 _LIST_PROBLEMS = problem_responses(401, 422, 429)
 _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 422, 429)
+
+
+async def _catalog_reads(request: Request) -> CatalogReads | None:
+    # None on a platform built by hand without caches (some tests): reads go to the database.
+    return platform_of(request).find(CATALOG_READS)
+
+
+ReadsDep = Annotated[CatalogReads | None, Depends(_catalog_reads)]
 
 
 # --- works --------------------------------------------------------------------------------------
@@ -155,10 +165,10 @@ async def create_work_v1(
     responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
 )
 async def get_work_v1(
-    *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, work_id: WorkId
+    *, response: Response, db: DatabaseDep, reads: ReadsDep, principal: CurrentPrincipal, work_id: WorkId
 ) -> WorkRead:
-    """``GET /api/v1/catalog/works/{work_id}``."""
-    found = await service.get_work(db, principal=principal, work_id=work_id)
+    """``GET /api/v1/catalog/works/{work_id}`` (through the catalogue's read cache)."""
+    found = await service.get_work(db, principal=principal, work_id=work_id, reads=reads)
     response.headers["ETag"] = found.etag
     return found
 
@@ -278,10 +288,15 @@ async def create_listing_v1(
     responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
 )
 async def get_listing_v1(
-    *, response: Response, db: DatabaseDep, principal: CurrentPrincipal, listing_id: ListingId
+    *,
+    response: Response,
+    db: DatabaseDep,
+    reads: ReadsDep,
+    principal: CurrentPrincipal,
+    listing_id: ListingId,
 ) -> ListingRead:
-    """``GET /api/v1/catalog/listings/{listing_id}``; another shop's listing is 404."""
-    found = await service.get_listing(db, principal=principal, listing_id=listing_id)
+    """``GET /api/v1/catalog/listings/{listing_id}`` (read cache); another shop's listing is 404."""
+    found = await service.get_listing(db, principal=principal, listing_id=listing_id, reads=reads)
     response.headers["ETag"] = found.etag
     return found
 

@@ -25,6 +25,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 
@@ -36,6 +37,7 @@ from folio.audit.api import record_change_event
 from folio.catalog.isbn import InvalidIsbnError, parse_isbn
 from folio.catalog.models import Listing, Work
 from folio.catalog.outbox import record_change
+from folio.catalog.read_cache import CatalogReads
 from folio.catalog.repository import ListingRepository, WorkQuery, WorkRepository
 from folio.catalog.schemas import (
     ListingCreate,
@@ -228,11 +230,26 @@ async def update_work(
         return await db.run(work)
 
 
-async def get_work(db: Database, *, principal: Principal, work_id: uuid.UUID) -> WorkRead:
-    """The work, if the caller's shop may see it (published, or its own); else ``NotFoundError``."""
+async def get_work(
+    db: Database, *, principal: Principal, work_id: uuid.UUID, reads: CatalogReads | None = None
+) -> WorkRead:
+    """The work, if the caller's shop may see it (published, or its own); else ``NotFoundError``.
+
+    With ``reads`` (the platform's ``CATALOG_READS``) the work comes from the cache when
+    it is there; the same visibility rule applies to it.
+    """
+    load = functools.partial(_load_work, db, work_id)
+    found = await (reads.work(work_id, load) if reads is not None else load())
+    if not (found.published or found.owner_tenant_id == principal.tenant_id):
+        raise _work_not_found(work_id)
+    return found
+
+
+async def _load_work(db: Database, work_id: uuid.UUID) -> WorkRead:
+    """The work whoever owns it (``NotFoundError`` when missing): callers apply visibility."""
 
     async def work(session: AsyncSession) -> WorkRead:
-        record = _visible(await WorkRepository(session).get(work_id), principal)
+        record = await WorkRepository(session).get(work_id)
         if record is None:
             raise _work_not_found(work_id)
         return WorkRead.model_validate(record)
@@ -468,8 +485,13 @@ async def delete_listing(
         await db.run(work)
 
 
-async def get_listing(db: Database, *, principal: Principal, listing_id: uuid.UUID) -> ListingRead:
-    """The shop's listing; ``NotFoundError`` when missing or another shop's."""
+async def get_listing(
+    db: Database, *, principal: Principal, listing_id: uuid.UUID, reads: CatalogReads | None = None
+) -> ListingRead:
+    """The shop's listing; ``NotFoundError`` when missing or another shop's.
+
+    With ``reads`` it comes from the cache when it is there (kept per shop).
+    """
 
     async def work(session: AsyncSession) -> ListingRead:
         listing = await ListingRepository(session).get(listing_id)
@@ -477,8 +499,13 @@ async def get_listing(db: Database, *, principal: Principal, listing_id: uuid.UU
             raise _listing_not_found(listing_id)
         return ListingRead.model_validate(listing)
 
-    with tenant_scope(principal.tenant_id):
-        return await db.run(work, readonly=True)
+    async def load() -> ListingRead:
+        with tenant_scope(principal.tenant_id):
+            return await db.run(work, readonly=True)
+
+    if reads is None:
+        return await load()
+    return await reads.listing(principal.tenant_id, listing_id, load, functools.partial(_load_work, db))
 
 
 async def list_listings(

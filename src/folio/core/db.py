@@ -26,6 +26,12 @@ Key contracts (``docs/database.md`` has the long form):
   ``read_your_writes_scope`` (the gateway opens one per request) after a unit of work
   committed on the primary: from then on the scope's reads go to the primary, so a
   request sees its own writes despite replication lag.
+- After-commit notes: work may ``note_after_commit(session, item)`` (the outbox notes
+  every event it adds); once ``run`` has committed the unit, each listener registered
+  with ``Database.on_committed`` is handed the unit's notes, in order, and never those
+  of a unit that rolled back or of a try that was retried. Caches hear of writes this
+  way, in the writing process at once. A listener's failure is logged, never raised:
+  the unit is committed whatever it does.
 """
 
 from __future__ import annotations
@@ -35,10 +41,10 @@ import errno
 import math
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -66,9 +72,11 @@ __all__ = [
     "build_engine",
     "is_connection_error",
     "is_transient_error",
+    "note_after_commit",
     "open_database",
     "pin_reads_to_primary",
     "read_your_writes_scope",
+    "reads_from_primary",
 ]
 
 log = structlog.get_logger(__name__)
@@ -283,6 +291,21 @@ def read_your_writes_scope() -> Iterator[None]:
         _read_scope.reset(token)
 
 
+@contextmanager
+def reads_from_primary() -> Iterator[None]:
+    """Send the block's readonly units to the primary.
+
+    For reads whose result outlives the request, such as a cache fill: a replica that
+    has not yet replayed a write whose invalidation already ran would put the old
+    value back in the cache for its whole TTL.
+    """
+    token = _read_scope.set(_ReadScope(wrote=True))
+    try:
+        yield
+    finally:
+        _read_scope.reset(token)
+
+
 def pin_reads_to_primary() -> None:
     """Send the rest of the current read-your-writes scope's reads to the primary.
 
@@ -354,10 +377,28 @@ def _unavailable(exc: CircuitOpenError) -> DatabaseUnavailableError:
 
 @dataclass
 class _Tries:
-    """The tries of one ``Database.run``: how many reached for the database, its last connection error."""
+    """The tries of one ``Database.run``: how many reached for the database, its last connection error.
+
+    ``committed`` holds the notes (``note_after_commit``) of the try that committed.
+    """
 
     made: int = 0
     connection_error: BaseException | None = None
+    committed: list[Any] = field(default_factory=list)
+
+
+_NOTES = "folio.after_commit"
+
+CommitListener = Callable[[Sequence[Any]], Awaitable[None]]
+"""Hears the notes of each unit ``Database.run`` committed (``Database.on_committed``)."""
+
+
+def note_after_commit(session: AsyncSession, *items: Any) -> None:
+    """Hand ``items`` to the database's commit listeners once ``session``'s unit has committed.
+
+    Dropped with the session when the unit rolls back or is retried.
+    """
+    session.info.setdefault(_NOTES, []).extend(items)
 
 
 def _worth_retrying(exc: BaseException) -> bool:
@@ -408,6 +449,7 @@ class Database:
         )
         self._probe_loop: asyncio.AbstractEventLoop | None = None
         self._probes: dict[str, asyncio.Task[None]] = {}
+        self._commit_listeners: list[CommitListener] = []
 
     @classmethod
     def from_urls(
@@ -464,6 +506,28 @@ class Database:
         return UnitOfWork(
             self._primary.sessions, breaker=self._primary.breaker, on_commit=_note_primary_commit
         )
+
+    def on_committed(self, listener: CommitListener) -> Callable[[], Awaitable[None]]:
+        """Call ``listener`` with the notes of every unit ``run`` commits from now on (see the module doc).
+
+        Returns the closer that stops it: whoever built the listener owns it (bootstrap
+        hands it to the platform), so a database shared by several platforms (tests)
+        does not keep calling the caches of closed ones.
+        """
+        self._commit_listeners.append(listener)
+
+        async def stop() -> None:
+            if listener in self._commit_listeners:
+                self._commit_listeners.remove(listener)
+
+        return stop
+
+    async def _announce(self, notes: Sequence[Any]) -> None:
+        for listener in self._commit_listeners:
+            try:
+                await listener(notes)
+            except Exception as exc:  # noqa: BLE001 - the unit is committed; a listener cannot undo it
+                log.warning("db.commit_listener_failed", listener=repr(listener), error=repr(exc))
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, readonly: bool = False) -> T:
         """Run ``work(session)`` as one unit of work, commit it, and return what it returned.
@@ -533,6 +597,8 @@ class Database:
                     f"the database could not be reached ({self.settings.retry_attempts} tries)"
                 ) from exc
             raise
+        if tries.committed and self._commit_listeners:
+            await self._announce(tries.committed)
         return result
 
     async def _run_once(
@@ -563,12 +629,14 @@ class Database:
             # Flush first: an error while flushing comes before COMMIT was sent, so the
             # unit is known not to have applied and may safely run again.
             await uow.session.flush()
+            notes = uow.session.info.pop(_NOTES, [])
             try:
                 await uow.commit()
             except Exception as exc:
                 if is_connection_error(exc):
                     raise _CommitInDoubtError from exc
                 raise
+            tries.committed = notes
             return result
 
     async def ping(self, *, readonly: bool = False) -> None:

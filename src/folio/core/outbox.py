@@ -82,7 +82,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from folio.core.columns import JsonDocument, UtcDateTime, utcnow
-from folio.core.db import Base, Database
+from folio.core.db import Base, Database, note_after_commit
 from folio.core.logging.context import correlation_id
 
 __all__ = [
@@ -272,10 +272,13 @@ async def add_outbox_events(session: AsyncSession, drafts: Sequence[EventDraft])
     Two statements whatever the batch size (the events, then one delivery row per
     event per consumer subscribed to its topic now), so a bulk writer can publish a
     thousand events per batch. The correlation id of the current log context is
-    recorded with each event.
+    recorded with each event. The drafts are also the unit's after-commit notes
+    (``folio.core.db.note_after_commit``): the process's own listeners hear of them
+    as soon as the unit commits, before any consumer claims them.
     """
     if not drafts:
         return
+    note_after_commit(session, *drafts)
     now = utcnow()
     correlation = correlation_id()
     rows = [

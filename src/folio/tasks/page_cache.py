@@ -17,6 +17,8 @@ Key contracts:
   (the cache's broadcast; its ``l1_ttl_s`` bounds it if a message is lost).
 - Writes that bypass the service (a per-shop data migration, SQL by hand) are seen
   after at most ``PAGE_TTL_S``.
+- Pages are built from the primary (``reads_from_primary``): a replica behind the write
+  whose invalidation just ran would put the old page back for ``PAGE_TTL_S``.
 - Pages were built under the shop's tenant scope and row-level security; a hit answers
   without the database, so a page is only ever served for the exact query it answered.
 """
@@ -28,6 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from folio.core.cache import Cache
+from folio.core.db import reads_from_primary
 from folio.core.platform import Slot
 
 __all__ = ["PAGES_CACHE", "PAGE_TTL_S", "TASK_PAGES", "TaskPages", "shop_tag"]
@@ -60,7 +63,12 @@ class TaskPages:
         self, tenant_id: uuid.UUID, key: str, build: Callable[[], Awaitable[bytes]]
     ) -> bytes:
         """The cached page ``key``, or ``build()``'s (kept for the next caller; errors are not kept)."""
-        return await self.cache.get_or_load(key, build, ttl_s=PAGE_TTL_S, tags=(shop_tag(tenant_id),))
+
+        async def fill() -> bytes:
+            with reads_from_primary():
+                return await build()
+
+        return await self.cache.get_or_load(key, fill, ttl_s=PAGE_TTL_S, tags=(shop_tag(tenant_id),))
 
     async def forget_shop(self, tenant_id: uuid.UUID) -> None:
         """Drop every cached page of the shop, in every process (a task of it was written)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import asyncpg.exceptions
@@ -25,6 +25,7 @@ from folio.core.db import (
     StatementTimeoutError,
     is_connection_error,
     is_transient_error,
+    note_after_commit,
     read_your_writes_scope,
 )
 from folio.core.errors import DatabaseUnavailableError
@@ -646,3 +647,78 @@ async def test_reads_fall_back_to_the_primary_while_the_replica_breaker_is_open(
     clock.now += RESET_S
     assert await database.run(origin, readonly=True) == "replica"
     assert state_of(replica_breaker) is BreakerState.CLOSED
+
+
+# --- after-commit notes -----------------------------------------------------------------------
+
+
+class Heard:
+    """A commit listener that records the notes of each committed unit, or raises."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        self.units: list[list[object]] = []
+        self.fails = fails
+
+    async def __call__(self, notes: Sequence[object]) -> None:
+        """Record (or refuse) one unit's notes."""
+        self.units.append(list(notes))
+        if self.fails:
+            raise RuntimeError("listener broke")
+
+
+def noting(table: Table, *errors: BaseException) -> Work:
+    """A ``Work`` that notes ``"try N"`` for each try before its scripted error."""
+
+    class Noting(Work):
+        async def __call__(self, session: AsyncSession) -> str:
+            note_after_commit(session, f"try {self.tries + 1}")
+            return await super().__call__(session)
+
+    return Noting(table, *errors)
+
+
+async def test_listeners_hear_only_the_try_that_committed(database: Database, notes: Table) -> None:
+    """A retried try's notes are dropped with its rollback; the committed try's arrive once, in order."""
+    heard = Heard()
+    database.on_committed(heard)
+    await database.run(noting(notes, serialization_failure()))
+    assert heard.units == [["try 2"]]
+    assert await rows(database, notes) == ["try 2"]
+
+
+async def test_a_unit_that_fails_or_reads_is_never_announced(database: Database, notes: Table) -> None:
+    """No notes from a rolled-back unit, a readonly one, or a unit that noted nothing."""
+    heard = Heard()
+    database.on_committed(heard)
+    with pytest.raises(IntegrityError):
+        await database.run(noting(notes, IntegrityError("INSERT", None, Exception("duplicate"))))
+
+    async def read(session: AsyncSession) -> str:
+        note_after_commit(session, "read")
+        return await origin(session)
+
+    await database.run(read, readonly=True)
+    await database.run(Work(notes))
+    assert heard.units == []
+
+
+async def test_a_failing_listener_is_logged_and_the_others_still_hear(
+    database: Database, notes: Table
+) -> None:
+    """The unit is committed whatever a listener does: a broken one neither raises nor silences the next."""
+    broken, heard = Heard(fails=True), Heard()
+    database.on_committed(broken)
+    database.on_committed(heard)
+    assert await database.run(noting(notes)) == "done"
+    assert (broken.units, heard.units) == ([["try 1"]], [["try 1"]])
+
+
+async def test_a_stopped_listener_hears_nothing_more(database: Database, notes: Table) -> None:
+    """The closer ``on_committed`` returns unregisters it (twice is harmless)."""
+    heard = Heard()
+    stop = database.on_committed(heard)
+    await database.run(noting(notes))
+    await stop()
+    await stop()
+    await database.run(noting(notes))
+    assert heard.units == [["try 1"]]
