@@ -33,7 +33,7 @@ from folio.identity.api import (
 )
 from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
-from folio.usage.api import API_CALL_METER, ApiCallMeter
+from folio.usage.api import API_CALL_METER, LIMITS_CACHE, ApiCallMeter
 from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
 
 __all__ = ["Platform", "ReadinessCheck", "build_platform", "data_migrations"]
@@ -86,7 +86,9 @@ def build_platform(
             last_used=last_used,
         ),
     )
-    platform.provide(API_CALL_METER, ApiCallMeter(rate_limiter, settings))
+    meter = ApiCallMeter(rate_limiter, settings, limits=caches.named(LIMITS_CACHE))
+    platform.provide(API_CALL_METER, meter)
+    platform.own(database.on_committed(meter.forget_changed_limits))
     catalog_reads = CatalogReads(caches.named(READS_CACHE))
     platform.provide(CATALOG_READS, catalog_reads)
     # The catalogue's outbox events of every unit this process commits drop the reads

@@ -10,7 +10,7 @@ database and ``flush`` copies them in.
 
 from __future__ import annotations
 
-from folio.usage.meter import API_CALL_METER, ApiCallMeter
+from folio.usage.meter import API_CALL_METER, LIMITS_CACHE, ApiCallMeter
 from folio.usage.schemas import Meter, QuotaRead, UsageRead
 from folio.usage.service import (
     claim_quota,
@@ -27,6 +27,7 @@ from folio.usage.service import (
 
 __all__ = [
     "API_CALL_METER",
+    "LIMITS_CACHE",
     "ApiCallMeter",
     "Meter",
     "QuotaRead",

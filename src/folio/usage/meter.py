@@ -4,29 +4,44 @@ Counting every API call in the database would add a write to every request; the
 counter lives in Redis (or memory in lite mode) instead, and ``ApiCallMeter.flush``
 copies it into ``usage_daily`` every ``tenancy.usage_flush_interval_s`` (the gateway
 runs it in its lifespan, and once more at shutdown).
+
+The shop's daily limit (its override, else the plan's) is read on every request, so it
+is cached (``folio.core.cache``, cache ``usage.limits``: L1, then Redis) for
+``LIMITS_TTL_S``. ``set_quota_override`` notes a ``QuotaChanged`` with its commit, and
+``forget_changed_limits`` (bootstrap registers it with ``Database.on_committed``) drops
+the shop's limits in every process at once: an operator's change applies to the next
+request. A change made in SQL by hand applies within ``LIMITS_TTL_S``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.core.cache import Cache, Caches
 from folio.core.columns import utcnow
-from folio.core.db import Database
+from folio.core.db import Database, reads_from_primary
 from folio.core.errors import QuotaExceededError
 from folio.core.platform import Slot
 from folio.core.ratelimit import CappedCount, RateLimiter
 from folio.core.settings import Settings
+from folio.core.settings.cache import CacheSettings
 from folio.core.tenancy import tenant_scope
 from folio.usage.schemas import Meter
-from folio.usage.service import quota_limit, store_usage_total
+from folio.usage.service import QuotaChanged, quota_limit, store_usage_total
 
-__all__ = ["API_CALL_METER", "COUNTER_TTL_S", "ApiCallMeter"]
+__all__ = ["API_CALL_METER", "COUNTER_TTL_S", "LIMITS_CACHE", "LIMITS_TTL_S", "ApiCallMeter"]
+
+LIMITS_CACHE = "usage.limits"
+"""The cache of shops' limits (its metrics' ``cache`` label)."""
+
+LIMITS_TTL_S = 300.0
+"""How long a shop's limit is kept without a change: the bound for changes made in SQL by hand."""
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +56,9 @@ class ApiCallMeter:
     remembers which shops it counted, so ``flush`` copies only their counters. The
     counters themselves are shared by every gateway process on the same Redis, and
     ``flush`` writes their absolute value, so several processes flushing the same shop
-    agree. ``clock`` is a seam for tests (the UTC day rolls over).
+    agree. ``limits`` is the cache of shops' limits (bootstrap: the platform's
+    ``usage.limits``; without it, one in the process). ``clock`` is a seam for tests
+    (the UTC day rolls over).
     """
 
     def __init__(
@@ -49,15 +66,14 @@ class ApiCallMeter:
         limiter: RateLimiter,
         settings: Settings,
         *,
+        limits: Cache | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limiter = limiter
         self._settings = settings
         self._clock = clock
-        self._monotonic = monotonic
         self._seen: set[tuple[uuid.UUID, dt.date]] = set()
-        self._limits: dict[uuid.UUID, tuple[float, int]] = {}
+        self._limits = limits or Caches(CacheSettings(backend="memory")).named(LIMITS_CACHE)
 
     @staticmethod
     def counter_key(tenant_id: uuid.UUID, day: dt.date) -> str:
@@ -106,26 +122,27 @@ class ApiCallMeter:
         return await self._limiter.counter_get(self.counter_key(tenant_id, self._clock().date()))
 
     async def limit_for(self, db: Database, tenant_id: uuid.UUID) -> int:
-        """The shop's daily API-call limit (its override, else the default), cached per shop.
+        """The shop's daily API-call limit (its override, else the default), cached (see the module doc)."""
 
-        The cache lives ``tenancy.usage_flush_interval_s``: an operator's new override
-        takes effect within one flush interval, and a busy shop costs one query per
-        interval rather than one per request.
-        """
-        now = self._monotonic()
-        cached = self._limits.get(tenant_id)
-        if cached is not None and now - cached[0] < self._settings.tenancy.usage_flush_interval_s:
-            return cached[1]
+        async def load() -> bytes:
+            async def work(session: AsyncSession) -> int:
+                return await quota_limit(
+                    session, settings=self._settings, tenant_id=tenant_id, meter=Meter.API_CALLS
+                )
 
-        async def work(session: AsyncSession) -> int:
-            return await quota_limit(
-                session, settings=self._settings, tenant_id=tenant_id, meter=Meter.API_CALLS
-            )
+            # From the primary: a replica behind the change would put the old limit back.
+            with tenant_scope(tenant_id), reads_from_primary():
+                return str(await db.run(work, readonly=True)).encode()
 
-        with tenant_scope(tenant_id):
-            limit = await db.run(work, readonly=True)
-        self._limits[tenant_id] = (now, limit)
-        return limit
+        body = await self._limits.get_or_load(
+            f"{Meter.API_CALLS.value}:{tenant_id.hex}", load, ttl_s=LIMITS_TTL_S, tags=(_shop_tag(tenant_id),)
+        )
+        return int(body)
+
+    async def forget_changed_limits(self, notes: Sequence[Any]) -> None:
+        """Drop the cached limits of each shop a ``QuotaChanged`` in ``notes`` names (a commit listener)."""
+        for tenant_id in sorted({note.tenant_id for note in notes if isinstance(note, QuotaChanged)}):
+            await self._limits.invalidate_tag(_shop_tag(tenant_id))
 
     async def flush(self, db: Database) -> int:
         """Copy the counters of every shop counted since the last flush into ``usage_daily``.
@@ -155,6 +172,10 @@ class ApiCallMeter:
 
         with tenant_scope(tenant_id):
             await db.run(work)
+
+
+def _shop_tag(tenant_id: uuid.UUID) -> str:
+    return f"usage:limits:{tenant_id.hex}"
 
 
 API_CALL_METER: Slot[ApiCallMeter] = Slot("API-call meter")

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -19,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.core.columns import utcnow
-from folio.core.db import Database
+from folio.core.db import Database, note_after_commit
 from folio.core.errors import InvalidParam, QuotaExceededError, ValidationFailedError
 from folio.core.security import MANAGER_ROLES, Principal, require_role
 from folio.core.settings import Settings
@@ -29,6 +30,7 @@ from folio.usage.schemas import Meter, QuotaRead, UsageRead
 
 __all__ = [
     "MAX_USAGE_DAYS",
+    "QuotaChanged",
     "claim_quota",
     "default_limit",
     "enforce_quota",
@@ -273,10 +275,19 @@ async def get_quotas(db: Database, *, settings: Settings, principal: Principal) 
     return await get_tenant_quotas(db, settings=settings, tenant_id=principal.tenant_id)
 
 
+@dataclass(frozen=True)
+class QuotaChanged:
+    """The after-commit note of ``set_quota_override``: caches of the shop's limits are stale."""
+
+    tenant_id: uuid.UUID
+    meter: Meter
+
+
 async def set_quota_override(db: Database, *, tenant_id: uuid.UUID, meter: Meter, limit: int | None) -> None:
     """Give the shop its own ``limit`` for ``meter``; ``None`` returns it to the plan default.
 
     An operator's action (``folio tenants quota set``): no principal, no role check.
+    Notes ``QuotaChanged`` with the commit (``folio.core.db.note_after_commit``).
     """
     if limit is not None and limit < 0:
         raise ValidationFailedError(
@@ -299,6 +310,7 @@ async def set_quota_override(db: Database, *, tenant_id: uuid.UUID, meter: Meter
         else:
             existing.quota_limit = limit
             existing.updated_at = utcnow()
+        note_after_commit(session, QuotaChanged(tenant_id, meter))
 
     with tenant_scope(tenant_id):
         await db.run(work)

@@ -244,14 +244,20 @@ async def test_meter_forgets_past_days_after_flushing_them(
 async def test_meter_limit_for_reads_the_override_and_caches_it(
     any_database: Database, memory_limiter: RateLimiter, settings: Settings
 ) -> None:
-    """limit_for returns the shop's override and keeps it for one flush interval."""
+    """limit_for keeps the shop's limit; a committed override reaches it through the commit listener."""
     owner = await create_member(any_database)
-    ticks = [0.0]
-    meter = ApiCallMeter(memory_limiter, settings, monotonic=lambda: ticks[0])
+    meter = ApiCallMeter(memory_limiter, settings)
     default = settings.tenancy.quotas.api_calls_per_day
-    with read_your_writes_scope():
-        assert await meter.limit_for(any_database, owner.tenant_id) == default
+    assert await meter.limit_for(any_database, owner.tenant_id) == default
+    await set_quota_override(any_database, tenant_id=owner.tenant_id, meter=Meter.API_CALLS, limit=7)
+    # Nobody told the meter: the cached limit stands.
+    assert await meter.limit_for(any_database, owner.tenant_id) == default
+
+    stop = any_database.on_committed(meter.forget_changed_limits)
+    try:
         await set_quota_override(any_database, tenant_id=owner.tenant_id, meter=Meter.API_CALLS, limit=5)
-        assert await meter.limit_for(any_database, owner.tenant_id) == default
-        ticks[0] += settings.tenancy.usage_flush_interval_s
         assert await meter.limit_for(any_database, owner.tenant_id) == 5
+        await set_quota_override(any_database, tenant_id=owner.tenant_id, meter=Meter.API_CALLS, limit=None)
+        assert await meter.limit_for(any_database, owner.tenant_id) == default
+    finally:
+        await stop()

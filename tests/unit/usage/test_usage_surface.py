@@ -15,6 +15,7 @@ def test_public_surface() -> None:
     assert sorted(folio.usage.api.__all__) == [
         "API_CALL_METER",
         "ApiCallMeter",
+        "LIMITS_CACHE",
         "Meter",
         "QuotaRead",
         "UsageRead",

@@ -159,6 +159,18 @@ async def test_daily_api_call_quota_is_403(limited_app: LimitedApp, pg_database:
     )
 
 
+async def test_an_operators_new_quota_applies_to_the_next_request(
+    limited_app: LimitedApp, pg_database: Database
+) -> None:
+    """The shop's limit is cached, yet an override committed meanwhile refuses the very next call."""
+    async with limited_app() as (_, client):
+        owner = await register_and_login(client)
+        assert (await client.get(ROUTE, headers=owner.headers)).status_code == 200  # the default, cached
+        await set_quota_override(pg_database, tenant_id=owner.tenant_id, meter=Meter.API_CALLS, limit=1)
+        refused = await client.get(ROUTE, headers=owner.headers)
+    assert (refused.status_code, refused.json()["limit"]) == (403, 1)
+
+
 async def test_shutdown_flushes_api_calls_into_usage(limited_app: LimitedApp, pg_database: Database) -> None:
     """The lifespan's last flush writes the day's API calls; /usage reports them."""
     async with limited_app() as (_, client):
