@@ -31,7 +31,7 @@ from folio.identity.api import (
     authenticate_credentials,
     last_used_buffer,
 )
-from folio.search.api import SEARCH_BACKEND, search_backend, search_enabled
+from folio.search.api import FACETS_CACHE, SEARCH_BACKEND, FacetCache, search_backend, search_enabled
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, LIMITS_CACHE, ApiCallMeter
 from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
@@ -100,7 +100,7 @@ def build_platform(
         TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings, on_change=task_pages.forget_shop)
     )
     if search_enabled(settings):
-        backend = search_backend(settings)
+        backend = search_backend(settings, facets=FacetCache(caches.named(FACETS_CACHE)))
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)
     if sessions_in_redis(settings):
         # The web app's sessions: a sync client (Flask views run in threads), so its

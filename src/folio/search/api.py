@@ -29,6 +29,7 @@ from folio.search.evaluation import (
     misspelt_queries,
     work_key,
 )
+from folio.search.facet_cache import FACETS_CACHE, FacetCache
 from folio.search.indexes import IndexNames, ReindexReport, listing_document, work_document
 from folio.search.querying import EngineQuery, QuerySyntaxError, Tuning
 from folio.search.schemas import (
@@ -66,6 +67,7 @@ from folio.search.spelling import vocabulary_for
 from folio.search.sync import SearchSync, SyncReport, reindex_shop, reindex_works
 
 __all__ = [
+    "FACETS_CACHE",
     "HANDJUDGED_PATH",
     "MAX_RESULT_WINDOW",
     "SEARCH_BACKEND",
@@ -73,6 +75,7 @@ __all__ = [
     "DeepPagingError",
     "EngineQuery",
     "EvalReport",
+    "FacetCache",
     "IndexNames",
     "IndexStatus",
     "InvalidJudgedSetError",

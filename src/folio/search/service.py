@@ -41,6 +41,7 @@ from folio.search.engine import (
     SearchUnavailableError,
     engine_for,
 )
+from folio.search.facet_cache import FacetCache
 from folio.search.indexes import (
     FACET_FIELDS,
     PUBLIC_TENANT,
@@ -127,10 +128,11 @@ class DeepPagingError(FolioError, code="deep-paging", title="Page too deep", sta
 
 @dataclass
 class SearchBackend:
-    """The engine client and how this deployment names its indexes."""
+    """The engine client, how this deployment names its indexes, and its facet-count cache (if any)."""
 
     engine: SearchEngine
     names: IndexNames = field(default_factory=IndexNames)
+    facets: FacetCache | None = None
 
     async def aclose(self) -> None:
         """Close the engine client."""
@@ -152,13 +154,14 @@ def check_search_enabled(settings: Settings) -> None:
         )
 
 
-def search_backend(settings: Settings) -> SearchBackend:
+def search_backend(settings: Settings, *, facets: FacetCache | None = None) -> SearchBackend:
     """A long-lived backend on the configured server, for one process (close it with ``aclose``).
 
     One per process, not per request, so that every request shares its connection pool
     (a request would otherwise open a connection, and close it, around each search).
+    ``facets`` caches facet counts (``folio.search.facet_cache``; bootstrap passes one).
     """
-    return SearchBackend(engine_for(settings))
+    return SearchBackend(engine_for(settings), facets=facets)
 
 
 SEARCH_BACKEND: Slot[SearchBackend] = Slot("search backend")
@@ -396,11 +399,18 @@ async def _search_once(
         facets=facets,
         after=after,
     )
-    try:
-        body = await backend.engine.search(alias, request.params)
-    except EngineNotFoundError:
-        # No index yet (a shop with no listings, a fresh deployment): nothing matches.
-        body = {"found": 0, "hits": []}
+
+    async def ask(params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await backend.engine.search(alias, params)
+        except EngineNotFoundError:
+            # No index yet (a shop with no listings, a fresh deployment): nothing matches.
+            return {"found": 0, "hits": []}
+
+    if backend.facets is not None and "facet_by" in request.params:
+        body = await backend.facets.search(alias, request.params, ask)
+    else:
+        body = await ask(request.params)
     return _results(
         body,
         query=query,
@@ -661,6 +671,7 @@ async def set_synonym(
 
     with tenant_scope(tenant_id):
         saved = await db.run(work)
+    await forget_facets(backend, backend.names.shop(tenant_id))
     log.info("search.synonym_set", tenant_id=str(tenant_id), name=name)
     return saved
 
@@ -699,6 +710,7 @@ async def delete_synonym(
 
     with tenant_scope(tenant_id):
         await db.run(work)
+    await forget_facets(backend, backend.names.shop(tenant_id))
     log.info("search.synonym_deleted", tenant_id=str(tenant_id), name=name)
 
 
@@ -710,7 +722,22 @@ async def push_synonyms(db: Database, backend: SearchBackend, *, tenant_id: uuid
         await backend.engine.upsert_synonym(
             collection, synonym.name, synonyms=synonym.engine_synonyms(), root=synonym.engine_root()
         )
+    await forget_facets(backend, backend.names.shop(tenant_id))
     return len(sets)
+
+
+async def forget_facets(backend: SearchBackend, *aliases: str) -> None:
+    """Drop the cached facet counts of the indexes ``aliases`` name (they changed); no cache, nothing to do.
+
+    A failure (Redis down) is logged, not raised: the index change stands, and the
+    counts are stale for at most ``FACETS_TTL_S``.
+    """
+    if backend.facets is None or not aliases:
+        return
+    try:
+        await backend.facets.forget(set(aliases))
+    except Exception as exc:  # noqa: BLE001 - redis-py's errors are not builtins; any of them is logged
+        log.warning("search.facets_not_forgotten", aliases=sorted(aliases), error=repr(exc))
 
 
 # --- status -------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ from folio.search.indexes import (
     work_document,
     work_fields,
 )
-from folio.search.service import SearchBackend, shop_synonyms
+from folio.search.service import SearchBackend, forget_facets, shop_synonyms
 
 __all__ = ["SearchSync", "SyncReport", "reindex_shop", "reindex_works"]
 
@@ -145,6 +145,7 @@ class SearchSync:
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
         self._backoff_s = 0.0
+        self._touched: set[str] = set()  # the aliases this round wrote to
 
     @property
     def backoff_s(self) -> float:
@@ -176,6 +177,7 @@ class SearchSync:
             return report
         done: list[int] = []
         failed: dict[int, str] = {}
+        self._touched = set()
         try:
             await self._apply(changes, done, failed, report)
         except (SearchUnavailableError, SearchEngineError) as exc:
@@ -184,6 +186,9 @@ class SearchSync:
             for change in changes:
                 if change.id not in done and change.id not in failed:
                     failed[change.id] = message
+        finally:
+            # Even after a failure: the writes made before it are in the indexes.
+            await forget_facets(self.backend, *self._touched)
         await catalog.mark_changes_synced(self.db, done, consumer=self.CONSUMER)
         for change_id, error in failed.items():
             await catalog.mark_change_failed(
@@ -210,9 +215,11 @@ class SearchSync:
         reindexes = [c for c in changes if c.op == "reindex"]
         if reindexes:
             await reindex_works(self.db, self.backend)
+            self._touched.add(names.works())
             shops = [tenant.id for tenant in await identity.list_tenants(self.db)]
             for tenant_id in await catalog.list_tenants_with_listings(self.db, candidates=shops):
                 await reindex_shop(self.db, self.backend, tenant_id=tenant_id)
+                self._touched.add(names.shop(tenant_id))
             report.reindexed = True
             done.extend(c.id for c in reindexes)
         works = [c for c in changes if c.entity == "work" and c.op != "reindex" and c.entity_id is not None]
@@ -267,6 +274,7 @@ class SearchSync:
                     }
                     hits = [hit["document"] for hit in (await engine.search(alias, params)).get("hits", [])]
                     if hits:
+                        self._touched.add(alias)
                         await engine.import_documents(
                             alias, [{**doc, **fields[doc["work_id"]]} for doc in hits], action="upsert"
                         )
@@ -283,6 +291,7 @@ class SearchSync:
         failed: dict[int, str],
     ) -> None:
         engine = self.backend.engine
+        self._touched.add(alias)
         upserts = [c for c in changes if c.op == "upsert" and c.entity_id in documents]
         if upserts:
             rejected = {

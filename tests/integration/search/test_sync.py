@@ -11,10 +11,23 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from folio.catalog import api as catalog
+from folio.catalog.api import Condition
+from folio.core.cache import Caches
 from folio.core.db import Database
-from folio.search.api import IndexNames, SearchBackend, SearchEngine, SearchSync
+from folio.core.security import Principal, Role
+from folio.core.settings import Settings
+from folio.search.api import (
+    FACETS_CACHE,
+    FacetCache,
+    IndexNames,
+    SearchBackend,
+    SearchEngine,
+    SearchSync,
+    search_listings,
+)
 from folio.search.engine import EngineRequest, MockTransport
 from folio.search.indexes import ensure_index, listing_document
 from tests.conftest import free_port
@@ -183,3 +196,36 @@ async def test_copies_of_hundreds_of_changed_works_are_rewritten(
         stored = await backend.engine.get_document(alias, str(document["id"]))
         assert stored is not None
         assert stored["title"] == f"{document['title']} Revised"
+
+
+async def test_a_synced_change_refreshes_the_shops_cached_facet_counts(
+    api_client: httpx.AsyncClient, pg_database: Database, backend: SearchBackend, settings: Settings
+) -> None:
+    """Counts are served from the cache while pages stay live; the sync's next write drops them."""
+    caches = Caches(
+        settings.cache, redis=Redis.from_url(settings.cache_url), namespace=f"test-{uuid.uuid4().hex[:8]}"
+    )
+    cached = SearchBackend(backend.engine, backend.names, facets=FacetCache(caches.named(FACETS_CACHE)))
+    try:
+        owner = await register_and_login(api_client)
+        principal = Principal(tenant_id=owner.tenant_id, role=Role.OWNER, user_id=owner.user_id, via="token")
+        await _create(api_client, owner, "Generated Facet One")
+        await _drain(SearchSync(pg_database, cached))
+
+        async def conditions() -> tuple[int, dict[str, int]]:
+            results = await search_listings(cached, principal=principal, query="*", facets=["condition"])
+            (facet,) = results.facets
+            return results.found, {count.value: count.count for count in facet.counts}
+
+        assert await conditions() == (1, {"new": 1})
+        # A document put in the index behind the sync: the page sees it, the cached counts do not.
+        work = generated_work("Generated Facet Two")
+        behind = listing_document(generated_listing(work, condition=Condition.NEW), tenant_id=owner.tenant_id)
+        assert await backend.engine.import_documents(backend.names.shop(owner.tenant_id), [behind]) == []
+        assert await conditions() == (2, {"new": 1})
+
+        await _create(api_client, owner, "Generated Facet Three")
+        await _drain(SearchSync(pg_database, cached))
+        assert await conditions() == (3, {"new": 3})
+    finally:
+        await caches.aclose()
