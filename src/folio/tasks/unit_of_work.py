@@ -6,8 +6,10 @@ The service never builds a repository or opens a session; it is handed a
 ``TaskTransaction``: the shop's ``TaskRepository`` (``tasks``) and the side effects that
 must commit with the change: the audit event, the quota claim and the usage count.
 
-Key contracts, kept by both implementations (``tests/unit/tasks/test_service.py`` runs
-the service's rules on the fake; ``tests/integration/tasks/test_service.py`` on SQL):
+Key contracts, kept by both implementations (``tests/integration/tasks/
+test_unit_of_work_contract.py`` runs the same checks on the fake, PostgreSQL and SQLite;
+``tests/unit/tasks/test_service.py`` runs the service's rules on the fake,
+``tests/integration/tasks/test_service.py`` on SQL):
 
 - **All or nothing.** If ``work`` returns, its rows, audit events and usage counts are
   kept together; if it raises, none of them is.
