@@ -58,6 +58,7 @@ from sqlalchemy.orm import DeclarativeBase
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from folio.core.background import stop_tasks
 from folio.core.errors import DatabaseUnavailableError
 from folio.core.resilience import CircuitBreaker, CircuitOpenError, Clock, Permit
 from folio.core.settings.database import DatabaseSettings
@@ -402,6 +403,12 @@ def note_after_commit(session: AsyncSession, *items: Any) -> None:
 
 
 def _worth_retrying(exc: BaseException) -> bool:
+    # Never a cancellation (or an exit): the caller gave up, and its error's chain may
+    # still hold the connection error the cancelled driver call was cleaning up after.
+    # Retrying it swallowed the cancel and left a task running forever on a connection
+    # whose cancelled query never answered (a gateway's usage flusher, at shutdown).
+    if not isinstance(exc, Exception):
+        return False
     # A breaker refusal is deliberate; a commit in doubt might already have applied.
     if isinstance(exc, DatabaseUnavailableError | _CommitInDoubtError):
         return False
@@ -684,9 +691,7 @@ class Database:
         finally:
             self._probe_loop = None
             probes, self._probes = list(self._probes.values()), {}
-            for probe in probes:
-                probe.cancel()
-            await asyncio.gather(*probes, return_exceptions=True)
+            await stop_tasks(probes)
 
     def _start_probe(self, name: str) -> bool:
         """The breakers' ``on_open``: schedule a probe of ``name`` on the probes' loop, if any."""

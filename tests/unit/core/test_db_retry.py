@@ -722,3 +722,19 @@ async def test_a_stopped_listener_hears_nothing_more(database: Database, notes: 
     await stop()
     await database.run(noting(notes))
     assert heard.units == [["try 1"]]
+
+
+async def test_a_cancelled_unit_is_never_retried(database: Database, notes: Table) -> None:
+    """A cancellation raised while the driver cleaned up a dropped connection ends the unit: no second try."""
+    work = Work(notes)
+
+    async def cancelled(session: AsyncSession) -> str:
+        await work(session)
+        try:
+            raise connection_dropped()
+        except DBAPIError as dropped:
+            raise asyncio.CancelledError from dropped
+
+    with pytest.raises(asyncio.CancelledError):
+        await database.run(cancelled)
+    assert work.tries == 1

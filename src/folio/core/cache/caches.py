@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from folio.core.background import stop_tasks
 from folio.core.cache.broadcast import Invalidation
 from folio.core.cache.hierarchy import Cache, Random
 from folio.core.cache.local import Clock, LocalCache
@@ -147,9 +148,7 @@ class Caches:
     async def aclose(self) -> None:
         """Stop the listener, cancel loads in flight, close the Redis client."""
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop_tasks([self._listener])
         for cache in self._caches.values():
             await cache.aclose()
         if self._redis is not None:

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
+from folio.core.background import stop_tasks
+
 __all__ = ["SingleFlight"]
 
 T = TypeVar("T")
@@ -50,11 +52,8 @@ class SingleFlight(Generic[T]):
         return task
 
     async def aclose(self) -> None:
-        """Cancel every run in flight and wait for them to end."""
-        tasks = list(self._running.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every run in flight and wait for them to end (for a bounded time: ``stop_tasks``)."""
+        await stop_tasks(list(self._running.values()))
 
     def _finished(self, key: str, task: asyncio.Task[T]) -> None:
         if self._running.get(key) is task:

@@ -20,12 +20,13 @@ written while the origin fails, since each key holds one value.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Generic, TypeVar
 
 import structlog
 
+from folio.core.background import Periodic
 from folio.core.cache import metrics
 
 __all__ = ["WriteBack"]
@@ -58,7 +59,9 @@ class WriteBack(Generic[V]):
         self._origin = flush
         self._pending: dict[str, V] = {}
         self._lock = asyncio.Lock()
-        self._timer: asyncio.Task[None] | None = None
+        self._timer = Periodic(
+            partial(self._flush_logged, "interval"), interval_s=interval_s, name=f"write-back {name}"
+        )
         self._failing = False
         self._pending_gauge = metrics.WRITE_BACK_PENDING.labels(name)
 
@@ -75,8 +78,7 @@ class WriteBack(Generic[V]):
         """
         self._pending[key] = value
         self._pending_gauge.set(len(self._pending))
-        if self._timer is None:
-            self._timer = asyncio.create_task(self._every_interval())
+        self._timer.start()  # at the first write: a buffer never written to runs no loop
         if len(self._pending) >= self.max_batch and not self._failing:
             await self._flush_logged("size")
 
@@ -104,17 +106,8 @@ class WriteBack(Generic[V]):
 
     async def aclose(self) -> None:
         """Stop the interval flushes and flush what is pending (errors propagate: those writes are lost)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-            self._timer = None
+        await self._timer.stop()  # an interval flush in flight finishes first
         await self.flush()
-
-    async def _every_interval(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            await self._flush_logged("interval")
 
     async def _flush_logged(self, why: str) -> None:
         try:

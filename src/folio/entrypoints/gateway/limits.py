@@ -17,14 +17,15 @@ identity's (whose auth endpoints throttle logins themselves). For each request i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 from fastapi import Request, Response
 
+from folio.core.background import Periodic
 from folio.core.db import Database
 from folio.core.errors import RateLimitedError
 from folio.core.ratelimit import RateLimitDecision
@@ -115,14 +116,6 @@ async def _flush(meter: ApiCallMeter, database: Database, health: _FlushHealth) 
     health.failing = False
 
 
-async def _flush_every(
-    meter: ApiCallMeter, database: Database, interval_s: float, health: _FlushHealth
-) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        await _flush(meter, database, health)
-
-
 @contextlib.asynccontextmanager
 async def usage_flusher(meter: ApiCallMeter, database: Database, *, interval_s: float) -> AsyncIterator[None]:
     """Flush ``meter`` into ``database`` every ``interval_s`` while the block runs, and once at its end.
@@ -130,14 +123,14 @@ async def usage_flusher(meter: ApiCallMeter, database: Database, *, interval_s: 
     The gateway's lifespan wraps its ``yield`` in it, so the API calls counted since
     the last interval reach ``usage_daily`` at shutdown too. A failing flush (the
     database is down) logs one warning when the failures start and one when a flush
-    works again, not a traceback per interval.
+    works again, not a traceback per interval. The loop is stopped, not cancelled
+    (``folio.core.background``): a flush in flight finishes first.
     """
     health = _FlushHealth()
-    task = asyncio.create_task(_flush_every(meter, database, interval_s, health), name="usage-flush")
+    flusher = Periodic(partial(_flush, meter, database, health), interval_s=interval_s, name="usage-flush")
+    flusher.start()
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await flusher.stop()
         await _flush(meter, database, health)
