@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from folio.catalog.outbox import TOPIC
 from folio.catalog.schemas import ListingRead, WorkRead
@@ -52,6 +52,8 @@ BULK_CHANGES = 100
 
 _EVERYTHING = "catalog:all"
 
+R = TypeVar("R", WorkRead, ListingRead)
+
 
 def _work_tag(work_id: str) -> str:
     return f"catalog:work:{work_id}"
@@ -70,32 +72,17 @@ class CatalogReads:
     async def work(self, work_id: uuid.UUID, load: Callable[[], Awaitable[WorkRead]]) -> WorkRead:
         """The work ``work_id``, cached, else ``load()``'s (whose errors propagate and are not kept)."""
 
-        async def encoded() -> bytes:
-            with reads_from_primary():
-                found = await load()
+        def encode(found: WorkRead) -> dict[str, Any]:
             # The fields hidden from the API are kept: visibility and previews need them.
-            return json.dumps(
-                {
-                    "work": found.model_dump(mode="json"),
-                    "preview_key": found.preview_key,
-                    "owner_tenant_id": None if found.owner_tenant_id is None else str(found.owner_tenant_id),
-                }
-            ).encode()
-
-        body = await self.cache.get_or_load(
-            f"work:{work_id.hex}",
-            encoded,
-            ttl_s=READ_TTL_S,
-            tags=(_work_tag(work_id.hex), _EVERYTHING),
-        )
-        cached = json.loads(body)
-        return WorkRead.model_validate(
-            {
-                **cached["work"],
-                "preview_key": cached["preview_key"],
-                "owner_tenant_id": cached["owner_tenant_id"],
+            owner = None if found.owner_tenant_id is None else str(found.owner_tenant_id)
+            return {
+                **found.model_dump(mode="json"),
+                "preview_key": found.preview_key,
+                "owner_tenant_id": owner,
             }
-        )
+
+        cached = await self._read(f"work:{work_id.hex}", _work_tag(work_id.hex), load, encode)
+        return WorkRead.model_validate(cached)
 
     async def listing(
         self,
@@ -111,21 +98,28 @@ class CatalogReads:
         entry, not every listing of it in every shop.
         """
 
-        async def encoded() -> bytes:
-            with reads_from_primary():
-                found = await load()
-            return found.model_dump_json(exclude={"title", "authors"}).encode()
+        def encode(found: ListingRead) -> dict[str, Any]:
+            return found.model_dump(mode="json", exclude={"title", "authors"})
 
-        body = await self.cache.get_or_load(
-            f"listing:{tenant_id.hex}:{listing_id.hex}",
-            encoded,
-            ttl_s=READ_TTL_S,
-            tags=(_listing_tag(listing_id.hex), _EVERYTHING),
-        )
-        listing = json.loads(body)
+        key = f"listing:{tenant_id.hex}:{listing_id.hex}"
+        listing = await self._read(key, _listing_tag(listing_id.hex), load, encode)
         work_id = uuid.UUID(listing["work_id"])
         work = await self.work(work_id, lambda: load_work(work_id))
         return ListingRead.model_validate({**listing, "title": work.title, "authors": work.authors})
+
+    async def _read(
+        self, key: str, tag: str, load: Callable[[], Awaitable[R]], encode: Callable[[R], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The cached fields of ``key``, else ``encode(load())``'s, read from the primary and kept."""
+
+        async def fill() -> bytes:
+            with reads_from_primary():
+                found = await load()
+            return json.dumps(encode(found)).encode()
+
+        body = await self.cache.get_or_load(key, fill, ttl_s=READ_TTL_S, tags=(tag, _EVERYTHING))
+        fields: dict[str, Any] = json.loads(body)
+        return fields
 
     async def forget_changes(self, notes: Sequence[Any]) -> None:
         """Drop what the catalogue events among ``notes`` (a committed unit's) made stale."""
