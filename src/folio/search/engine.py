@@ -168,6 +168,9 @@ class Transport(Protocol):
         ...
 
 
+_UNCOMPRESSED = {"Accept-Encoding": "identity"}
+
+
 class AiohttpTransport:
     """The real transport: an aiohttp ``ClientSession`` (one connection pool) on ``base_url``.
 
@@ -225,7 +228,9 @@ class AiohttpTransport:
         if old is not None and not old.closed:
             self._refuse_a_live_foreign_loop()
         # Assigned before any await, so concurrent first requests share this session.
-        self._session = session = aiohttp.ClientSession(timeout=self._timeout)
+        # Uncompressed answers: aiohttp asks for gzip by default, and on a local network
+        # the engine's compressing and Folio's inflating cost two CPUs for nothing.
+        self._session = session = aiohttp.ClientSession(timeout=self._timeout, headers=_UNCOMPRESSED)
         self._loop = asyncio.get_running_loop()
         if old is not None:
             if not old.closed:

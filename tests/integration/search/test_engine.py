@@ -10,7 +10,7 @@ import pytest
 
 from folio.core.settings import Settings
 from folio.search.api import SearchBackend, SearchEngine, SearchEngineError, SearchUnavailableError
-from folio.search.engine import EngineNotFoundError, engine_for
+from folio.search.engine import AiohttpTransport, EngineNotFoundError, EngineRequest, engine_for
 from folio.search.indexes import collection_schema, ensure_index, work_document
 from tests.conftest import free_port
 from tests.support.search import generated_work
@@ -121,3 +121,22 @@ async def _health_then_close(engine: SearchEngine) -> bool:
         return await engine.health()
     finally:
         await engine.aclose()
+
+
+async def test_answers_come_uncompressed(settings: Settings, require_service: Callable[[str], None]) -> None:
+    """The engine gzips answers for clients that accept it; Folio's does not (it costs CPU on both sides)."""
+    require_service("search")
+    search = settings.services.search
+    transport = AiohttpTransport(search.url, timeout_s=5)
+    key = {"X-TYPESENSE-API-KEY": search.api_key.get_secret_value()}
+    try:
+        answer = await transport.send(EngineRequest("GET", "/collections", headers=key))
+        assert answer.status == 200
+        session = transport._session  # the pool the engine client sends through
+        assert session is not None
+        async with session.get(search.url + "/collections", headers=key) as raw:
+            assert raw.headers.get("Content-Encoding") is None
+        async with session.get(search.url + "/collections", headers={**key, "Accept-Encoding": "gzip"}) as gz:
+            assert gz.headers.get("Content-Encoding") == "gzip"  # what aiohttp asks for by default
+    finally:
+        await transport.aclose()
