@@ -66,9 +66,11 @@ def test_db_exports() -> None:
         "build_engine",
         "is_connection_error",
         "is_transient_error",
+        "note_after_commit",
         "open_database",
         "pin_reads_to_primary",
         "read_your_writes_scope",
+        "reads_from_primary",
     ]
 
 
