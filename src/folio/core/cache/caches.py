@@ -69,6 +69,7 @@ class Caches:
         self._random = random
         self._caches: dict[str, Cache] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._pubsub: Any = None  # the listener's subscription, closed again by aclose
         self._subscribed = asyncio.Event()
         self._waited = False
 
@@ -149,6 +150,11 @@ class Caches:
         """Stop the listener, cancel loads in flight, close the Redis client."""
         if self._listener is not None:
             await stop_tasks([self._listener])
+        if self._pubsub is not None:
+            # A listener stopped while it subscribed may not have closed its connection.
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+            self._pubsub = None
         for cache in self._caches.values():
             await cache.aclose()
         if self._redis is not None:
@@ -168,7 +174,7 @@ class Caches:
     async def _listen(self, redis: RedisClient) -> None:
         delay = _RECONNECT_FIRST_S
         while True:
-            pubsub = redis.pubsub()
+            pubsub = self._pubsub = redis.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
                 if self._subscribed.is_set():
