@@ -30,6 +30,7 @@ async def lite_client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx
             "database": settings.database.model_copy(
                 update={"backend": "sqlite", "url": None, "sqlite_path": tmp_path / "folio.db"}
             ),
+            "cache": settings.cache.model_copy(update={"backend": "memory", "url": None}),
             "identity": settings.identity.model_copy(update=cheap),
         }
     )
@@ -40,6 +41,9 @@ async def lite_client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://folio.test") as client:
                 yield client
+        # What the platform built for itself: with a Redis cache configured, a listener's
+        # connection, which outlived the test's loop and was collected in a later test.
+        await platform.aclose()
 
 
 @pytest.mark.parametrize(

@@ -402,6 +402,7 @@ async def lite_web(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]
         app = create_app(lite, platform=platform)
         async with app.router.lifespan_context(app):
             yield app
+        await platform.aclose()
 
 
 async def test_lite_mode_says_search_is_unavailable(lite_web: FastAPI) -> None:
