@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --locked
 FOLIO := $(RUN) folio
 
-.PHONY: help uv sync run run-lite test test-unit lint contracts format typecheck bench mutation docs docs-serve services-up services-down services-status clean
+.PHONY: help uv sync run run-lite test test-unit lint contracts proto proto-check proto-release format typecheck bench mutation docs docs-serve services-up services-down services-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,11 +41,26 @@ test: sync ## The whole suite with its real services (what CI runs)
 test-unit: sync ## Unit tests only, no services needed
 	$(RUN) pytest -m unit --no-cov
 
-lint: sync ## ruff, ruff format --check, import-linter (contracts fresh from the tiers)
+lint: sync ## ruff, ruff format --check, import-linter (contracts fresh from the tiers), the gRPC contracts
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) python scripts/contracts.py --check
 	$(RUN) lint-imports
+	$(MAKE) --no-print-directory proto-check
+
+BUF := .venv/bin/buf
+PROTO_RELEASE ?= v1
+
+proto: sync ## Regenerate the gRPC code under src/ from proto/ (grpcio-tools, mypy-protobuf)
+	$(RUN) python scripts/proto.py
+
+proto-check: sync ## Generated gRPC code fresh, buf lint, buf breaking against the last release
+	$(RUN) python scripts/proto.py --check
+	$(BUF) lint
+	$(BUF) breaking --against proto/releases/$(PROTO_RELEASE).binpb
+
+proto-release: sync ## Record the protos as released: proto/releases/$(PROTO_RELEASE).binpb (then bump PROTO_RELEASE)
+	$(BUF) build -o proto/releases/$(PROTO_RELEASE).binpb
 
 contracts: sync ## Regenerate the import contracts from [tool.folio.architecture]
 	$(RUN) python scripts/contracts.py

@@ -22,6 +22,7 @@ from folio.core.objectstore import object_store_for
 from folio.core.platform import Platform, ReadinessCheck
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings
+from folio.grpckit import ServiceCredentials
 from folio.httpkit.principal import AUTHENTICATOR
 from folio.identity.api import (
     API_KEYS,
@@ -31,9 +32,13 @@ from folio.identity.api import (
     authenticate_credentials,
     last_used_buffer,
 )
+from folio.locks.api import LOCKS, locks_for
+from folio.messaging.api import BROKER, broker_for
+from folio.orders.api import ORDERS_CLIENT, OrdersClient
 from folio.search.api import FACETS_CACHE, SEARCH_BACKEND, FacetCache, search_backend, search_enabled
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, LIMITS_CACHE, ApiCallMeter
+from folio.users.api import USERS_CLIENT, UsersClient
 from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
 
 __all__ = ["Platform", "ReadinessCheck", "build_platform", "data_migrations"]
@@ -99,6 +104,20 @@ def build_platform(
     platform.provide(
         TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings, on_change=task_pages.forget_shop)
     )
+    # The gRPC services' clients (docs/grpc.md): channels open on the first call, on its loop.
+    credentials = ServiceCredentials(settings.grpc, service=settings.service_name)
+    timeout_s = settings.grpc.call_timeout_s
+    users = UsersClient(settings.grpc.users.address, credentials, default_timeout_s=timeout_s)
+    platform.provide(USERS_CLIENT, users, aclose=users.aclose)
+    orders = OrdersClient(settings.grpc.orders.address, credentials, default_timeout_s=timeout_s)
+    platform.provide(ORDERS_CLIENT, orders, aclose=orders.aclose)
+    # Redlock on its own instances (services.redlock or locks.urls); lite mode: this process's locks.
+    locks = locks_for(settings)
+    platform.provide(LOCKS, locks, aclose=locks.aclose)
+    if not settings.lite_mode:
+        # RabbitMQ: the workers consume it, the relay publishes to it; it connects on first use.
+        broker = broker_for(settings)
+        platform.provide(BROKER, broker, aclose=broker.aclose)
     if search_enabled(settings):
         backend = search_backend(settings, facets=FacetCache(caches.named(FACETS_CACHE)))
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)

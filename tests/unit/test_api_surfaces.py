@@ -51,6 +51,7 @@ SURFACES: dict[str, list[str]] = {
         "list_members",
         "list_tenants",
         "principal_for",
+        "principal_for_api_key",
         "refresh_token_pair",
         "register_shop",
         "remove_member",

@@ -120,6 +120,7 @@ ENTRY_MODULES = [
     "folio.core.tenancy",
     "folio.entrypoints.cli",
     "folio.entrypoints.gateway",
+    "folio.entrypoints.worker",
     "folio.ops.manager",
     "folio.ops.supervisor",
 ]

@@ -7,6 +7,8 @@ which consumers (the search context) follow with ``claim_changes`` /
 ``mark_changes_synced`` / ``mark_change_failed`` (at-least-once, per consumer name;
 see ``folio.catalog.outbox`` and ``folio.core.outbox``) and read back
 with ``get_works``, ``iter_works``, ``get_listings_for_search`` and ``iter_listings``.
+The orders context holds stock in its own transaction with ``take_stock`` /
+``return_stock`` (``folio.catalog.stock``: no oversell under concurrent checkouts).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from folio.catalog.service import (
     update_listing,
     update_work,
 )
+from folio.catalog.stock import listings_by_id, return_stock, take_stock
 
 __all__ = [
     "BOOK_CROSSING",
@@ -101,14 +104,17 @@ __all__ = [
     "list_quarantine",
     "list_tenants_with_listings",
     "list_works",
+    "listings_by_id",
     "mark_change_failed",
     "mark_changes_synced",
     "parse_isbn",
     "pending_change_count",
     "remove_works",
     "render_preview",
+    "return_stock",
     "run_previews",
     "set_work_published",
+    "take_stock",
     "update_listing",
     "update_work",
 ]

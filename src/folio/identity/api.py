@@ -7,6 +7,7 @@ from folio.identity.api_keys import (
     create_api_key,
     last_used_buffer,
     list_api_keys,
+    principal_for_api_key,
     revoke_api_key,
 )
 from folio.identity.authentication import (
@@ -86,6 +87,7 @@ __all__ = [
     "list_members",
     "list_tenants",
     "principal_for",
+    "principal_for_api_key",
     "refresh_token_pair",
     "register_shop",
     "remove_member",

@@ -1,6 +1,6 @@
 """What ``folio up`` supervises: Folio's own processes, and those companion apps declare.
 
-Folio's processes (the gateway, its workers; later gRPC servers) are declared here,
+Folio's processes (the gateway, the users and orders gRPC servers, workers) are declared here,
 each started with ``sys.executable -m <module>`` so it runs in the same environment.
 
 A companion app (``apps/<name>/``: outside the product tiers, reaching Folio only
@@ -25,7 +25,7 @@ from typing import Protocol
 import structlog
 
 from folio.core.settings import Settings
-from folio.ops.health import http_probe
+from folio.ops.health import grpc_health_probe, http_probe
 from folio.ops.process import ProcessSpec, RestartPolicy
 
 __all__ = ["PROCESS_GROUP", "CompanionProcesses", "companion_processes", "folio_processes"]
@@ -57,7 +57,9 @@ def _started() -> str | None:
 def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = False) -> list[ProcessSpec]:
     """Every process to supervise, with ``env`` added to its environment: Folio's, then companions'.
 
-    Lite mode has no search engine, so no search worker.
+    Lite mode has no search engine and no broker, so no search worker and no RabbitMQ
+    workers (``messaging.replicas`` of them otherwise); the gRPC servers run in both modes
+    (two small processes on the same database), so the gateway reaches orders one way only.
     """
     own = _own_processes(settings, env, lite=lite)
     return own + companion_processes(settings, env, lite=lite, taken={spec.name for spec in own})
@@ -110,7 +112,8 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
                 restart=RestartPolicy.ON_FAILURE,
                 max_restarts=5,
                 stop_timeout_s=15.0,
-            )
+            ),
+            *_worker_processes(settings, env),
         ]
     )
     return [
@@ -127,5 +130,55 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
             ready_timeout_s=60.0,
             stop_timeout_s=15.0,
         ),
+        *_grpc_processes(settings, env),
         *workers,
+    ]
+
+
+def _grpc_processes(settings: Settings, env: Mapping[str, str]) -> list[ProcessSpec]:
+    """The users and orders gRPC servers (``python -m folio.entrypoints.grpc <name>``)."""
+    home = settings.home.absolute()
+    specs = []
+    for name, endpoint in (("users", settings.grpc.users), ("orders", settings.grpc.orders)):
+        specs.append(
+            ProcessSpec(
+                name=name,
+                argv=[sys.executable, "-m", "folio.entrypoints.grpc", name],
+                log_file=home / "logs" / f"{name}.out",
+                pid_file=home / "run" / f"{name}.pid",
+                probe=grpc_health_probe(f"{endpoint.host}:{endpoint.port}"),
+                ports={
+                    f"grpc.{name}.port": endpoint.port,
+                    f"grpc.{name}.metrics_port": endpoint.metrics_port,
+                },
+                env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": name},
+                restart=RestartPolicy.ON_FAILURE,
+                max_restarts=5,
+                ready_timeout_s=60.0,
+                stop_timeout_s=15.0,
+            )
+        )
+    return specs
+
+
+def _worker_processes(settings: Settings, env: Mapping[str, str]) -> list[ProcessSpec]:
+    """``messaging.replicas`` workers (RabbitMQ consumers and the outbox relay), each stopped gracefully.
+
+    The stop timeout outlasts the worker's grace period, so the supervisor's SIGKILL never
+    cuts a message short that was allowed to finish.
+    """
+    home = settings.home.absolute()
+    return [
+        ProcessSpec(
+            name=f"worker-{n}",
+            argv=[sys.executable, "-m", "folio.entrypoints.worker"],
+            log_file=home / "logs" / f"worker-{n}.out",
+            pid_file=home / "run" / f"worker-{n}.pid",
+            probe=_started,
+            env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": f"worker-{n}"},
+            restart=RestartPolicy.ON_FAILURE,
+            max_restarts=5,
+            stop_timeout_s=settings.messaging.shutdown_grace_s + 10.0,
+        )
+        for n in range(1, settings.messaging.replicas + 1)
     ]

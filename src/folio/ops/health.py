@@ -55,3 +55,24 @@ def command_probe(argv: Sequence[str], timeout_s: float = 10.0) -> Probe:
         return None
 
     return probe
+
+
+def grpc_health_probe(target: str, *, service: str = "", timeout_s: float = 2.0) -> Probe:
+    """Healthy once the gRPC server at ``target`` answers the standard health check with SERVING."""
+
+    def probe() -> str | None:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        with grpc.insecure_channel(target) as channel:
+            try:
+                answer = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=service), timeout=timeout_s
+                )
+            except grpc.RpcError as exc:
+                return f"gRPC health check of {target} failed ({exc.code().name})"
+        if answer.status != health_pb2.HealthCheckResponse.SERVING:
+            return f"{target} is {health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)}"
+        return None
+
+    return probe

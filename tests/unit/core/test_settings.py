@@ -459,6 +459,7 @@ def test_keyword_override_does_not_take_the_blame_for_the_environment(
 PROD_VALUES = {
     "identity.jwt_keys": '{"dev-1": "prod-signing-key-of-at-least-32-characters"}',
     "identity.cookie_secure": "true",
+    "grpc.service_keys": '{"dev-1": "prod-service-key-of-at-least-32-characters"}',
 }
 
 

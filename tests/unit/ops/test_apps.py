@@ -13,10 +13,12 @@ from folio.ops.apps import folio_processes
 pytestmark = pytest.mark.unit
 
 
-def test_the_full_platform_runs_the_gateway_and_the_search_worker(settings: Settings) -> None:
-    """Both run as `python -m ...` in this environment, with the given env and their own log files."""
+def test_the_full_platform_runs_the_gateway_the_grpc_services_and_the_search_worker(
+    settings: Settings,
+) -> None:
+    """All run as `python -m ...` in this environment, with the given env and their own log files."""
     specs = {spec.name: spec for spec in folio_processes(settings, {"FOLIO_X": "1"})}
-    assert list(specs) == ["gateway", "search-sync"]
+    assert list(specs)[:4] == ["gateway", "users", "orders", "search-sync"]  # workers follow
     worker = specs["search-sync"]
     assert list(worker.argv[1:]) == ["-m", "folio", "search", "sync"]
     assert worker.env["FOLIO_X"] == "1"
@@ -33,8 +35,21 @@ def test_supervised_processes_log_to_their_file_only(settings: Settings) -> None
 
 
 def test_lite_mode_has_no_search_worker(settings: Settings) -> None:
-    """Lite mode has no search engine, so nothing to keep in sync."""
-    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway"]
+    """Lite mode has no search engine, so nothing to keep in sync; the gRPC services run all the same."""
+    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway", "users", "orders"]
+
+
+def test_the_grpc_services_run_as_their_own_processes_on_their_ports(settings: Settings) -> None:
+    """Each gRPC server is `python -m folio.entrypoints.grpc <name>`, its ports named by their settings."""
+    specs = {spec.name: spec for spec in folio_processes(settings, {})}
+    users, orders = specs["users"], specs["orders"]
+    assert list(orders.argv[1:]) == ["-m", "folio.entrypoints.grpc", "orders"]
+    assert orders.env["FOLIO_SERVICE_NAME"] == "orders"
+    assert orders.ports == {
+        "grpc.orders.port": settings.grpc.orders.port,
+        "grpc.orders.metrics_port": settings.grpc.orders.metrics_port,
+    }
+    assert users.ports["grpc.users.port"] == settings.grpc.users.port
 
 
 def _install_companion(root: Path, module: str, source: str) -> None:
@@ -71,8 +86,8 @@ def test_a_companion_app_joins_through_its_declared_process_spec(
     _install_companion(tmp_path, "tracker_app", COMPANION)
     monkeypatch.syspath_prepend(str(tmp_path))
     specs = folio_processes(settings, {"FOLIO_X": "1"}, lite=True)
-    assert [spec.name for spec in specs] == ["gateway", "tracker"]
-    assert specs[1].env["FOLIO_X"] == "1"
+    assert [spec.name for spec in specs] == ["gateway", "users", "orders", "tracker"]
+    assert specs[-1].env["FOLIO_X"] == "1"
     assert specs[0].argv[1:] == ["-m", "folio.entrypoints.gateway"]  # Folio's own gateway kept its name
 
 
@@ -82,4 +97,4 @@ def test_a_broken_companion_does_not_stop_the_platform(
     """A companion whose declaration fails to import is skipped; Folio's processes still run."""
     _install_companion(tmp_path, "broken_tracker_app", "raise ImportError('missing dependency')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway"]
+    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway", "users", "orders"]

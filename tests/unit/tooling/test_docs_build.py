@@ -109,6 +109,8 @@ def test_configuration_example_loads_under_each_profile(
         ):
             monkeypatch.setenv(f"FOLIO_{name}", f"prod-{name.lower()}")
         monkeypatch.setenv("FOLIO_IDENTITY_JWT_KEYS", '{"2026-11": "a-production-signing-key-of-32-chars+"}')
+        monkeypatch.setenv("FOLIO_GRPC_SERVICE_KEYS", '{"2026-12": "a-production-service-key-of-32-chars+"}')
+        monkeypatch.setenv("FOLIO_GRPC_SERVICE_ACTIVE_KID", "2026-12")
     settings = load_settings(config_file=config, env_file=None)
     actual = {
         "backend": settings.database.backend,

@@ -39,7 +39,7 @@ class LoggingSettings(FolioSettingsBase):
     max_bytes: int = setting(10_000_000, ge=1024, description="Size at which the log file rotates.")
     backup_count: int = setting(5, ge=0, description="Rotated log files kept.")
     sampling: dict[str, float] = setting(
-        default_factory=lambda: {"http.request.health": 0.01},
+        default_factory=lambda: {"http.request.health": 0.01, "grpc.call.health": 0.01},
         reloadable=True,
         description="Keep-rate in [0, 1] per event name; events not listed are all kept.",
     )

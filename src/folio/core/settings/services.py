@@ -123,6 +123,26 @@ class RedisSettings(FolioSettingsBase):
         return [f"redis://{self.host}:{self.port + i}/0" for i in range(self.instances)]
 
 
+class RedlockSettings(RedisSettings):
+    """Redis instances for Redlock only: independent of each other and of the shared Redis."""
+
+    settings_path = ("services", "redlock")
+
+    port: int = setting(
+        21427,
+        ge=1,
+        le=65535,
+        description="Port of the first instance (21427-21429 by default; 21430 is RabbitMQ's, so move "
+        "this one to run more than 3).",
+    )
+    instances: int = setting(
+        3,
+        ge=1,
+        le=7,
+        description="Independent instances on consecutive ports (3 or 5: Redlock needs a majority).",
+    )
+
+
 class RabbitMQSettings(FolioSettingsBase):
     """RabbitMQ, the broker for Folio's work queues."""
 
@@ -313,6 +333,7 @@ class ServicesSettings(FolioSettingsBase):
     ready_timeout_s: float = setting(90.0, gt=0, description="Longest wait for one server to become ready.")
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    redlock: RedlockSettings = Field(default_factory=RedlockSettings)
     rabbitmq: RabbitMQSettings = Field(default_factory=RabbitMQSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)

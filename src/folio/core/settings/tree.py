@@ -5,10 +5,10 @@ its env prefix is derived (``identity`` reads ``FOLIO_IDENTITY_*``). The section
 process reads live beside this module (``database``, ``logging``, ``gateway``,
 ``security``, ``api``, ``cache``, ``services``); a context's own section lives in its
 ``settings`` module (``folio.identity.settings``, ``folio.mail.settings``,
-``folio.usage.settings``), a pure declaration that imports only the kernel's settings
-base, so composing it loads nothing of the context. That import from the kernel up to a
-context is the one the architecture declares (``declarations`` in
-``[tool.folio.architecture]``).
+``folio.usage.settings``, ``folio.locks.settings``, ``folio.messaging.settings``), a
+pure declaration that imports only the kernel's settings base, so composing it loads
+nothing of the context. That import from the kernel up to a context is the one the
+architecture declares (``declarations`` in ``[tool.folio.architecture]``).
 
 The configuration reference in the docs is generated from these classes, so every
 field carries a description.
@@ -27,11 +27,15 @@ from folio.core.settings.cache import CacheSettings
 from folio.core.settings.database import DatabaseSettings
 from folio.core.settings.fields import INSECURE_DEFAULT, has_marker, setting
 from folio.core.settings.gateway import GatewaySettings
+from folio.core.settings.grpc import GrpcSettings
 from folio.core.settings.logging import LoggingSettings
 from folio.core.settings.security import SecuritySettings
 from folio.core.settings.services import ServicesSettings
 from folio.identity.settings import IdentitySettings
+from folio.locks.settings import LockSettings
 from folio.mail.settings import MailSettings
+from folio.messaging.settings import MessagingSettings
+from folio.payments.settings import PaymentsSettings
 from folio.usage.settings import TenancySettings
 
 Profile = Literal["dev", "test", "prod"]
@@ -57,6 +61,10 @@ class Settings(FolioSettingsBase):
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     services: ServicesSettings = Field(default_factory=ServicesSettings)
+    grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+    locks: LockSettings = Field(default_factory=LockSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
 
     @model_validator(mode="after")
     def _prod_refuses_insecure_defaults(self) -> Self:
@@ -96,6 +104,13 @@ class Settings(FolioSettingsBase):
         if self.cache.backend == "redis":
             return self.services.redis.urls[0]
         return "memory://"
+
+    @property
+    def lock_urls(self) -> list[str]:
+        """URLs of the Redis instances Redlock uses: ``locks.urls``, else ``services.redlock``'s."""
+        if self.locks.urls:
+            return [url.get_secret_value() for url in self.locks.urls]
+        return self.services.redlock.urls
 
     @property
     def database_migration_url(self) -> str:

@@ -23,12 +23,17 @@ from folio.clikit.failures import FolioGroup
 from folio.datasets.cli import data_group
 from folio.entrypoints.cli.config import config_group
 from folio.entrypoints.cli.db import db_group, tenants_migrate_command
+from folio.entrypoints.cli.grpc import grpc_group
 from folio.entrypoints.cli.outbox import outbox_group
 from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
 from folio.entrypoints.cli.services import process_failure, services_group
 from folio.entrypoints.cli.up import up_command
+from folio.entrypoints.worker.registrars import REGISTRARS
 from folio.identity.cli import list_tenants_command, resolve_shop
 from folio.mail.cli import mail_group
+from folio.messaging.cli import queues_group
+from folio.orders.cli import orders_group
+from folio.payments.cli import payments_group
 from folio.pdfindex.cli import pdf_group
 from folio.search.cli import search_group
 from folio.textanalysis.cli import text_group
@@ -115,7 +120,15 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
             shop_resolver=resolve_shop,
         )
 
-    platform_commands = (up_command, services_group, config_group, db_group, outbox_group, plugins_group)
+    platform_commands = (
+        up_command,
+        services_group,
+        config_group,
+        db_group,
+        outbox_group,
+        grpc_group,
+        plugins_group,
+    )
     for command in (*platform_commands, completion_command):
         cli.add_command(command)
     for group in (
@@ -126,7 +139,10 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
         text_group,
         pdf_group,
         search_group,
+        queues_group(REGISTRARS),
         catalog_group,
+        orders_group,
+        payments_group,
     ):
         cli.add_command(group)
     load_plugins(cli)

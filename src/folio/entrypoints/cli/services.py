@@ -101,6 +101,30 @@ def down_command(cli: CliContext, names: tuple[str, ...]) -> None:
     cli.console.print(f"stopped {', '.join(stopped) if stopped else 'nothing (none was running)'}")
 
 
+@services_group.command(
+    "rabbitmqctl",
+    context_settings={"ignore_unknown_options": True},
+    epilog=examples(
+        "folio services rabbitmqctl list_queues -p folio name type messages_ready messages_unacknowledged",
+        "folio services rabbitmqctl list_bindings -p folio",
+        "folio services rabbitmqctl help",
+    ),
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_cli
+def rabbitmqctl_command(cli: CliContext, args: tuple[str, ...]) -> None:
+    """Run RabbitMQ's own rabbitmqctl on Folio's node (folio@localhost), as the rabbitmq account.
+
+    Folio's queues live in the vhost "folio": pass -p folio to the list commands.
+    """
+    from folio.ops.services.rabbitmq import RabbitMQService
+
+    try:
+        click.echo(RabbitMQService(cli.settings).ctl(*args), nl=False)
+    except ProcessError as exc:
+        cli.fail(str(exc))
+
+
 @services_group.command("status", epilog=examples("folio services status", "folio services status --json"))
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

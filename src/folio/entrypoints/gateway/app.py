@@ -36,6 +36,10 @@ from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
 from folio.httpkit.body_limits import api_body_limits
 from folio.identity.http import account_router, auth_router
+from folio.orders.http import OPENAPI_TAGS as ORDERS_OPENAPI_TAGS
+from folio.orders.http import router as orders_router
+from folio.payments.http import keys_router as payments_keys_router
+from folio.payments.http import stripe_router
 from folio.search.http import OPENAPI_TAGS as SEARCH_OPENAPI_TAGS
 from folio.search.http import router as search_router
 from folio.tasks.http import OPENAPI_TAGS as TASKS_OPENAPI_TAGS
@@ -107,7 +111,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         version=version("folio"),
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_tags=[*TASKS_OPENAPI_TAGS, *CATALOG_OPENAPI_TAGS, *SEARCH_OPENAPI_TAGS],
+        openapi_tags=[*TASKS_OPENAPI_TAGS, *CATALOG_OPENAPI_TAGS, *SEARCH_OPENAPI_TAGS, *ORDERS_OPENAPI_TAGS],
         # /docs and /redoc are served from packaged assets (install_api_docs), not a CDN.
         docs_url=None,
         redoc_url=None,
@@ -125,7 +129,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     liveness = Liveness(status="ok", service="gateway", version=app.version)
     app.add_middleware(
-        RequestContextMiddleware, metrics=app.state.metrics, liveness=liveness.model_dump_json().encode()
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        liveness=liveness.model_dump_json().encode(),
+        budget_s=settings.gateway.request_budget_s,
     )
     app.include_router(health_router)
     # Auth endpoints throttle logins themselves (per IP and per account); every other
@@ -140,6 +147,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(search_router, prefix="/api/v1", dependencies=limited)
     app.include_router(audit_router, prefix="/api/v1", dependencies=limited)
     app.include_router(usage_router, prefix="/api/v1", dependencies=limited)
+    app.include_router(orders_router, prefix="/api/v1", dependencies=limited)
+    app.include_router(payments_keys_router, prefix="/api/v1", dependencies=limited)
+    # Stripe's wire format, for the official `stripe` library: its own key auth and errors.
+    app.include_router(stripe_router, prefix="/stripe")
     if docs:
         install_api_docs(app, openapi_url=OPENAPI_URL)
     mount_web_app(app, settings)

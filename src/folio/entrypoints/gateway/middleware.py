@@ -29,6 +29,7 @@ from folio.core.db import Database, read_your_writes_scope
 from folio.core.logging.context import accept_correlation_id, request_context, trace_id_from
 from folio.core.resilience import BreakerState
 from folio.entrypoints.gateway.problems import problem_response, unhandled_problem
+from folio.grpckit.deadlines import request_budget
 
 log = structlog.get_logger("folio.http")
 
@@ -102,13 +103,18 @@ class RequestContextMiddleware:
     """Binds request context, echoes the id, logs the access line and records metrics.
 
     The correlation id is the client's ``X-Request-ID`` when safe, else a fresh one;
-    the trace id comes from a W3C ``traceparent`` header when present.
+    the trace id comes from a W3C ``traceparent`` header when present. The request's
+    time budget (``gateway.request_budget_s``) starts here: what is left of it is the
+    deadline of every gRPC call the request makes (``folio.grpckit.deadlines``).
     """
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, liveness: bytes) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: HttpMetrics, liveness: bytes, budget_s: float | None = None
+    ) -> None:
         """``liveness`` is the JSON body ``GET /healthz`` answers (the route's ``Liveness``)."""
         self.app = app
         self.metrics = metrics
+        self.budget_s = budget_s
         self.liveness_start: Message = {
             "type": "http.response.start",
             "status": 200,
@@ -150,7 +156,7 @@ class RequestContextMiddleware:
 
         # A fresh read-your-writes scope per request: its reads follow its own writes.
         live = scope["path"] == LIVENESS_PATH and scope["method"] == "GET"
-        with request_context(correlation, trace_id), read_your_writes_scope():
+        with request_context(correlation, trace_id), read_your_writes_scope(), request_budget(self.budget_s):
             try:
                 if live:
                     await send_with_id(dict(self.liveness_start))

@@ -40,6 +40,7 @@ from folio.core.settings import Settings
 from folio.entrypoints.web import dev
 from folio.identity import api as identity
 from folio.identity import web as identity_web
+from folio.payments import web as payments_web
 from folio.search import web as search_web
 from folio.tasks import web as tasks_web
 from folio.webkit.access import current_principal, install_signed_in_caller
@@ -86,6 +87,7 @@ def create_web_app(settings: Settings) -> Flask:
     app.register_blueprint(tasks_web.blueprint, url_prefix="/tasks")
     app.register_blueprint(identity_web.members_blueprint, url_prefix="/members")
     app.register_blueprint(search_web.blueprint, url_prefix="/search")
+    app.register_blueprint(payments_web.blueprint, url_prefix="/pay")
     if settings.profile in DEV_PROFILES:
         app.register_blueprint(dev.blueprint, url_prefix="/dev")
     _install_error_pages(app)

@@ -13,12 +13,13 @@ from folio.ops.services.object_store import ObjectStoreService
 from folio.ops.services.postgres import PostgresService
 from folio.ops.services.prometheus import PrometheusService
 from folio.ops.services.rabbitmq import RabbitMQService
-from folio.ops.services.redis import RedisService
+from folio.ops.services.redis import RedisService, RedlockService
 from folio.ops.services.search import SearchService
 
 SERVICE_TYPES: tuple[type[Service], ...] = (
     PostgresService,
     RedisService,
+    RedlockService,
     RabbitMQService,
     NginxService,
     PrometheusService,

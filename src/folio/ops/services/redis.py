@@ -1,9 +1,10 @@
-"""Redis: one instance by default, several independent ones for Redlock (L4-18)."""
+"""Redis: the shared instance (cache, counters, pub/sub), and Redlock's independent instances (L4-18)."""
 
 from __future__ import annotations
 
 import socket
 
+from folio.core.settings.services import RedisSettings
 from folio.ops.health import Probe
 from folio.ops.process import ProcessSpec
 from folio.ops.service import AptPackage, Requirement, Service
@@ -34,9 +35,13 @@ class RedisService(Service):
         """Debian's redis-server."""
         return [AptPackage("redis-server", "redis-server")]
 
+    def config(self) -> RedisSettings:
+        """This service's section of the settings (``services.redis``)."""
+        return self.settings.services.redis
+
     def processes(self) -> list[ProcessSpec]:
         """One ``redis-server`` per configured instance."""
-        cfg = self.settings.services.redis
+        cfg = self.config()
         specs = []
         for index in range(cfg.instances):
             port = cfg.port + index
@@ -62,7 +67,7 @@ class RedisService(Service):
                         "no",
                     ],
                     redis_ping_probe(cfg.host, port),
-                    ports={"services.redis.port" + (f" + {index}" if index else ""): port},
+                    ports={f"services.{self.name}.port" + (f" + {index}" if index else ""): port},
                     prepare=lambda data=data: data.mkdir(parents=True, exist_ok=True),
                 )
             )
@@ -70,4 +75,20 @@ class RedisService(Service):
 
     def endpoints(self) -> dict[str, str]:
         """The URL of every instance."""
-        return {f"instance {i}": url for i, url in enumerate(self.settings.services.redis.urls)}
+        return {f"instance {i}": url for i, url in enumerate(self.config().urls)}
+
+
+class RedlockService(RedisService):
+    """The Redis instances Redlock takes its majority of: ``services.redlock``, 3 by default.
+
+    Separate from ``redis`` so that a lock never shares an instance (or a failure) with
+    the cache, and so that killing one lock instance leaves the others' data alone: the
+    instances must be independent for a majority to mean anything.
+    """
+
+    name = "redlock"
+    summary = "Redis instances for Redlock (distributed locks, fencing counters)"
+
+    def config(self) -> RedisSettings:
+        """``services.redlock``."""
+        return self.settings.services.redlock

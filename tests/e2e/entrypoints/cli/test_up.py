@@ -77,12 +77,20 @@ class FolioUp:
 
 @contextmanager
 def running_folio_up(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[FolioUp]:
-    """Start `folio up ARGS` on a free gateway port, wait until it is up, then SIGTERM it."""
+    """Start `folio up ARGS` on free gateway and gRPC ports, wait until it is up, then SIGTERM it."""
     port = free_port()
+    grpc_ports = {
+        f"FOLIO_GRPC_{service}_{kind}": str(free_port())
+        for service in ("USERS", "ORDERS")
+        for kind in ("PORT", "METRICS_PORT")
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "folio", "up", *args],
         cwd=cwd,
-        env=folio_env({"FOLIO_GATEWAY_PORT": str(port), **env}),
+        # One worker is enough to see it come up; two would only add start-up time here.
+        env=folio_env(
+            {"FOLIO_GATEWAY_PORT": str(port), "FOLIO_MESSAGING_REPLICAS": "1", **grpc_ports, **env}
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -117,6 +125,8 @@ def test_lite_mode_serves_and_stops_cleanly(tmp_path: Path) -> None:
         missing = httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": "lite-check-1"})
         assert missing.status_code == 404
         assert missing.headers["x-request-id"] == "lite-check-1"
+        # The gRPC services run in lite mode too: the gateway reaches orders one way only.
+        assert {"users.pid", "orders.pid"} <= {path.name for path in (tmp_path / ".folio" / "run").iterdir()}
     output = up.output
     assert up.proc.returncode == 0, output
     assert "off in lite mode" in output

@@ -1,0 +1,1 @@
+"""Distributed locks: Redlock over independent Redis instances, fencing tokens, renewed leases."""

@@ -1,0 +1,184 @@
+"""The orders gRPC service: ``folio.orders.v1.OrdersService`` over the orders context's api.
+
+Served by ``python -m folio.entrypoints.grpc orders``. Every call but ``ConfirmPayment``
+is made for an end user whose signed claims the interceptor verified
+(``folio.grpckit.current_caller``); before acting, the servicer asks the users service
+whether that user may do the action now and with which role, and acts as the principal
+it answers with, never with a role the caller claimed. ``ConfirmPayment`` is a
+service's own call (payments, after a verified webhook) and refuses one made for a user.
+
+Deadlines: the caller's deadline is the call's budget; the users call inherits what is
+left, and ``ensure_time_left`` is checked again before the database is touched, so a
+call whose caller gave up writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from folio.core.db import Database
+from folio.core.errors import (
+    AuthenticationRequiredError,
+    InvalidParam,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from folio.core.security import Principal
+from folio.core.settings import Settings
+from folio.grpckit import ServiceRegistration, current_caller, ensure_time_left
+from folio.grpckit.requests import parse_uuid
+from folio.orders import api
+from folio.orders.messages import cart_message, order_message, status_from_message
+from folio.orders.v1 import orders_pb2, orders_pb2_grpc
+from folio.users.api import UsersClient
+
+__all__ = ["SERVICE_NAME", "OrdersServicer", "registration"]
+
+SERVICE_NAME = "folio.orders.v1.OrdersService"
+
+
+class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
+    """``folio.orders.v1.OrdersService``, authorising every call through the users service."""
+
+    def __init__(self, db: Database, settings: Settings, users: UsersClient) -> None:
+        self.db = db
+        self.settings = settings
+        self.users = users
+
+    async def _principal(self, action: str) -> Principal:
+        """The end user of this call as the users service sees them now; refused unless allowed ``action``."""
+        caller = current_caller()
+        if caller is None:
+            raise AuthenticationRequiredError("the call names no end user (x-folio-principal)")
+        principal = await self.users.principal_for(caller, action=action)
+        ensure_time_left(action)
+        return principal
+
+    async def GetCart(
+        self, request: orders_pb2.GetCartRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.GetCartResponse:
+        """The caller's cart."""
+        principal = await self._principal("orders.read")
+        cart = await api.get_cart(self.db, principal=principal)
+        return orders_pb2.GetCartResponse(cart=cart_message(cart))
+
+    async def SetCartItem(
+        self, request: orders_pb2.SetCartItemRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.SetCartItemResponse:
+        """Set one line of the caller's cart."""
+        listing_id = parse_uuid(request.listing_id, "listing_id")
+        principal = await self._principal("orders.place")
+        cart = await api.set_cart_item(
+            self.db, principal=principal, listing_id=listing_id, quantity=request.quantity
+        )
+        return orders_pb2.SetCartItemResponse(cart=cart_message(cart))
+
+    async def CreateOrder(
+        self, request: orders_pb2.CreateOrderRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.CreateOrderResponse:
+        """Check the cart out; the idempotency key makes a retried create return the first order."""
+        principal = await self._principal("orders.place")
+        order = await api.place_order(self.db, principal=principal, idempotency_key=request.idempotency_key)
+        return orders_pb2.CreateOrderResponse(order=order_message(order))
+
+    async def GetOrder(
+        self, request: orders_pb2.GetOrderRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.GetOrderResponse:
+        """One order."""
+        order_id = parse_uuid(request.order_id, "order_id")
+        principal = await self._principal("orders.read")
+        order = await api.get_order(self.db, principal=principal, order_id=order_id)
+        return orders_pb2.GetOrderResponse(order=order_message(order))
+
+    async def ListOrders(
+        self, request: orders_pb2.ListOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.ListOrdersResponse:
+        """A page of orders; ``page_token`` is the previous page's ``next_page_token``."""
+        principal = await self._principal("orders.read")
+        page = await api.list_orders(
+            self.db,
+            settings=self.settings,
+            principal=principal,
+            status=status_from_message(request.status),
+            limit=request.page_size or None,
+            after=request.page_token or None,
+        )
+        return orders_pb2.ListOrdersResponse(
+            orders=[order_message(order) for order in page.data], next_page_token=page.next_cursor or ""
+        )
+
+    async def CancelOrder(
+        self, request: orders_pb2.CancelOrderRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.CancelOrderResponse:
+        """Cancel an unpaid order."""
+        order_id = parse_uuid(request.order_id, "order_id")
+        principal = await self._principal("orders.cancel")
+        order = await api.cancel_order(self.db, principal=principal, order_id=order_id)
+        return orders_pb2.CancelOrderResponse(order=order_message(order))
+
+    async def _advance(self, order_id: str, to: api.OrderStatus) -> orders_pb2.Order:
+        parsed = parse_uuid(order_id, "order_id")
+        principal = await self._principal("orders.fulfil")
+        return order_message(await api.advance_order(self.db, principal=principal, order_id=parsed, to=to))
+
+    async def PackOrder(
+        self, request: orders_pb2.PackOrderRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.PackOrderResponse:
+        """Staff: paid -> packed."""
+        return orders_pb2.PackOrderResponse(
+            order=await self._advance(request.order_id, api.OrderStatus.PACKED)
+        )
+
+    async def ShipOrder(
+        self, request: orders_pb2.ShipOrderRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.ShipOrderResponse:
+        """Staff: packed -> shipped."""
+        return orders_pb2.ShipOrderResponse(
+            order=await self._advance(request.order_id, api.OrderStatus.SHIPPED)
+        )
+
+    async def DeliverOrder(
+        self, request: orders_pb2.DeliverOrderRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.DeliverOrderResponse:
+        """Staff: shipped -> delivered."""
+        order = await self._advance(request.order_id, api.OrderStatus.DELIVERED)
+        return orders_pb2.DeliverOrderResponse(order=order)
+
+    async def ConfirmPayment(
+        self, request: orders_pb2.ConfirmPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.ConfirmPaymentResponse:
+        """A service marks an order paid after verifying its payment; a call made for a user is refused."""
+        if current_caller() is not None:
+            raise PermissionDeniedError(
+                "payments are confirmed by a service after a verified webhook, not by a user"
+            )
+        tenant_id = parse_uuid(request.tenant_id, "tenant_id")
+        order_id = parse_uuid(request.order_id, "order_id")
+        if not request.payment_reference.strip():
+            raise ValidationFailedError(
+                "payment_reference is required",
+                errors=[InvalidParam(name="payment_reference", reason="the verified payment's reference")],
+            )
+        ensure_time_left("confirming the payment")
+        order = await api.confirm_payment(
+            self.db, tenant_id=tenant_id, order_id=order_id, payment_reference=request.payment_reference
+        )
+        return orders_pb2.ConfirmPaymentResponse(order=order_message(order))
+
+    async def WatchOrder(
+        self, request: orders_pb2.WatchOrderRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[orders_pb2.WatchOrderResponse]:
+        """The order now, then each new version, until a final status or the caller leaves."""
+        order_id = parse_uuid(request.order_id, "order_id")
+        principal = await self._principal("orders.read")
+        async for order in api.watch_order(self.db, principal=principal, order_id=order_id):
+            yield orders_pb2.WatchOrderResponse(order=order_message(order))
+
+
+def registration(db: Database, settings: Settings, users: UsersClient) -> ServiceRegistration:
+    """The orders service, ready for ``folio.grpckit.GrpcServer``."""
+    return ServiceRegistration(
+        SERVICE_NAME, orders_pb2_grpc.add_OrdersServiceServicer_to_server, OrdersServicer(db, settings, users)
+    )

@@ -1,0 +1,221 @@
+"""The orders context's HTTP adapter: ``/api/v1/cart`` and ``/api/v1/orders``, through the gRPC client.
+
+Every handler calls the orders service over gRPC with the platform's ``OrdersClient``
+(``ORDERS_CLIENT``), never the service functions: the gateway is a client of the
+orders service like any other, so the HTTP API and the service share one path. The
+caller is authenticated here (``CurrentPrincipal``) and travels as signed claims; the
+orders service asks the users service what they may do. A ``FolioError`` the service
+raised comes back as the same error and is rendered as the same problem+json body;
+the request's remaining time budget is each call's deadline (a 504
+``deadline-exceeded`` problem when it runs out).
+
+Shapes follow the tasks v2 routes: lists page with an opaque keyset ``cursor`` and a
+``limit``, answering ``{data, next_cursor, has_more}``; ``ETag`` carries the version;
+``Location`` names a created order. Checkout takes an ``Idempotency-Key`` header: the
+same key returns the order the first request made.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from folio.core.text import CleanText
+from folio.httpkit import ETAG_HEADER, CurrentPrincipal, platform_of, problem_responses
+from folio.orders.client import ORDERS_CLIENT, OrdersClient
+from folio.orders.schemas import MAX_QUANTITY, CartRead, OrderPage, OrderRead, OrderStatus
+
+__all__ = ["OPENAPI_TAGS", "router"]
+
+TAG = "orders"
+OPENAPI_TAGS: list[dict[str, Any]] = [
+    {
+        "name": TAG,
+        "description": (
+            "A customer's cart and checkout, and the shop's orders: customers see their own, staff "
+            "see the shop's and move paid orders along (packed, shipped, delivered). Served by the "
+            "orders gRPC service; lists page with an opaque `cursor`."
+        ),
+    }
+]
+"""Tag descriptions for the app's ``openapi_tags`` (the gateway passes them to FastAPI)."""
+
+router = APIRouter(tags=[TAG])
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+async def _orders(request: Request) -> OrdersClient:
+    """The platform's orders client (no I/O, so ``async``)."""
+    return platform_of(request).get(ORDERS_CLIENT)
+
+
+Orders = Annotated[OrdersClient, Depends(_orders)]
+OrderId = Annotated[uuid.UUID, Path(description="The order's id.")]
+
+
+class CartItemSet(BaseModel):
+    """How many copies of a listing the cart should hold."""
+
+    quantity: int = Field(
+        ge=0, le=MAX_QUANTITY, description="0 takes the listing out of the cart.", examples=[2]
+    )
+
+
+_CART_PROBLEMS = problem_responses(401, 403, 404, 422, 429, 504)
+_READ_PROBLEMS = problem_responses(401, 403, 404, 422, 429, 504)
+_MOVE_PROBLEMS = problem_responses(401, 403, 404, 409, 422, 429, 504)
+
+
+def _with_etag(response: Response, order: OrderRead) -> OrderRead:
+    response.headers["ETag"] = f'"{order.version}"'
+    return order
+
+
+@router.get(
+    "/cart",
+    operation_id="getCart",
+    summary="The caller's cart",
+    response_model=CartRead,
+    responses=_CART_PROBLEMS,
+)
+async def get_cart(*, orders: Orders, principal: CurrentPrincipal) -> CartRead:
+    """``GET /api/v1/cart``: priced from the shop's listings as they are now."""
+    return await orders.get_cart(principal=principal)
+
+
+@router.put(
+    "/cart/items/{listing_id}",
+    operation_id="setCartItem",
+    summary="Set how many copies of a listing the cart holds",
+    response_model=CartRead,
+    responses=_CART_PROBLEMS,
+)
+async def set_cart_item(
+    *,
+    orders: Orders,
+    principal: CurrentPrincipal,
+    listing_id: Annotated[uuid.UUID, Path(description="The shop's listing.")],
+    data: Annotated[CartItemSet, Body()],
+) -> CartRead:
+    """``PUT /api/v1/cart/items/{listing_id}``: the cart after the change (0 removes the line)."""
+    return await orders.set_cart_item(principal=principal, listing_id=listing_id, quantity=data.quantity)
+
+
+@router.post(
+    "/orders",
+    operation_id="placeOrder",
+    summary="Check the cart out",
+    description=(
+        "Turns the caller's cart into an order awaiting payment and holds its stock. Send a fresh "
+        "`Idempotency-Key` per checkout: a retried request with the same key returns the order the "
+        "first one made (201 again), never a second order."
+    ),
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderRead,
+    responses={201: {"headers": ETAG_HEADER}, **problem_responses(401, 403, 409, 422, 429, 504)},
+)
+async def place_order(
+    *,
+    request: Request,
+    response: Response,
+    orders: Orders,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        Annotated[str, CleanText(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)],
+        Header(alias="Idempotency-Key", description="Chosen by the client, one per checkout (a UUID)."),
+    ],
+) -> OrderRead:
+    """``POST /api/v1/orders``: 201 with ``Location`` and ``ETag``."""
+    order = await orders.place_order(principal=principal, idempotency_key=idempotency_key)
+    response.headers["Location"] = str(request.url_for("get_order", order_id=order.id))
+    return _with_etag(response, order)
+
+
+@router.get(
+    "/orders",
+    operation_id="listOrders",
+    summary="List orders (cursor pages)",
+    description=(
+        "The shop's orders (customers: their own), newest first. Pass `next_cursor` back as `cursor` "
+        "for the next page; an edited or foreign cursor is a 400 `invalid-cursor` problem."
+    ),
+    response_model=OrderPage,
+    responses=problem_responses(400, 401, 403, 422, 429, 504),
+)
+async def list_orders(
+    *,
+    orders: Orders,
+    principal: CurrentPrincipal,
+    status_filter: Annotated[
+        OrderStatus | None, Query(alias="status", description="Only orders in this status.")
+    ] = None,
+    cursor: Annotated[
+        Annotated[str, CleanText(max_length=2048)] | None,
+        Query(description="`next_cursor` of the previous page; omit for the first."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1, le=1000, description="Orders per page; default and maximum come from the `api` settings."
+        ),
+    ] = None,
+) -> OrderPage:
+    """``GET /api/v1/orders``."""
+    return await orders.list_orders(principal=principal, status=status_filter, limit=limit, after=cursor)
+
+
+@router.get(
+    "/orders/{order_id}",
+    name="get_order",
+    operation_id="getOrder",
+    summary="Get an order",
+    response_model=OrderRead,
+    responses={200: {"headers": ETAG_HEADER}, **_READ_PROBLEMS},
+)
+async def get_order(
+    *, response: Response, orders: Orders, principal: CurrentPrincipal, order_id: OrderId
+) -> OrderRead:
+    """``GET /api/v1/orders/{order_id}``."""
+    return _with_etag(response, await orders.get_order(principal=principal, order_id=order_id))
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    operation_id="cancelOrder",
+    summary="Cancel an unpaid order",
+    response_model=OrderRead,
+    responses=_MOVE_PROBLEMS,
+)
+async def cancel_order(
+    *, response: Response, orders: Orders, principal: CurrentPrincipal, order_id: OrderId
+) -> OrderRead:
+    """``POST /api/v1/orders/{order_id}/cancel``: its stock is released; 409 once it is paid."""
+    return _with_etag(response, await orders.cancel_order(principal=principal, order_id=order_id))
+
+
+_MOVES = {"pack": OrderStatus.PACKED, "ship": OrderStatus.SHIPPED, "deliver": OrderStatus.DELIVERED}
+
+
+@router.post(
+    "/orders/{order_id}/{move}",
+    operation_id="moveOrder",
+    summary="Pack, ship or deliver an order (staff)",
+    description="`pack` a paid order, `ship` a packed one, `deliver` a shipped one; any other move is a 409.",
+    response_model=OrderRead,
+    responses=_MOVE_PROBLEMS,
+)
+async def move_order(
+    *,
+    response: Response,
+    orders: Orders,
+    principal: CurrentPrincipal,
+    order_id: OrderId,
+    move: Annotated[str, Path(pattern="^(pack|ship|deliver)$", description="`pack`, `ship` or `deliver`.")],
+) -> OrderRead:
+    """``POST /api/v1/orders/{order_id}/{pack|ship|deliver}``."""
+    order = await orders.advance_order(principal=principal, order_id=order_id, to=_MOVES[move])
+    return _with_etag(response, order)

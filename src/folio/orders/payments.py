@@ -1,0 +1,136 @@
+"""How an order is paid: a Stripe Checkout Session per order, on the shop's payments account.
+
+``PaymentProvider`` is the port the checkout saga calls; ``StripePayments`` is its one
+adapter, the official ``stripe`` library. The same code talks to Folio's own
+Stripe-compatible test mode (``folio.payments``, the default: ``api_base`` is the
+gateway's ``/stripe``) or to Stripe itself (``api_base`` ``https://api.stripe.com`` and a
+live platform key): configuration alone chooses.
+
+Accounts are Stripe Connect's: Folio holds one platform key and acts for a shop with
+the ``Stripe-Account`` header naming the shop's connected account. In Folio's test
+mode a shop's account is ``acct_<shop id hex>``; on Stripe it is the id the shop's
+onboarding gave it (``account_of`` maps one to the other).
+
+Every call carries an idempotency key derived from the order (``order-<id>-checkout``),
+so a saga step retried after a crash opens, expires or refunds at most once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from folio.orders.schemas import OrderRead
+
+__all__ = ["CheckoutOpened", "PaymentProvider", "StripePayments", "test_mode_account"]
+
+
+@dataclass(frozen=True)
+class CheckoutOpened:
+    """A payment opened for an order: the provider's reference and where the customer pays."""
+
+    reference: str
+    url: str
+
+
+class PaymentProvider(Protocol):
+    """What the checkout saga needs from a payment provider; every call is idempotent per order."""
+
+    async def open_checkout(self, order: OrderRead, *, success_url: str, cancel_url: str) -> CheckoutOpened:
+        """Open the payment of ``order`` (its lines, total and currency); the same order opens once."""
+
+    async def expire_checkout(self, order: OrderRead) -> None:
+        """Close the order's unpaid checkout so it can no longer be paid."""
+
+    async def refund(self, order: OrderRead, *, amount_minor: int | None = None) -> None:
+        """Refund the order's payment: all of it, or ``amount_minor``."""
+
+
+def test_mode_account(tenant_id: uuid.UUID) -> str:
+    """The connected account of a shop in Folio's own test mode."""
+    return f"acct_{tenant_id.hex}"
+
+
+class StripePayments:
+    """``PaymentProvider`` over the official ``stripe`` library (async, httpx)."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        secret_key: str,
+        account_of: Callable[[uuid.UUID], str] = test_mode_account,
+        timeout_s: float = 10.0,
+    ) -> None:
+        import stripe  # only the processes that take payments load it
+
+        self._client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base.rstrip("/")},
+            http_client=stripe.HTTPXClient(timeout=timeout_s),
+            max_network_retries=2,
+        )
+        self._account_of = account_of
+
+    def _options(self, order: OrderRead, step: str) -> dict[str, str]:
+        return {
+            "stripe_account": self._account_of(order.tenant_id),
+            "idempotency_key": f"order-{order.id}-{step}",
+        }
+
+    async def open_checkout(self, order: OrderRead, *, success_url: str, cancel_url: str) -> CheckoutOpened:
+        """Create the order's Checkout Session (mode ``payment``), expiring when its stock hold does."""
+        params: dict[str, object] = {
+            "mode": "payment",
+            "client_reference_id": str(order.id),
+            "metadata": {"order_id": str(order.id), "tenant_id": str(order.tenant_id)},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "line_items": [
+                {
+                    "quantity": line.quantity,
+                    "price_data": {
+                        "currency": line.currency.lower(),
+                        "unit_amount": line.unit_price_minor,
+                        "product_data": {"name": line.title},
+                    },
+                }
+                for line in order.lines
+            ],
+        }
+        session = await self._client.v1.checkout.sessions.create_async(
+            params,  # type: ignore[arg-type]  # the library's TypedDict, built as a plain dict
+            self._options(order, "checkout"),  # type: ignore[arg-type]
+        )
+        if session.url is None:
+            raise RuntimeError(f"the payment provider opened {session.id} without a page to pay on")
+        return CheckoutOpened(reference=session.id, url=session.url)
+
+    async def expire_checkout(self, order: OrderRead) -> None:
+        """Expire the order's open Checkout Session (nothing to do when it never opened)."""
+        if order.payment_reference is None:
+            return
+        await self._client.v1.checkout.sessions.expire_async(
+            order.payment_reference,
+            options=self._options(order, "expire"),  # type: ignore[arg-type]
+        )
+
+    async def refund(self, order: OrderRead, *, amount_minor: int | None = None) -> None:
+        """Refund the PaymentIntent behind the order's Checkout Session."""
+        if order.payment_reference is None:
+            raise ValueError(f"order {order.id} has no payment to refund")
+        options = self._options(order, f"refund-{amount_minor or 'all'}")
+        session = await self._client.v1.checkout.sessions.retrieve_async(
+            order.payment_reference,
+            options={"stripe_account": options["stripe_account"]},
+        )
+        intent = session.payment_intent
+        intent_id = intent if isinstance(intent, str) or intent is None else intent.id
+        if intent_id is None:
+            raise ValueError(f"order {order.id}'s checkout {session.id} was never paid")
+        params: dict[str, object] = {"payment_intent": intent_id}
+        if amount_minor is not None:
+            params["amount"] = amount_minor
+        await self._client.v1.refunds.create_async(params, options)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Payments: a Stripe-compatible test mode (customers, intents, checkout, refunds, events, webhooks)."""

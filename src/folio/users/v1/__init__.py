@@ -1,0 +1,1 @@
+"""Code generated from ``proto/folio/users/v1/users.proto`` by ``make proto``: do not edit."""
