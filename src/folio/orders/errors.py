@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from folio.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from folio.core.errors import ConflictError, FolioError, NotFoundError, ValidationFailedError
 
 __all__ = [
     "EmptyCartError",
     "IllegalTransitionError",
+    "InvalidPaymentEventError",
     "MixedCurrenciesError",
     "OrderNotFoundError",
     "OutOfStockError",
@@ -31,3 +32,9 @@ class EmptyCartError(ValidationFailedError, code="empty-cart", title="Empty cart
 
 class MixedCurrenciesError(ValidationFailedError, code="mixed-currencies", title="Mixed currencies"):
     """A cart whose listings are priced in more than one currency cannot become one order."""
+
+
+class InvalidPaymentEventError(
+    FolioError, code="invalid-payment-event", title="Invalid payment event", status=400
+):
+    """A payment event whose signature does not verify, or that names no order."""

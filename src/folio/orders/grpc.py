@@ -14,9 +14,11 @@ call whose caller gave up writes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import grpc
+import structlog
 
 from folio.core.db import Database
 from folio.core.errors import (
@@ -29,8 +31,10 @@ from folio.core.security import Principal
 from folio.core.settings import Settings
 from folio.grpckit import ServiceRegistration, current_caller, ensure_time_left
 from folio.grpckit.requests import parse_uuid
-from folio.orders import api
+from folio.orders import api, checkout
 from folio.orders.messages import cart_message, order_message, status_from_message
+from folio.orders.notifications import order_link
+from folio.orders.payments import PaymentProvider
 from folio.orders.v1 import orders_pb2, orders_pb2_grpc
 from folio.users.api import UsersClient
 
@@ -38,14 +42,19 @@ __all__ = ["SERVICE_NAME", "OrdersServicer", "registration"]
 
 SERVICE_NAME = "folio.orders.v1.OrdersService"
 
+log = structlog.get_logger(__name__)
+
 
 class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
     """``folio.orders.v1.OrdersService``, authorising every call through the users service."""
 
-    def __init__(self, db: Database, settings: Settings, users: UsersClient) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, users: UsersClient, payments: PaymentProvider | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.users = users
+        self.payments = payments
 
     async def _principal(self, action: str) -> Principal:
         """The end user of this call as the users service sees them now; refused unless allowed ``action``."""
@@ -80,8 +89,31 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
     ) -> orders_pb2.CreateOrderResponse:
         """Check the cart out; the idempotency key makes a retried create return the first order."""
         principal = await self._principal("orders.place")
-        order = await api.place_order(self.db, principal=principal, idempotency_key=request.idempotency_key)
+        order = await api.place_order(
+            self.db,
+            principal=principal,
+            idempotency_key=request.idempotency_key,
+            hold_for=dt.timedelta(minutes=self.settings.orders.hold_minutes),
+        )
+        if self.payments is not None:
+            order = await self._open_payment(order)
         return orders_pb2.CreateOrderResponse(order=order_message(order))
+
+    async def _open_payment(self, order: api.OrderRead) -> api.OrderRead:
+        """The saga's second step, at once; when the provider fails, the resume sweep finishes it."""
+        try:
+            return await checkout.open_payment(
+                self.db,
+                self.payments,  # type: ignore[arg-type]  # checked by the caller
+                tenant_id=order.tenant_id,
+                order_id=order.id,
+                return_url=order_link(self.settings, order),
+            )
+        except Exception as exc:  # noqa: BLE001 - the order stands; the sweep opens its payment later
+            log.warning(
+                "checkout.payment_not_opened", order_id=str(order.id), problem=f"{type(exc).__name__}: {exc}"
+            )
+            return order
 
     async def GetOrder(
         self, request: orders_pb2.GetOrderRequest, context: grpc.aio.ServicerContext
@@ -162,9 +194,19 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
                 errors=[InvalidParam(name="payment_reference", reason="the verified payment's reference")],
             )
         ensure_time_left("confirming the payment")
-        order = await api.confirm_payment(
-            self.db, tenant_id=tenant_id, order_id=order_id, payment_reference=request.payment_reference
-        )
+        if self.payments is None:
+            order = await api.confirm_payment(
+                self.db, tenant_id=tenant_id, order_id=order_id, payment_reference=request.payment_reference
+            )
+        else:
+            # Paid after the order was cancelled (its hold ran out): refunded, the saga's compensation.
+            order = await checkout.settle_payment(
+                self.db,
+                self.payments,
+                tenant_id=tenant_id,
+                order_id=order_id,
+                reference=request.payment_reference,
+            )
         return orders_pb2.ConfirmPaymentResponse(order=order_message(order))
 
     async def WatchOrder(
@@ -177,8 +219,12 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
             yield orders_pb2.WatchOrderResponse(order=order_message(order))
 
 
-def registration(db: Database, settings: Settings, users: UsersClient) -> ServiceRegistration:
-    """The orders service, ready for ``folio.grpckit.GrpcServer``."""
+def registration(
+    db: Database, settings: Settings, users: UsersClient, payments: PaymentProvider | None = None
+) -> ServiceRegistration:
+    """The orders service, ready for ``folio.grpckit.GrpcServer``; ``payments`` opens each order's payment."""
     return ServiceRegistration(
-        SERVICE_NAME, orders_pb2_grpc.add_OrdersServiceServicer_to_server, OrdersServicer(db, settings, users)
+        SERVICE_NAME,
+        orders_pb2_grpc.add_OrdersServiceServicer_to_server,
+        OrdersServicer(db, settings, users, payments),
     )

@@ -17,6 +17,7 @@ same key returns the order the first request made.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -26,9 +27,11 @@ from pydantic import BaseModel, Field
 from folio.core.text import CleanText
 from folio.httpkit import ETAG_HEADER, CurrentPrincipal, platform_of, problem_responses
 from folio.orders.client import ORDERS_CLIENT, OrdersClient
+from folio.orders.errors import InvalidPaymentEventError
+from folio.orders.payments import PAYMENT_WEBHOOK_SECRETS
 from folio.orders.schemas import MAX_QUANTITY, CartRead, OrderPage, OrderRead, OrderStatus
 
-__all__ = ["OPENAPI_TAGS", "router"]
+__all__ = ["OPENAPI_TAGS", "payment_events_router", "router"]
 
 TAG = "orders"
 OPENAPI_TAGS: list[dict[str, Any]] = [
@@ -44,6 +47,7 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
 """Tag descriptions for the app's ``openapi_tags`` (the gateway passes them to FastAPI)."""
 
 router = APIRouter(tags=[TAG])
+payment_events_router = APIRouter(tags=[TAG])
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -181,6 +185,76 @@ async def get_order(
 ) -> OrderRead:
     """``GET /api/v1/orders/{order_id}``."""
     return _with_etag(response, await orders.get_order(principal=principal, order_id=order_id))
+
+
+# --- payment events (the checkout saga's webhook) ------------------------------------------------
+# Their own router: a payments account signs them, no Folio caller does, so the API's
+# authentication and per-caller limits do not apply; the gateway mounts it before
+# ``router``, whose /orders/{order_id}/... paths would otherwise match a POST here first.
+
+_PAID_EVENT = "checkout.session.completed"
+
+
+class PaymentEventAck(BaseModel):
+    """What the payment-events route did with an event."""
+
+    received: bool = Field(description="The event was verified.")
+    action: str = Field(description="`order-paid`, or `ignored` for an event the saga does not act on.")
+
+
+@payment_events_router.post(
+    "/orders/payment-events/{tenant_id}",
+    operation_id="receivePaymentEvent",
+    summary="Receive a shop's payment event (a signed Stripe-compatible webhook)",
+    response_model=PaymentEventAck,
+    responses=problem_responses(400, 404, 409, 504),
+    include_in_schema=False,
+)
+async def receive_payment_event(
+    tenant_id: Annotated[uuid.UUID, Path(description="The shop whose account sent the event.")],
+    request: Request,
+    orders: Orders,
+    signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
+) -> PaymentEventAck:
+    """Verify the event with the shop's endpoint secrets, then move the order: a paid checkout marks it paid.
+
+    Only a verified ``checkout.session.completed`` pays an order (``ConfirmPayment``, which
+    refunds a payment that arrived after the order was cancelled). Other events are
+    acknowledged and left: an unpaid order is cancelled by the hold's expiry sweep.
+    """
+    import stripe  # the gateway loads it for this route only
+
+    payload = await request.body()
+    secrets = await platform_of(request).get(PAYMENT_WEBHOOK_SECRETS)(tenant_id)
+    _verify(stripe, payload, signature, secrets)
+    event = json.loads(payload)  # verified: the library's objects hide the plain JSON
+    if event.get("type") != _PAID_EVENT:
+        return PaymentEventAck(received=True, action="ignored")
+    session = event["data"]["object"]
+    reference = session.get("client_reference_id")
+    try:
+        order_id = uuid.UUID(str(reference))
+    except ValueError as exc:
+        raise InvalidPaymentEventError(
+            f"the checkout session names no order (client_reference_id {reference!r})"
+        ) from exc
+    await orders.confirm_payment(tenant_id=tenant_id, order_id=order_id, payment_reference=str(session["id"]))
+    return PaymentEventAck(received=True, action="order-paid")
+
+
+def _verify(stripe: Any, payload: bytes, signature: str | None, secrets: list[str]) -> None:
+    """Check the event's signature with any of ``secrets`` (two while one rolls); a 400 problem otherwise."""
+    if signature is None or not secrets:
+        raise InvalidPaymentEventError(
+            "a payment event needs its Stripe-Signature, for a shop that expects events"
+        )
+    for secret in secrets:
+        try:
+            stripe.Webhook.construct_event(payload.decode("utf-8"), signature, secret)
+        except (stripe.SignatureVerificationError, ValueError):
+            continue
+        return
+    raise InvalidPaymentEventError("the payment event's signature does not verify")
 
 
 @router.post(

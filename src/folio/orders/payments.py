@@ -6,10 +6,12 @@ Stripe-compatible test mode (``folio.payments``, the default: ``api_base`` is th
 gateway's ``/stripe``) or to Stripe itself (``api_base`` ``https://api.stripe.com`` and a
 live platform key): configuration alone chooses.
 
-Accounts are Stripe Connect's: Folio holds one platform key and acts for a shop with
-the ``Stripe-Account`` header naming the shop's connected account. In Folio's test
-mode a shop's account is ``acct_<shop id hex>``; on Stripe it is the id the shop's
-onboarding gave it (``account_of`` maps one to the other).
+Each shop is its own payments account, reached with that shop's secret key:
+``key_of(shop)`` answers it (bootstrap wires Folio's test mode, which derives the key
+and ensures the shop's webhook endpoint for the saga: ``folio.payments.api.orders_account``).
+Stripe itself would be reached the same way with a Connect platform key and the
+``Stripe-Account`` header naming each shop's connected account: not wired yet, since
+shops have no onboarding to Stripe in Folio.
 
 Every call carries an idempotency key derived from the order (``order-<id>-checkout``),
 so a saga step retried after a crash opens, expires or refunds at most once.
@@ -18,13 +20,21 @@ so a saga step retried after a crash opens, expires or refunds at most once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from folio.core.platform import Slot
 from folio.orders.schemas import OrderRead
 
-__all__ = ["CheckoutOpened", "PaymentProvider", "StripePayments", "test_mode_account"]
+__all__ = [
+    "PAYMENT_PROVIDER",
+    "CheckoutOpened",
+    "KeyOf",
+    "PaymentProvider",
+    "StripePayments",
+    "payment_events_url",
+]
 
 
 @dataclass(frozen=True)
@@ -48,9 +58,22 @@ class PaymentProvider(Protocol):
         """Refund the order's payment: all of it, or ``amount_minor``."""
 
 
-def test_mode_account(tenant_id: uuid.UUID) -> str:
-    """The connected account of a shop in Folio's own test mode."""
-    return f"acct_{tenant_id.hex}"
+PAYMENT_PROVIDER: Slot[PaymentProvider] = Slot("orders payment provider")
+"""The checkout saga's payment provider (bootstrap wires ``StripePayments``)."""
+
+KeyOf = Callable[[uuid.UUID], Awaitable[str]]
+"""The secret key of a shop's payments account."""
+
+WebhookSecretsOf = Callable[[uuid.UUID], Awaitable[list[str]]]
+"""The live signing secrets of the webhook endpoint a shop's payment events reach Folio's orders through."""
+
+PAYMENT_WEBHOOK_SECRETS: Slot[WebhookSecretsOf] = Slot("orders payment webhook secrets")
+"""How the payment-events route verifies what it receives (bootstrap wires payments' endpoint secrets)."""
+
+
+def payment_events_url(gateway_url: str, tenant_id: uuid.UUID) -> str:
+    """Where a shop's payment events reach Folio's orders (the route that verifies them)."""
+    return f"{gateway_url.rstrip('/')}/api/v1/orders/payment-events/{tenant_id}"
 
 
 class StripePayments:
@@ -60,25 +83,27 @@ class StripePayments:
         self,
         *,
         api_base: str,
-        secret_key: str,
-        account_of: Callable[[uuid.UUID], str] = test_mode_account,
+        key_of: KeyOf,
         timeout_s: float = 10.0,
     ) -> None:
         import stripe  # only the processes that take payments load it
 
+        self._http = stripe.HTTPXClient(timeout=timeout_s)
+        # Every call names its shop's key (``api_key`` in its options); the client's own is never used.
         self._client = stripe.StripeClient(
-            secret_key,
+            "sk_test_named_per_call",
             base_addresses={"api": api_base.rstrip("/")},
-            http_client=stripe.HTTPXClient(timeout=timeout_s),
+            http_client=self._http,
             max_network_retries=2,
         )
-        self._account_of = account_of
+        self._key_of = key_of
 
-    def _options(self, order: OrderRead, step: str) -> dict[str, str]:
-        return {
-            "stripe_account": self._account_of(order.tenant_id),
-            "idempotency_key": f"order-{order.id}-{step}",
-        }
+    async def _options(self, order: OrderRead, step: str) -> dict[str, str]:
+        return {"api_key": await self._key_of(order.tenant_id), "idempotency_key": f"order-{order.id}-{step}"}
+
+    async def aclose(self) -> None:
+        """Close the HTTP client's connections."""
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # the library leaves it unannotated
 
     async def open_checkout(self, order: OrderRead, *, success_url: str, cancel_url: str) -> CheckoutOpened:
         """Create the order's Checkout Session (mode ``payment``), expiring when its stock hold does."""
@@ -102,7 +127,7 @@ class StripePayments:
         }
         session = await self._client.v1.checkout.sessions.create_async(
             params,  # type: ignore[arg-type]  # the library's TypedDict, built as a plain dict
-            self._options(order, "checkout"),  # type: ignore[arg-type]
+            await self._options(order, "checkout"),  # type: ignore[arg-type]
         )
         if session.url is None:
             raise RuntimeError(f"the payment provider opened {session.id} without a page to pay on")
@@ -114,17 +139,16 @@ class StripePayments:
             return
         await self._client.v1.checkout.sessions.expire_async(
             order.payment_reference,
-            options=self._options(order, "expire"),  # type: ignore[arg-type]
+            options=await self._options(order, "expire"),  # type: ignore[arg-type]
         )
 
     async def refund(self, order: OrderRead, *, amount_minor: int | None = None) -> None:
         """Refund the PaymentIntent behind the order's Checkout Session."""
         if order.payment_reference is None:
             raise ValueError(f"order {order.id} has no payment to refund")
-        options = self._options(order, f"refund-{amount_minor or 'all'}")
+        options = await self._options(order, f"refund-{amount_minor or 'all'}")
         session = await self._client.v1.checkout.sessions.retrieve_async(
-            order.payment_reference,
-            options={"stripe_account": options["stripe_account"]},
+            order.payment_reference, options={"api_key": options["api_key"]}
         )
         intent = session.payment_intent
         intent_id = intent if isinstance(intent, str) or intent is None else intent.id

@@ -13,6 +13,8 @@ Key contracts:
 - Receipts: ``get_receipt`` / ``send_receipt`` for a succeeded charge, rendered by
   ``render_receipt_html`` and ``render_receipt_pdf``; the mail goes through the mail
   outbox.
+- Folio's own orders reach a shop's account with ``orders_account`` (a derived key and
+  the checkout saga's webhook endpoint) and verify its events with ``orders_webhook_secrets``.
 - No money moves: only test mode exists.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from folio.payments.cards import OUTCOMES, TEST_CARDS, CardOutcome, TestCard
 from folio.payments.checkout import CheckoutView, PaymentAttempt
+from folio.payments.connect import ORDERS_EVENTS, ORDERS_KEY_NAME, orders_account, orders_webhook_secrets
 from folio.payments.errors import CardError, PaymentsError
 from folio.payments.events import TOPIC
 from folio.payments.keys import create_secret_key, issue_secret_key, list_secret_keys, revoke_secret_key
@@ -43,6 +46,8 @@ from folio.payments.webhooks import (
 
 __all__ = [
     "EVENT_TYPES",
+    "ORDERS_EVENTS",
+    "ORDERS_KEY_NAME",
     "OUTCOMES",
     "SIGNATURE_HEADER",
     "TEST_CARDS",
@@ -67,6 +72,8 @@ __all__ = [
     "get_receipt",
     "issue_secret_key",
     "list_secret_keys",
+    "orders_account",
+    "orders_webhook_secrets",
     "pay_checkout_session",
     "render_receipt_html",
     "render_receipt_pdf",

@@ -60,6 +60,7 @@ __all__ = [
     "deliver_webhook",
     "list_webhook_endpoints",
     "live_secrets",
+    "new_webhook_secret",
     "retrieve_webhook_endpoint",
     "roll_webhook_secret",
     "sign",
@@ -74,7 +75,8 @@ SECRET_BYTES = 24
 """A secret's random part: 192 bits."""
 
 
-def _new_secret() -> str:
+def new_webhook_secret() -> str:
+    """A fresh `whsec_` signing secret."""
     return f"whsec_{random_token(SECRET_BYTES)}"
 
 
@@ -114,7 +116,7 @@ async def create_webhook_endpoint(
         metadata_=merge_metadata({}, params.metadata),
         status="enabled",
         api_version=params.api_version,
-        secret=_new_secret(),
+        secret=new_webhook_secret(),
     )
     session.add(row)
     return Outcome.of(webhook_endpoint_object(row, with_secret=True))
@@ -156,7 +158,7 @@ async def roll_webhook_secret(
     )
     row.previous_secret = row.secret if grace else None
     row.previous_secret_expires_at = call.now + dt.timedelta(seconds=grace) if grace else None
-    row.secret = _new_secret()
+    row.secret = new_webhook_secret()
     return Outcome.of(webhook_endpoint_object(row, with_secret=True))
 
 

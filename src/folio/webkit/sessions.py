@@ -10,11 +10,12 @@ cookie is ``folio_session``, HttpOnly, SameSite=Lax, Secure when
 Key contracts:
 
 - The Redis client is the platform's: ``folio.bootstrap.build_platform`` provides it
-  under ``SESSION_REDIS`` (``sessions_in_redis`` says when) and closes it with the
-  platform. The Flask app is configured before the gateway's lifespan builds the
-  platform, so the session interface resolves the client per request, from the
-  request's portal (``folio.webkit.bridge``): the web app opens no client of its own
-  and nothing connects at import or at ``configure_sessions``.
+  under ``SESSION_REDIS`` (``sessions_in_redis`` says when; both live in the Flask-free
+  ``folio.webkit.session_store``) and closes it with the platform. The Flask app is
+  configured before the gateway's lifespan builds the platform, so the session
+  interface resolves the client per request, from the request's portal
+  (``folio.webkit.bridge``): the web app opens no client of its own and nothing
+  connects at import or at ``configure_sessions``.
 - A request with no portal (the Flask app outside the gateway) gets no session store:
   every page but the stylesheet answers 503, as a service page does there.
 - Signing in and out always moves the session to a fresh id (``rotate_session``), so
@@ -35,10 +36,10 @@ from flask_session.base import ServerSideSessionInterface  # type: ignore[import
 from flask_session.redis import RedisSessionInterface  # type: ignore[import-untyped]  # as above
 
 from folio.core.errors import ServiceUnavailableError
-from folio.core.platform import Slot
 from folio.core.settings import Settings
 from folio.webkit.bridge import find_portal
 from folio.webkit.security import STATIC_ENDPOINT
+from folio.webkit.session_store import SESSION_REDIS, session_redis, sessions_in_redis
 
 __all__ = [
     "COOKIE_NAME",
@@ -53,23 +54,6 @@ COOKIE_NAME = "folio_session"
 KEY_PREFIX = "folio:web-session:"
 SESSION_ID_LENGTH = 32
 """Random bytes in a session id."""
-
-SESSION_REDIS: Slot[redis.Redis] = Slot("web session store (Redis)")
-"""Where bootstrap puts the web sessions' Redis client (when ``sessions_in_redis``)."""
-
-
-def sessions_in_redis(settings: Settings) -> bool:
-    """Whether ``settings`` keep web sessions on a cache server (else in files: lite mode)."""
-    return settings.cache.backend == "redis" or settings.cache.url is not None
-
-
-def session_redis(settings: Settings) -> redis.Redis:
-    """A Redis client for the web sessions on ``settings.cache_url`` (it connects on first use).
-
-    Synchronous on purpose: Flask views run in a2wsgi's worker threads, not on the event
-    loop; its connection pool is thread-safe.
-    """
-    return redis.Redis.from_url(settings.cache_url)
 
 
 class _PlatformRedisSessionInterface(RedisSessionInterface):  # type: ignore[misc]  # Flask-Session is untyped

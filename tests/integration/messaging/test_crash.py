@@ -51,6 +51,7 @@ def _start_worker(queue: WorkQueue, log_file: Path) -> subprocess.Popen[bytes]:
         "-m",
         "folio.entrypoints.worker",
         "--no-relay",
+        "--only-given",
         "--registrar",
         "tests.integration.messaging.handlers:register",
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.support.imports import loaded_by
 
 pytestmark = pytest.mark.unit
 
@@ -109,29 +109,6 @@ def test_an_exception_must_say_why(tmp_path: Path) -> None:
         contracts.load(pyproject)
 
 
-PROBE = """
-import importlib, json, sys, traceback
-
-importers = {}
-
-
-class WhoImports:
-    \"\"\"Notes the file whose import statement first asks for each framework.\"\"\"
-
-    def find_spec(self, name, path=None, target=None):
-        if name in FRAMEWORKS and name not in importers:
-            frames = [f.filename for f in traceback.extract_stack() if not f.filename.startswith("<")]
-            importers[name] = frames[-1] if frames else "?"
-        return None
-
-
-FRAMEWORKS = set(json.loads(sys.argv[1]))
-sys.meta_path.insert(0, WhoImports())
-importlib.import_module(sys.argv[2])
-print(json.dumps({name: importers[name] for name in FRAMEWORKS if name in sys.modules}))
-"""
-
-
 @pytest.mark.parametrize("package", API_ONLY)
 def test_api_loads_no_web_framework_or_cli_toolkit(package: str) -> None:
     """A context's or library's api, imported in a fresh process, loads no web framework or click of its own.
@@ -139,15 +116,7 @@ def test_api_loads_no_web_framework_or_cli_toolkit(package: str) -> None:
     httpx imports click for its own command line when click is installed (``httpx/_main.py``):
     that one importer is allowed, Folio's code is not.
     """
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(contracts.FRAMEWORKS), f"folio.{package}.api"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    loaded: dict[str, str] = json.loads(result.stdout)
+    loaded = loaded_by(f"folio.{package}.api", contracts.FRAMEWORKS)
     assert {
         name: importer for name, importer in loaded.items() if not importer.endswith("httpx/_main.py")
     } == {}

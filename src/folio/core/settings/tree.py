@@ -35,6 +35,7 @@ from folio.identity.settings import IdentitySettings
 from folio.locks.settings import LockSettings
 from folio.mail.settings import MailSettings
 from folio.messaging.settings import MessagingSettings
+from folio.orders.settings import OrdersSettings
 from folio.payments.settings import PaymentsSettings
 from folio.usage.settings import TenancySettings
 
@@ -65,6 +66,7 @@ class Settings(FolioSettingsBase):
     locks: LockSettings = Field(default_factory=LockSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    orders: OrdersSettings = Field(default_factory=OrdersSettings)
 
     @model_validator(mode="after")
     def _prod_refuses_insecure_defaults(self) -> Self:

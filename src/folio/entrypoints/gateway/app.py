@@ -37,6 +37,7 @@ from folio.entrypoints.web import mount_web_app
 from folio.httpkit.body_limits import api_body_limits
 from folio.identity.http import account_router, auth_router
 from folio.orders.http import OPENAPI_TAGS as ORDERS_OPENAPI_TAGS
+from folio.orders.http import payment_events_router
 from folio.orders.http import router as orders_router
 from folio.payments.http import keys_router as payments_keys_router
 from folio.payments.http import stripe_router
@@ -147,6 +148,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(search_router, prefix="/api/v1", dependencies=limited)
     app.include_router(audit_router, prefix="/api/v1", dependencies=limited)
     app.include_router(usage_router, prefix="/api/v1", dependencies=limited)
+    # Signed by a payments account, not sent by a Folio caller: no API authentication or limits.
+    app.include_router(payment_events_router, prefix="/api/v1")
     app.include_router(orders_router, prefix="/api/v1", dependencies=limited)
     app.include_router(payments_keys_router, prefix="/api/v1", dependencies=limited)
     # Stripe's wire format, for the official `stripe` library: its own key auth and errors.

@@ -22,6 +22,7 @@ from folio.core.settings import Settings
 from folio.core.settings.grpc import GrpcServiceSettings
 from folio.grpckit import GrpcMetrics, GrpcServer, ServiceCredentials
 from folio.orders import grpc as orders_grpc
+from folio.orders.api import PAYMENT_PROVIDER
 from folio.users import grpc as users_grpc
 from folio.users.api import USERS_CLIENT
 
@@ -53,7 +54,9 @@ def orders_server(
 
     ``extra_interceptors`` run inside Folio's own (tests inject faults there).
     """
-    service = orders_grpc.registration(platform.database, platform.settings, platform.get(USERS_CLIENT))
+    service = orders_grpc.registration(
+        platform.database, platform.settings, platform.get(USERS_CLIENT), platform.find(PAYMENT_PROVIDER)
+    )
     return GrpcServer(
         [service],
         ServiceCredentials(platform.settings.grpc, service="orders"),

@@ -6,11 +6,12 @@ portal, see ``folio.webkit.bridge``). The gateway mounts it under ``/app``
 (``folio.entrypoints.web.mount_web_app``).
 
 The pages live in their contexts (``folio.identity.web``, ``folio.tasks.web``,
-``folio.search.web``, each a blueprint with its templates); the shared mechanics in
-``folio.webkit``. This module only registers the blueprints, installs the shared
-mechanics (sessions, CSRF, security headers, the signed-in caller with identity's
-lookup) and owns what every page shares: the base layout, the stylesheet, the error
-pages and the developer pages (``dev``).
+``folio.search.web``, ``folio.payments.web``, ``folio.orders.web``, each a blueprint
+with its templates); the shared mechanics in ``folio.webkit``. This module only
+registers the blueprints, installs the shared mechanics (sessions, CSRF, security
+headers, the signed-in caller with identity's lookup) and owns what every page
+shares: the base layout, the stylesheet, the error pages and the developer pages
+(``dev``).
 
 Error pages: a ``FolioError`` a view does not handle becomes a page with its status
 and detail (404 for anything another shop owns, 403 for a role that may not); any
@@ -40,6 +41,7 @@ from folio.core.settings import Settings
 from folio.entrypoints.web import dev
 from folio.identity import api as identity
 from folio.identity import web as identity_web
+from folio.orders import web as orders_web
 from folio.payments import web as payments_web
 from folio.search import web as search_web
 from folio.tasks import web as tasks_web
@@ -88,6 +90,7 @@ def create_web_app(settings: Settings) -> Flask:
     app.register_blueprint(identity_web.members_blueprint, url_prefix="/members")
     app.register_blueprint(search_web.blueprint, url_prefix="/search")
     app.register_blueprint(payments_web.blueprint, url_prefix="/pay")
+    app.register_blueprint(orders_web.blueprint, url_prefix="/shop")
     if settings.profile in DEV_PROFILES:
         app.register_blueprint(dev.blueprint, url_prefix="/dev")
     _install_error_pages(app)

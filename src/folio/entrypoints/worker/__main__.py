@@ -93,11 +93,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="Also register this function's handlers (repeatable).",
     )
     parser.add_argument("--no-relay", action="store_true", help="Consume only; do not relay the outbox.")
+    parser.add_argument(
+        "--only-given",
+        action="store_true",
+        help="Register only the --registrar handlers, not the contexts' (a test's worker, its own queues).",
+    )
     args = parser.parse_args(argv)
+    registrars = [*([] if args.only_given else REGISTRARS), *args.registrar]
     settings = load_settings()
     configure_logging(settings.logging, service=settings.service_name, search=settings.services.search)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, [*REGISTRARS, *args.registrar], relay=not args.no_relay))
+        asyncio.run(serve(settings, registrars, relay=not args.no_relay))
 
 
 if __name__ == "__main__":

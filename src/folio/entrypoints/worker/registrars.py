@@ -13,8 +13,9 @@ The shape of a ``consumers.py`` is in ``folio.messaging.registry`` and docs/work
 from __future__ import annotations
 
 from folio.messaging.api import Registrar
+from folio.payments import consumers as payments_consumers
 
 __all__ = ["REGISTRARS"]
 
-REGISTRARS: tuple[Registrar, ...] = ()
+REGISTRARS: tuple[Registrar, ...] = (payments_consumers.register,)
 """Every context's registrar, in the order their queues are declared."""

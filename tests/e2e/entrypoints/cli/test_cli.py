@@ -19,7 +19,7 @@ from folio.core.settings import Settings, record_platform
 from folio.entrypoints.cli import build_cli
 from tests.conftest import free_port
 from tests.e2e.conftest import FolioRunner
-from tests.e2e.entrypoints.cli.test_up import running_folio_up
+from tests.support.folio_up import running_folio_up
 from tests.support.servers import postgres_env
 
 pytestmark = pytest.mark.e2e

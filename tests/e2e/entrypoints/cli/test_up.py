@@ -7,13 +7,9 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,85 +18,10 @@ import pytest
 from folio.core.settings import Settings
 from folio.ops.manager import ServiceManager, State
 from tests.conftest import free_port
-from tests.e2e.conftest import FolioRunner, folio_env
+from tests.e2e.conftest import FolioRunner
+from tests.support.folio_up import running_folio_up
 
 pytestmark = pytest.mark.e2e
-
-STARTUP_LIMIT_S = 120
-
-
-READY_MARKER = "Ctrl-C stops everything this command started."
-
-
-class FolioUp:
-    """A running `folio up` process and everything it has printed so far."""
-
-    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
-        self.proc = proc
-        self.url = url
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        """Everything printed so far."""
-        return "".join(self.lines)
-
-    def wait_until_up(self) -> None:
-        """Block until `folio up` reports everything started, failing if it exits first."""
-        deadline = time.monotonic() + STARTUP_LIMIT_S
-        while READY_MARKER not in self.output:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"folio up did not come up (exit {self.proc.returncode}):\n{self.output}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        """SIGTERM it, wait for it to exit and for its output to be read."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-
-@contextmanager
-def running_folio_up(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[FolioUp]:
-    """Start `folio up ARGS` on free gateway and gRPC ports, wait until it is up, then SIGTERM it."""
-    port = free_port()
-    grpc_ports = {
-        f"FOLIO_GRPC_{service}_{kind}": str(free_port())
-        for service in ("USERS", "ORDERS")
-        for kind in ("PORT", "METRICS_PORT")
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "folio", "up", *args],
-        cwd=cwd,
-        # One worker is enough to see it come up; two would only add start-up time here.
-        env=folio_env(
-            {"FOLIO_GATEWAY_PORT": str(port), "FOLIO_MESSAGING_REPLICAS": "1", **grpc_ports, **env}
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    up = FolioUp(proc, f"http://127.0.0.1:{port}")
-    try:
-        up.wait_until_up()
-        yield up
-    finally:
-        up.stop()
 
 
 def _gateway_pid(home: Path) -> int:

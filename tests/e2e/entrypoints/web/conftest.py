@@ -84,14 +84,31 @@ def gateway_env(port: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def gateway(migrated_postgres: Settings, require_service: Callable[[str], None]) -> Iterator[Gateway]:
-    """``python -m folio.entrypoints.gateway`` on a free port, ready; SIGTERM afterwards."""
+def gateway_port() -> int:
+    """The free port the gateway will listen on, chosen first so that other servers can point at it."""
+    return free_port()
+
+
+@pytest.fixture
+def gateway_extra_env() -> dict[str, str]:
+    """More environment for the gateway process; a test module overrides it (the shop's: the gRPC targets)."""
+    return {}
+
+
+@pytest.fixture
+def gateway(
+    migrated_postgres: Settings,
+    require_service: Callable[[str], None],
+    gateway_port: int,
+    gateway_extra_env: dict[str, str],
+) -> Iterator[Gateway]:
+    """``python -m folio.entrypoints.gateway`` on ``gateway_port``, ready; SIGTERM afterwards."""
     require_service("redis")
-    port = free_port()
+    port = gateway_port
     proc = subprocess.Popen(
         [sys.executable, "-m", "folio.entrypoints.gateway"],
         cwd=REPO_ROOT,
-        env=gateway_env(port),
+        env={**gateway_env(port), **gateway_extra_env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,20 @@
+"""The ``orders`` section: how long checkout holds stock for an unpaid order.
+
+A pure declaration: it imports nothing from Folio but the kernel's settings base, so
+``folio.core.settings.tree`` composes it into the tree without loading the context.
+"""
+
+from __future__ import annotations
+
+from folio.core.settings.base import FolioSettingsBase
+from folio.core.settings.fields import setting
+
+
+class OrdersSettings(FolioSettingsBase):
+    """Orders: the stock hold."""
+
+    settings_path = ("orders",)
+
+    hold_minutes: int = setting(
+        15, ge=1, le=24 * 60, description="How long checkout holds stock for an unpaid order."
+    )

@@ -1,0 +1,109 @@
+"""J7 over real HTTP on a whole `folio up`: a customer buys a book, pays on the hosted page, staff ship it.
+
+Every hop is the real one: the gateway's /api/v1 reaches the orders gRPC service
+(which asks users), checkout opens a Checkout Session with the official stripe
+library on Folio's payments (/stripe), the customer pays on the hosted page, the
+payment's event goes outbox -> relay -> RabbitMQ -> the webhook worker -> the orders'
+payment-events route, which verifies its Stripe signature and marks the order paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from folio.core.settings import Settings
+from tests.support.folio_up import running_folio_up
+from tests.support.gateway_server import FAST_ARGON2_ENV
+from tests.support.identity import add_member_and_login, register_and_login
+
+pytestmark = pytest.mark.e2e
+
+PAID_WITHIN_S = 90.0
+"""How long the payment's webhook may take to travel (the worker starts with the platform)."""
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+async def _wait_for_status(
+    http: httpx.AsyncClient, order_url: str, headers: dict[str, str], status: str
+) -> dict[str, Any]:
+    """The order once it reaches ``status``, or as it is when ``PAID_WITHIN_S`` runs out."""
+    deadline = time.monotonic() + PAID_WITHIN_S
+    while True:
+        order: dict[str, Any] = (await http.get(order_url, headers=headers)).json()
+        if order["status"] == status or time.monotonic() > deadline:
+            return order
+        await asyncio.sleep(0.5)
+
+
+async def test_a_customer_buys_a_book_and_the_shop_ships_it(settings: Settings, tmp_path: Path) -> None:
+    """Cart, idempotent checkout, 4242 on the hosted page, paid by the signed webhook, then shipped."""
+    env = {"FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute()), **FAST_ARGON2_ENV}
+    with running_folio_up(tmp_path, env=env) as up:
+        async with httpx.AsyncClient(base_url=up.url, timeout=30) as http:
+            owner = await register_and_login(http)
+            customer = await add_member_and_login(http, owner, "customer")
+            work = await http.post(
+                "/api/v1/catalog/works", json={"title": "Seitsemän veljestä"}, headers=owner.headers
+            )
+            assert work.status_code == 201, work.text
+            listing = await http.post(
+                "/api/v1/catalog/listings",
+                json={"work_id": work.json()["id"], "price_cents": 1490, "currency": "EUR", "stock": 2},
+                headers=owner.headers,
+            )
+            assert listing.status_code == 201, listing.text
+            listing_id = listing.json()["id"]
+
+            cart = await http.put(
+                f"/api/v1/cart/items/{listing_id}", json={"quantity": 1}, headers=customer.headers
+            )
+            assert cart.status_code == 200, cart.text
+            key = {"Idempotency-Key": str(uuid.uuid4()), **customer.headers}
+            placed = await http.post("/api/v1/orders", headers=key)
+            assert placed.status_code == 201, placed.text
+            order = placed.json()
+            assert (order["status"], order["total_minor"]) == ("pending_payment", 1490)
+            assert order["payment_url"] is not None, order
+            assert (await http.post("/api/v1/orders", headers=key)).json()["id"] == order[
+                "id"
+            ]  # a retry: one order
+
+            async with httpx.AsyncClient(timeout=30) as browser:
+                page = await browser.get(order["payment_url"])
+                assert page.status_code == 200, page.text
+                token = _CSRF.search(page.text)
+                assert token is not None, page.text
+                paid_page = await browser.post(
+                    order["payment_url"],
+                    data={
+                        "csrf_token": token.group(1),
+                        "email": "",
+                        "number": "4242 4242 4242 4242",
+                        "expiry": "12 / 34",
+                        "cvc": "123",
+                    },
+                )
+                assert paid_page.status_code == 303, paid_page.text
+
+            order_url = f"/api/v1/orders/{order['id']}"
+            paid = await _wait_for_status(http, order_url, customer.headers, "paid")
+            assert paid["status"] == "paid", f"{paid}\n{up.output[-4000:]}"
+            assert paid["payment_reference"] == order["payment_reference"]
+
+            for move, status in (("pack", "packed"), ("ship", "shipped"), ("deliver", "delivered")):
+                moved = await http.post(f"{order_url}/{move}", headers=owner.headers)
+                assert (moved.status_code, moved.json()["status"]) == (200, status), moved.text
+            assert (await http.post(f"{order_url}/pack", headers=owner.headers)).status_code == 409
+            stock = (await http.get(f"/api/v1/catalog/listings/{listing_id}", headers=owner.headers)).json()[
+                "stock"
+            ]
+            assert stock == 1
