@@ -41,7 +41,7 @@ clone="$parent/folio"
 git clone --quiet "$repo" "$clone"
 echo "clone: $clone (parent mode $(stat -c %a "$parent")), HEAD $(git -C "$clone" rev-parse --short HEAD)"
 
-# Folio's default ports (21400-21467) shifted into the clone's own block.
+# Folio's default ports (21400-21473) shifted into the clone's own block.
 shift_by=$((port_base - 21400))
 declare -A ports=(
   [FOLIO_SERVICES_NGINX_PORT]=21400 [FOLIO_SERVICES_PROMETHEUS_PORT]=21401
@@ -51,6 +51,9 @@ declare -A ports=(
   [FOLIO_SERVICES_KAFKA_PORT]=21440 [FOLIO_SERVICES_SEARCH_PORT]=21451
   [FOLIO_SERVICES_OBJECT_STORE_S3_PORT]=21460 [FOLIO_SERVICES_OBJECT_STORE_MASTER_PORT]=21462
   [FOLIO_SERVICES_OBJECT_STORE_VOLUME_PORT]=21464 [FOLIO_SERVICES_OBJECT_STORE_FILER_PORT]=21466
+  [FOLIO_SERVICES_REDLOCK_PORT]=21427
+  [FOLIO_GRPC_USERS_PORT]=21470 [FOLIO_GRPC_USERS_METRICS_PORT]=21471
+  [FOLIO_GRPC_ORDERS_PORT]=21472 [FOLIO_GRPC_ORDERS_METRICS_PORT]=21473
 )
 gateway_port=$((port_base + 99))
 # The caller's environment (its proxy and CA settings) without FOLIO_* or a virtualenv,
