@@ -9,6 +9,10 @@ reports one line per event on the shared stdout, prefixed with its number: ``pid
 first, then ``held <token>``, ``wrote <token>``, ``refused <token>``, ``busy``,
 ``unavailable``, and ``exited`` if it fails.
 
+SIGTERM stops a worker at once, unless a write is in flight: then it stops right after
+reporting that write's outcome, so every row it committed is reported (the test reads
+the events until every worker has exited, then compares them with the table).
+
 On the holds numbered in ``pause_at`` it stops itself with SIGSTOP right after reporting
 ``held``, so the pause always falls between taking the lock and writing; the test sends
 SIGCONT once its lease has run out and another holder wrote. The lease is taken with
@@ -40,8 +44,37 @@ def report(worker: int, line: str) -> None:
     sys.stdout.flush()
 
 
-async def contend(config: dict[str, Any]) -> None:
-    """Contend for ``config["resource"]`` until the test stops this process."""
+class Stop:
+    """SIGTERM's handling: cancel the worker now, or, while it writes, let it finish and report first."""
+
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self._task = task
+        self.requested = False
+        self.writing = False
+
+    def request(self) -> None:
+        """The signal handler."""
+        self.requested = True
+        if not self.writing:
+            self._task.cancel()
+
+
+async def serve(config: dict[str, Any]) -> None:
+    """Contend until SIGTERM (``Stop``)."""
+    task = asyncio.current_task()
+    assert task is not None
+    stop = Stop(task)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.request)
+    try:
+        await contend(config, stop)
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        task.uncancel()
+
+
+async def contend(config: dict[str, Any], stop: Stop) -> None:
+    """Contend for ``config["resource"]`` until ``stop`` is requested."""
     worker = config["worker"]
     report(worker, f"pid {os.getpid()}")
     locks = Redlock.from_urls(config["urls"], LockSettings(**config["locks"]), namespace=config["namespace"])
@@ -55,7 +88,7 @@ async def contend(config: dict[str, Any]) -> None:
     )
     resource = config["resource"]
     holds = 0
-    while True:
+    while not stop.requested:
         try:
             lease = await locks.acquire(resource, ttl_s=config["ttl_s"], wait_s=5)
         except LockNotAcquiredError:
@@ -74,20 +107,26 @@ async def contend(config: dict[str, Any]) -> None:
             await fence(session, resource=resource, token=token)
             await session.execute(insert(writes).values(token=token, worker=worker))
 
+        # Not cancelled from here to the report: a commit whose report is lost is a row the
+        # test cannot account for.
+        stop.writing = True
         try:
             await database.run(write)
             report(worker, f"wrote {lease.fencing_token}")
         except FencingError:
             report(worker, f"refused {lease.fencing_token}")
+        finally:
+            stop.writing = False
         await locks.release(lease)
 
 
 def run(config: dict[str, Any]) -> None:
-    """One worker's life; ``exited`` reported if it ends (it only ends by failing)."""
+    """One worker's life; ``exited`` reported if it fails (SIGTERM ends it quietly)."""
     try:
-        asyncio.run(contend(config))
-    finally:
+        asyncio.run(serve(config))
+    except BaseException:
         report(config["worker"], "exited")
+        raise
 
 
 def main() -> None:

@@ -6,9 +6,12 @@ stops itself (SIGSTOP) right after it reports the lock, and the test resumes it
 (SIGCONT) only once its lease has run out and another holder has written: its write is
 then stale and must be refused. A violation is a write accepted out of order, a row
 whose token is below one committed before it; the test prints the figures (``-s``) and
-asserts there are none. The killed instance is a dedicated Redis started for that test,
-never one of the shared ones. Both happen in one run: starting the three worker
-processes is most of its time.
+asserts there are none. The events must account for every row: at the end the test
+stops the workers and reads on until every one has exited (a worker with a write in
+flight stops only once it has reported it), so each committed row is a write a worker
+reported, under the token it reported holding. The killed instance is a dedicated
+Redis started for that test, never one of the shared ones. Both happen in one run:
+starting the three worker processes is most of its time.
 """
 
 from __future__ import annotations
@@ -48,23 +51,27 @@ DEADLINE_S = 60.0
 """A run that has not finished by then is stuck: fail it with what happened."""
 
 
+Event = tuple[int, int]
+"""``(token, worker)``: a hold, a write or a row, and the worker it was."""
+
+
 @dataclass
 class Outcome:
     """What the workers reported, and what the table says was accepted, in commit order."""
 
-    held: list[int] = field(default_factory=list)
-    wrote: list[int] = field(default_factory=list)
-    refused: list[int] = field(default_factory=list)
-    paused: list[int] = field(default_factory=list)
-    """Tokens of the holds a worker paused on."""
+    held: list[Event] = field(default_factory=list)
+    wrote: list[Event] = field(default_factory=list)
+    refused: list[Event] = field(default_factory=list)
+    paused: list[Event] = field(default_factory=list)
+    """The holds a worker paused on."""
     unavailable: int = 0
-    committed: list[int] = field(default_factory=list)
+    committed: list[Event] = field(default_factory=list)
 
     @property
     def violations(self) -> int:
         """Accepted writes whose token is below one accepted before them."""
         newest, count = 0, 0
-        for token in self.committed:
+        for token, _ in self.committed:
             if token < newest:
                 count += 1
             newest = max(newest, token)
@@ -157,8 +164,12 @@ def stopped(pid: int) -> bool:
 class Contention:
     """The run's bookkeeping: reads the workers' events, wakes the paused, counts what happened."""
 
-    def __init__(self, pause_at: dict[int, list[int]]) -> None:
+    def __init__(
+        self, pause_at: dict[int, list[int]], on_write: Callable[[int], None] | None, log: Path
+    ) -> None:
         self.pause_at = pause_at
+        self.on_write = on_write
+        self.log = log
         self.outcome = Outcome()
         self.pids: dict[int, int] = {}
         self.holds = [0] * WORKERS
@@ -173,30 +184,32 @@ class Contention:
         settled = set(outcome.paused) <= set(outcome.wrote) | set(outcome.refused)
         return len(outcome.wrote) >= TARGET_WRITES and len(outcome.paused) == planned and settled
 
+    async def take(self, line: bytes) -> None:
+        """Count one line of the workers' output (``<worker> <event> [value]``); fail if one exited."""
+        words = line.decode().split()
+        if len(words) < 2 or words[1] == "exited":  # no line at all: every worker is gone
+            pytest.fail(f"a worker exited: {self.log.read_text()[-3000:]}")
+        await self.handle(int(words[0]), words[1], "".join(words[2:]))
+
     async def handle(self, worker: int, kind: str, value: str) -> None:
         """Count one event; a write wakes every stopped worker whose token it overtook."""
         if kind == "pid":
             self.pids[worker] = int(value)
         elif kind == "held":
-            self.outcome.held.append(int(value))
+            self.outcome.held.append((int(value), worker))
             self.holds[worker] += 1
             if self.holds[worker] in self.pause_at.get(worker, []):
                 self.asleep[worker] = int(value)
-                self.outcome.paused.append(int(value))
+                self.outcome.paused.append((int(value), worker))
         elif kind == "wrote":
-            self.outcome.wrote.append(int(value))
+            self.outcome.wrote.append((int(value), worker))
             await self._wake_the_overtaken(newest=int(value))
+            if self.on_write is not None:
+                self.on_write(len(self.outcome.wrote))
         elif kind == "refused":
-            self.outcome.refused.append(int(value))
+            self.outcome.refused.append((int(value), worker))
         elif kind == "unavailable":
             self.outcome.unavailable += 1
-
-    def stop_all(self) -> None:
-        """Resume and terminate every worker (a stopped process cannot act on SIGTERM)."""
-        for pid in self.pids.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-                os.kill(pid, signal.SIGTERM)
 
     async def _wake_the_overtaken(self, *, newest: int) -> None:
         """SIGCONT each stopped worker whose token is below ``newest``: its lease ended, another wrote."""
@@ -238,8 +251,9 @@ async def contend(
         for worker in range(WORKERS)
     ]
     log = arena.logs / "workers.log"
-    run = Contention(pause_at)
+    run = Contention(pause_at, on_write, log)
     with log.open("wb") as errors:
+        # A session of their own: the workers (forked by the first) are one process group.
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -248,25 +262,32 @@ async def contend(
             env={**os.environ, "FOLIO_TEST_LOCK_WORKER": json.dumps(configs)},
             stdout=asyncio.subprocess.PIPE,
             stderr=errors,
+            start_new_session=True,
         )
         assert proc.stdout is not None
         try:
             async with asyncio.timeout(DEADLINE_S):
                 while not run.done:
-                    line = (await proc.stdout.readline()).decode().split()
-                    if len(line) < 2 or line[1] == "exited":  # "<worker> <event> [value]"
-                        pytest.fail(f"a worker exited: {log.read_text()[-3000:]}")
-                    worker, kind, value = int(line[0]), line[1], "".join(line[2:])
-                    await run.handle(worker, kind, value)
-                    if kind == "wrote" and on_write is not None:
-                        on_write(len(run.outcome.wrote))
+                    await run.take(await proc.stdout.readline())
+                # The workers went on meanwhile: a write may be committed but not yet read, or
+                # still in flight. Stop them and read on to the end of their output (every
+                # worker gone), so those are counted too. SIGCONT first: a stopped process
+                # cannot act on SIGTERM.
+                os.killpg(proc.pid, signal.SIGCONT)
+                os.killpg(proc.pid, signal.SIGTERM)
+                while line := await proc.stdout.readline():
+                    await run.take(line)
         finally:
-            run.stop_all()
-            proc.terminate()
+            # Whatever a failed run left (stopped ones included); the first worker is unreaped
+            # until ``wait``, so the group's id cannot have been reused.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
     async with create_async_engine(arena.database_url, poolclass=NullPool).connect() as connection:
-        rows = await connection.execute(select(arena.table.c.token).order_by(arena.table.c.id))
-        run.outcome.committed = [int(token) for (token,) in rows]
+        rows = await connection.execute(
+            select(arena.table.c.token, arena.table.c.worker).order_by(arena.table.c.id)
+        )
+        run.outcome.committed = [(int(token), int(worker)) for token, worker in rows]
     return run.outcome
 
 
@@ -302,5 +323,8 @@ async def test_paused_holders_and_a_killed_instance_cause_no_fencing_violations(
     assert len(outcome.committed) >= TARGET_WRITES
     assert outcome.violations == 0
     assert sorted(outcome.refused) == sorted(outcome.paused)
+    # Every row is a write its worker reported, under a lease it reported holding with
+    # that token, and no token was handed out twice.
     assert sorted(outcome.committed) == sorted(outcome.wrote)
-    assert len(set(outcome.held)) == len(outcome.held)
+    assert set(outcome.wrote) <= set(outcome.held)
+    assert len({token for token, _ in outcome.held}) == len(outcome.held)
