@@ -32,6 +32,13 @@ class LockSettings(FolioSettingsBase):
         description="URLs of the independent Redis instances Redlock uses (3 or 5, not replicas of one "
         "another), as a JSON list; empty: the harness's `services.redlock` instances.",
     )
+    namespace: str = setting(
+        "",
+        max_length=100,
+        description="Prefix of every lock key in Redis. Empty: `folio:` and a digest of the database's "
+        "address, so installations that share the Redis instances never wait on each other's locks "
+        "(each one's fencing tokens are checked by its own database).",
+    )
     ttl_s: float = setting(
         10.0, gt=0, description="Default lease time to live when a caller names none, in seconds."
     )

@@ -165,16 +165,24 @@ class OutboxRelay:
         taken elsewhere or lost, this one tries again every ``standby_s``.
         """
         await self._retrying(self.subscribe, stop)
+        standing_by = False
         while not stop.is_set():
             if exclusive is None:
                 await self._relay(stop, poll_interval_s)
                 return
             try:
                 async with exclusive():
+                    log.info("relay.active", resumed_after_standby=standing_by)
+                    standing_by = False
                     await self._relay(stop, poll_interval_s)
             except FolioError as exc:  # held elsewhere (409), the lock service down, the lease lost
-                quietly = exc.status == 409  # noqa: PLR2004 - the standby's normal: another relay holds it
-                (log.debug if quietly else log.warning)("relay.standby", reason=exc.detail or exc.title)
+                # Busy is the standby's normal (another relay holds it): said once, not every round.
+                busy = exc.status == 409  # noqa: PLR2004
+                if not busy:
+                    log.warning("relay.standby", reason=exc.detail or exc.title)
+                elif not standing_by:
+                    log.info("relay.standby", reason=exc.detail or exc.title, retry_every_s=standby_s)
+                standing_by = True
                 await _pause(stop, standby_s)
 
     async def _relay(self, stop: asyncio.Event, poll_interval_s: float) -> None:

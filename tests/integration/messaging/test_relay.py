@@ -9,6 +9,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.testing import capture_logs
 
 from folio.core.db import Database
 from folio.core.outbox import EventDraft, OutboxEvent, add_outbox_events, count_pending
@@ -118,10 +119,16 @@ async def test_two_relays_sharing_a_lock_publish_each_event_once(
         """Every event acknowledged."""
         return await count_pending(pg_database, consumer=consumer) == 0
 
-    try:
-        await eventually(relayed)
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
+    with capture_logs() as logs:
+        try:
+            await eventually(relayed)
+            await asyncio.sleep(0.2)  # several standby rounds (standby_s 0.02)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
     received = [m.message_id for m in await _drain(broker, queue.name)]
     assert received == [f"outbox-{event_id}" for event_id in ids]
+    # The standby says so once, at info (a stuck relay is visible in the worker's log), not every round.
+    standbys = [line for line in logs if line["event"] == "relay.standby"]
+    assert [line["log_level"] for line in standbys] == ["info"]
+    assert any(line["event"] == "relay.active" for line in logs)

@@ -12,6 +12,7 @@ from folio.bootstrap import build_platform
 from folio.core.ratelimit import RateLimiter
 from folio.core.settings import Settings, load_settings
 from folio.locks.api import LOCKS, LocalLocks, Redlock, locks_are_local, locks_for
+from folio.locks.backends import lock_namespace
 
 pytestmark = pytest.mark.unit
 
@@ -103,3 +104,31 @@ async def test_lite_mode_platform_has_local_locks(clean_env: Path) -> None:
         assert lease.fencing_token > 0
     finally:
         await platform.aclose()
+
+
+def _on_database(base: Settings, url: str, namespace: str = "") -> Settings:
+    return base.model_copy(
+        update={
+            "database": base.database.model_copy(update={"url": SecretStr(url)}),
+            "locks": base.locks.model_copy(update={"namespace": namespace}),
+        }
+    )
+
+
+def test_each_database_has_its_own_lock_namespace(clean_env: Path) -> None:
+    """Installations sharing Redis hold distinct locks; a new password keeps an installation's keys."""
+    base = Settings()
+    shop_a = _on_database(base, "postgresql+asyncpg://folio:one@db.internal:5432/shop_a")
+    shop_a_rotated = _on_database(base, "postgresql+asyncpg://folio:two@db.internal:5432/shop_a")
+    shop_b = _on_database(base, "postgresql+asyncpg://folio:one@db.internal:5432/shop_b")
+
+    assert lock_namespace(shop_a) == lock_namespace(shop_a_rotated)
+    assert lock_namespace(shop_a) != lock_namespace(shop_b)
+    assert lock_namespace(shop_a).startswith("folio:")
+
+
+def test_an_explicit_lock_namespace_wins(clean_env: Path) -> None:
+    """locks.namespace, when set, is the prefix whatever the database."""
+    settings = _on_database(Settings(), "postgresql+asyncpg://folio@db.internal/shop", namespace="eu-shops")
+
+    assert lock_namespace(settings) == "eu-shops"
