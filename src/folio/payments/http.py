@@ -23,7 +23,7 @@ import asyncio
 import base64
 import binascii
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 from urllib.parse import parse_qsl
@@ -32,6 +32,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from folio.audit import api as audit
 from folio.core.errors import FolioError
@@ -41,7 +42,7 @@ from folio.core.settings import Settings
 from folio.httpkit import CurrentPrincipal, DatabaseDep, problem_responses
 from folio.httpkit.wiring import platform_of
 from folio.payments import checkout, customers, events, intents, refunds, webhooks
-from folio.payments.calls import Call, allowed_simulation
+from folio.payments.calls import Call, Outcome, allowed_simulation
 from folio.payments.errors import (
     ApiError,
     InvalidRequestError,
@@ -87,7 +88,14 @@ from folio.payments.schemas import (
 )
 from folio.payments.settings import Simulation
 
-__all__ = ["SIMULATE_HEADER", "StripeRoute", "keys_router", "stripe_router"]
+__all__ = [
+    "SIMULATE_HEADER",
+    "STRIPE_ENDPOINTS",
+    "StripeEndpoint",
+    "StripeRoute",
+    "keys_router",
+    "stripe_router",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -257,270 +265,214 @@ async def _stripe_call(request: Request) -> StripeCall:
 Stripe = Annotated[StripeCall, Depends(_stripe_call)]
 
 
-# --- customers ------------------------------------------------------------------------------------
-
-
-@stripe_router.post("/v1/customers")
-async def create_customer(stripe: Stripe) -> Response:
-    """Create a customer."""
-    params = parse(CustomerCreate, stripe.params)
-    return await stripe.run(lambda session, call: customers.create_customer(session, call, params))
-
-
-@stripe_router.get("/v1/customers")
-async def list_customers(stripe: Stripe) -> Response:
-    """List customers."""
-    params = parse(CustomerList, stripe.params)
-    return await stripe.run(lambda session, call: customers.list_customers(session, call, params))
-
-
-@stripe_router.get("/v1/customers/{customer_id}")
-async def retrieve_customer(customer_id: str, stripe: Stripe) -> Response:
-    """Retrieve a customer."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: customers.retrieve_customer(session, call, customer_id, params)
-    )
-
-
-@stripe_router.post("/v1/customers/{customer_id}")
-async def update_customer(customer_id: str, stripe: Stripe) -> Response:
-    """Update a customer."""
-    params = parse(CustomerUpdate, stripe.params)
-    return await stripe.run(
-        lambda session, call: customers.update_customer(session, call, customer_id, params)
-    )
-
-
-@stripe_router.delete("/v1/customers/{customer_id}")
-async def delete_customer(customer_id: str, stripe: Stripe) -> Response:
-    """Delete a customer."""
-    parse(NoParams, stripe.params)
-    return await stripe.run(lambda session, call: customers.delete_customer(session, call, customer_id))
-
-
-# --- payment methods, payment intents, charges ----------------------------------------------------
-
-
-@stripe_router.post("/v1/payment_methods")
-async def create_payment_method(stripe: Stripe) -> Response:
-    """Create a card payment method (test numbers)."""
-    params = parse(PaymentMethodCreate, stripe.params)
-    return await stripe.run(lambda session, call: intents.create_payment_method(session, call, params))
-
-
-@stripe_router.get("/v1/payment_methods/{method_id}")
-async def retrieve_payment_method(method_id: str, stripe: Stripe) -> Response:
-    """Retrieve a payment method."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: intents.retrieve_payment_method(session, call, method_id, params)
-    )
-
-
-@stripe_router.post("/v1/payment_intents")
-async def create_payment_intent(stripe: Stripe) -> Response:
-    """Create (and with ``confirm=true`` confirm) a payment intent."""
-    params = parse(PaymentIntentCreate, stripe.params)
-    return await stripe.run(lambda session, call: intents.create_payment_intent(session, call, params))
-
-
-@stripe_router.get("/v1/payment_intents")
-async def list_payment_intents(stripe: Stripe) -> Response:
-    """List payment intents."""
-    params = parse(PaymentIntentList, stripe.params)
-    return await stripe.run(lambda session, call: intents.list_payment_intents(session, call, params))
-
-
-@stripe_router.get("/v1/payment_intents/{intent_id}")
-async def retrieve_payment_intent(intent_id: str, stripe: Stripe) -> Response:
-    """Retrieve a payment intent."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: intents.retrieve_payment_intent(session, call, intent_id, params)
-    )
-
-
-@stripe_router.post("/v1/payment_intents/{intent_id}")
-async def update_payment_intent(intent_id: str, stripe: Stripe) -> Response:
-    """Update a payment intent."""
-    params = parse(PaymentIntentUpdate, stripe.params)
-    return await stripe.run(
-        lambda session, call: intents.update_payment_intent(session, call, intent_id, params)
-    )
-
-
-@stripe_router.post("/v1/payment_intents/{intent_id}/confirm")
-async def confirm_payment_intent(intent_id: str, stripe: Stripe) -> Response:
-    """Confirm a payment intent: charge its card."""
-    params = parse(PaymentIntentConfirm, stripe.params)
-    return await stripe.run(
-        lambda session, call: intents.confirm_payment_intent(session, call, intent_id, params)
-    )
-
-
-@stripe_router.post("/v1/payment_intents/{intent_id}/capture")
-async def capture_payment_intent(intent_id: str, stripe: Stripe) -> Response:
-    """Capture an authorised payment intent."""
-    params = parse(PaymentIntentCapture, stripe.params)
-    return await stripe.run(
-        lambda session, call: intents.capture_payment_intent(session, call, intent_id, params)
-    )
-
-
-@stripe_router.post("/v1/payment_intents/{intent_id}/cancel")
-async def cancel_payment_intent(intent_id: str, stripe: Stripe) -> Response:
-    """Cancel a payment intent."""
-    params = parse(PaymentIntentCancel, stripe.params)
-    return await stripe.run(
-        lambda session, call: intents.cancel_payment_intent(session, call, intent_id, params)
-    )
-
-
-@stripe_router.get("/v1/charges")
-async def list_charges(stripe: Stripe) -> Response:
-    """List charges."""
-    params = parse(ChargeList, stripe.params)
-    return await stripe.run(lambda session, call: intents.list_charges(session, call, params))
-
-
-@stripe_router.get("/v1/charges/{charge_id}")
-async def retrieve_charge(charge_id: str, stripe: Stripe) -> Response:
-    """Retrieve a charge."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(lambda session, call: intents.retrieve_charge(session, call, charge_id, params))
-
-
-# --- refunds --------------------------------------------------------------------------------------
-
-
-@stripe_router.post("/v1/refunds")
-async def create_refund(stripe: Stripe) -> Response:
-    """Refund a charge, in full or in part."""
-    params = parse(RefundCreate, stripe.params)
-    return await stripe.run(lambda session, call: refunds.create_refund(session, call, params))
-
-
-@stripe_router.get("/v1/refunds")
-async def list_refunds(stripe: Stripe) -> Response:
-    """List refunds."""
-    params = parse(RefundList, stripe.params)
-    return await stripe.run(lambda session, call: refunds.list_refunds(session, call, params))
-
-
-@stripe_router.get("/v1/refunds/{refund_id}")
-async def retrieve_refund(refund_id: str, stripe: Stripe) -> Response:
-    """Retrieve a refund."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(lambda session, call: refunds.retrieve_refund(session, call, refund_id, params))
-
-
-# --- checkout sessions ----------------------------------------------------------------------------
-
-
-@stripe_router.post("/v1/checkout/sessions")
-async def create_checkout_session(stripe: Stripe) -> Response:
-    """Create a checkout session (its ``url`` is the hosted payment page)."""
-    params = parse(CheckoutSessionCreate, stripe.params)
-    return await stripe.run(lambda session, call: checkout.create_checkout_session(session, call, params))
-
-
-@stripe_router.get("/v1/checkout/sessions")
-async def list_checkout_sessions(stripe: Stripe) -> Response:
-    """List checkout sessions."""
-    params = parse(CheckoutSessionList, stripe.params)
-    return await stripe.run(lambda session, call: checkout.list_checkout_sessions(session, call, params))
-
-
-@stripe_router.get("/v1/checkout/sessions/{session_id}")
-async def retrieve_checkout_session(session_id: str, stripe: Stripe) -> Response:
-    """Retrieve a checkout session."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: checkout.retrieve_checkout_session(session, call, session_id, params)
-    )
-
-
-@stripe_router.get("/v1/checkout/sessions/{session_id}/line_items")
-async def list_line_items(session_id: str, stripe: Stripe) -> Response:
-    """List a checkout session's line items."""
-    params = parse(ListParams, stripe.params)
-    return await stripe.run(lambda session, call: checkout.list_line_items(session, call, session_id, params))
-
-
-@stripe_router.post("/v1/checkout/sessions/{session_id}/expire")
-async def expire_checkout_session(session_id: str, stripe: Stripe) -> Response:
-    """Expire an open checkout session."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: checkout.expire_checkout_session(session, call, session_id, params)
-    )
-
-
-# --- events and webhook endpoints -----------------------------------------------------------------
-
-
-@stripe_router.get("/v1/events")
-async def list_events(stripe: Stripe) -> Response:
-    """List events."""
-    params = parse(EventList, stripe.params)
-    return await stripe.run(lambda session, call: events.list_events(session, call, params))
-
-
-@stripe_router.get("/v1/events/{event_id}")
-async def retrieve_event(event_id: str, stripe: Stripe) -> Response:
-    """Retrieve an event."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(lambda session, call: events.retrieve_event(session, call, event_id, params))
-
-
-@stripe_router.post("/v1/webhook_endpoints")
-async def create_webhook_endpoint(stripe: Stripe) -> Response:
-    """Create a webhook endpoint (the answer carries its ``secret``)."""
-    params = parse(WebhookEndpointCreate, stripe.params)
-    return await stripe.run(lambda session, call: webhooks.create_webhook_endpoint(session, call, params))
-
-
-@stripe_router.get("/v1/webhook_endpoints")
-async def list_webhook_endpoints(stripe: Stripe) -> Response:
-    """List webhook endpoints."""
-    params = parse(ListParams, stripe.params)
-    return await stripe.run(lambda session, call: webhooks.list_webhook_endpoints(session, call, params))
-
-
-@stripe_router.get("/v1/webhook_endpoints/{endpoint_id}")
-async def retrieve_webhook_endpoint(endpoint_id: str, stripe: Stripe) -> Response:
-    """Retrieve a webhook endpoint."""
-    params = parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: webhooks.retrieve_webhook_endpoint(session, call, endpoint_id, params)
-    )
-
-
-@stripe_router.post("/v1/webhook_endpoints/{endpoint_id}")
-async def update_webhook_endpoint(endpoint_id: str, stripe: Stripe) -> Response:
-    """Update a webhook endpoint."""
-    params = parse(WebhookEndpointUpdate, stripe.params)
-    return await stripe.run(
-        lambda session, call: webhooks.update_webhook_endpoint(session, call, endpoint_id, params)
-    )
-
-
-@stripe_router.post("/v1/webhook_endpoints/{endpoint_id}/roll_secret")
-async def roll_webhook_secret(endpoint_id: str, stripe: Stripe) -> Response:
-    """Roll a webhook endpoint's secret (Folio's): the old one signs on for ``expires_in`` seconds."""
-    params = parse(WebhookEndpointRoll, stripe.params)
-    return await stripe.run(
-        lambda session, call: webhooks.roll_webhook_secret(session, call, endpoint_id, params)
-    )
-
-
-@stripe_router.delete("/v1/webhook_endpoints/{endpoint_id}")
-async def delete_webhook_endpoint(endpoint_id: str, stripe: Stripe) -> Response:
-    """Delete a webhook endpoint."""
-    parse(NoParams, stripe.params)
-    return await stripe.run(
-        lambda session, call: webhooks.delete_webhook_endpoint(session, call, endpoint_id)
+# --- the Stripe-compatible routes: one table, one handler shape --------------------------------------
+
+
+@dataclass(frozen=True)
+class StripeEndpoint:
+    """One route of the Stripe-compatible API and the use case that answers it.
+
+    The use case is called as ``operation(session, call, *path_ids, params)``, or without
+    ``params`` when ``takes_params`` is False (a delete: its parameters must be empty).
+    """
+
+    method: str
+    path: str
+    params: type[BaseModel]
+    operation: Callable[..., Awaitable[Outcome]]
+    summary: str
+    takes_params: bool = True
+
+
+STRIPE_ENDPOINTS: tuple[StripeEndpoint, ...] = (
+    # customers
+    StripeEndpoint("POST", "/v1/customers", CustomerCreate, customers.create_customer, "Create a customer."),
+    StripeEndpoint("GET", "/v1/customers", CustomerList, customers.list_customers, "List customers."),
+    StripeEndpoint(
+        "GET", "/v1/customers/{customer_id}", NoParams, customers.retrieve_customer, "Retrieve a customer."
+    ),
+    StripeEndpoint(
+        "POST", "/v1/customers/{customer_id}", CustomerUpdate, customers.update_customer, "Update a customer."
+    ),
+    StripeEndpoint(
+        "DELETE",
+        "/v1/customers/{customer_id}",
+        NoParams,
+        customers.delete_customer,
+        "Delete a customer.",
+        takes_params=False,
+    ),
+    # payment methods, payment intents, charges
+    StripeEndpoint(
+        "POST",
+        "/v1/payment_methods",
+        PaymentMethodCreate,
+        intents.create_payment_method,
+        "Create a card payment method (test numbers).",
+    ),
+    StripeEndpoint(
+        "GET",
+        "/v1/payment_methods/{method_id}",
+        NoParams,
+        intents.retrieve_payment_method,
+        "Retrieve a payment method.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/payment_intents",
+        PaymentIntentCreate,
+        intents.create_payment_intent,
+        "Create (and with `confirm=true` confirm) a payment intent.",
+    ),
+    StripeEndpoint(
+        "GET", "/v1/payment_intents", PaymentIntentList, intents.list_payment_intents, "List payment intents."
+    ),
+    StripeEndpoint(
+        "GET",
+        "/v1/payment_intents/{intent_id}",
+        NoParams,
+        intents.retrieve_payment_intent,
+        "Retrieve a payment intent.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/payment_intents/{intent_id}",
+        PaymentIntentUpdate,
+        intents.update_payment_intent,
+        "Update a payment intent.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/payment_intents/{intent_id}/confirm",
+        PaymentIntentConfirm,
+        intents.confirm_payment_intent,
+        "Confirm a payment intent: charge its card.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/payment_intents/{intent_id}/capture",
+        PaymentIntentCapture,
+        intents.capture_payment_intent,
+        "Capture an authorised payment intent.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/payment_intents/{intent_id}/cancel",
+        PaymentIntentCancel,
+        intents.cancel_payment_intent,
+        "Cancel a payment intent.",
+    ),
+    StripeEndpoint("GET", "/v1/charges", ChargeList, intents.list_charges, "List charges."),
+    StripeEndpoint("GET", "/v1/charges/{charge_id}", NoParams, intents.retrieve_charge, "Retrieve a charge."),
+    # refunds
+    StripeEndpoint(
+        "POST", "/v1/refunds", RefundCreate, refunds.create_refund, "Refund a charge, in full or in part."
+    ),
+    StripeEndpoint("GET", "/v1/refunds", RefundList, refunds.list_refunds, "List refunds."),
+    StripeEndpoint("GET", "/v1/refunds/{refund_id}", NoParams, refunds.retrieve_refund, "Retrieve a refund."),
+    # checkout sessions
+    StripeEndpoint(
+        "POST",
+        "/v1/checkout/sessions",
+        CheckoutSessionCreate,
+        checkout.create_checkout_session,
+        "Create a checkout session (its `url` is the hosted payment page).",
+    ),
+    StripeEndpoint(
+        "GET",
+        "/v1/checkout/sessions",
+        CheckoutSessionList,
+        checkout.list_checkout_sessions,
+        "List checkout sessions.",
+    ),
+    StripeEndpoint(
+        "GET",
+        "/v1/checkout/sessions/{session_id}",
+        NoParams,
+        checkout.retrieve_checkout_session,
+        "Retrieve a checkout session.",
+    ),
+    StripeEndpoint(
+        "GET",
+        "/v1/checkout/sessions/{session_id}/line_items",
+        ListParams,
+        checkout.list_line_items,
+        "List a checkout session's line items.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/checkout/sessions/{session_id}/expire",
+        NoParams,
+        checkout.expire_checkout_session,
+        "Expire an open checkout session.",
+    ),
+    # events and webhook endpoints
+    StripeEndpoint("GET", "/v1/events", EventList, events.list_events, "List events."),
+    StripeEndpoint("GET", "/v1/events/{event_id}", NoParams, events.retrieve_event, "Retrieve an event."),
+    StripeEndpoint(
+        "POST",
+        "/v1/webhook_endpoints",
+        WebhookEndpointCreate,
+        webhooks.create_webhook_endpoint,
+        "Create a webhook endpoint (the answer carries its `secret`).",
+    ),
+    StripeEndpoint(
+        "GET", "/v1/webhook_endpoints", ListParams, webhooks.list_webhook_endpoints, "List webhook endpoints."
+    ),
+    StripeEndpoint(
+        "GET",
+        "/v1/webhook_endpoints/{endpoint_id}",
+        NoParams,
+        webhooks.retrieve_webhook_endpoint,
+        "Retrieve a webhook endpoint.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/webhook_endpoints/{endpoint_id}",
+        WebhookEndpointUpdate,
+        webhooks.update_webhook_endpoint,
+        "Update a webhook endpoint.",
+    ),
+    StripeEndpoint(
+        "POST",
+        "/v1/webhook_endpoints/{endpoint_id}/roll_secret",
+        WebhookEndpointRoll,
+        webhooks.roll_webhook_secret,
+        "Roll a webhook endpoint's secret (Folio's): the old one signs on for `expires_in` seconds.",
+    ),
+    StripeEndpoint(
+        "DELETE",
+        "/v1/webhook_endpoints/{endpoint_id}",
+        NoParams,
+        webhooks.delete_webhook_endpoint,
+        "Delete a webhook endpoint.",
+        takes_params=False,
+    ),
+)
+"""Every route of the Stripe-compatible API Folio serves, in the order they are matched."""
+
+
+def _handler(endpoint: StripeEndpoint) -> Callable[[Request, StripeCall], Awaitable[Response]]:
+    """The route handler of ``endpoint``: parse its parameters, run its use case (idempotently)."""
+
+    async def handle(request: Request, stripe: Stripe) -> Response:
+        params = parse(endpoint.params, stripe.params)  # a 400 in Stripe's envelope when they do not fit
+        args = (
+            (*request.path_params.values(), params) if endpoint.takes_params else request.path_params.values()
+        )
+        return await stripe.run(lambda session, call: endpoint.operation(session, call, *args))
+
+    handle.__doc__ = endpoint.summary
+    return handle
+
+
+for _endpoint in STRIPE_ENDPOINTS:
+    stripe_router.add_api_route(
+        _endpoint.path,
+        _handler(_endpoint),
+        methods=[_endpoint.method],
+        name=_endpoint.operation.__name__,
+        summary=_endpoint.summary,
     )
 
 
