@@ -31,9 +31,10 @@ READY_MARKER = "Ctrl-C stops everything this command started."
 class FolioUp:
     """A running `folio up` process and everything it has printed so far."""
 
-    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+    def __init__(self, proc: subprocess.Popen[str], url: str, home: Path) -> None:
         self.proc = proc
         self.url = url
+        self.home = home  # where it runs: .folio/logs holds each process's log
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -91,7 +92,7 @@ def running_folio_up(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[Fol
         stderr=subprocess.STDOUT,
         text=True,
     )
-    up = FolioUp(proc, f"http://127.0.0.1:{port}")
+    up = FolioUp(proc, f"http://127.0.0.1:{port}", cwd)
     try:
         up.wait_until_up()
         yield up

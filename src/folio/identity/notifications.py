@@ -14,7 +14,7 @@ __all__ = ["queue_invitation_mail", "queue_lockout_mail", "queue_reset_mail", "r
 
 def reset_link(settings: Settings, token: str) -> str:
     """The web app's set-a-new-password page for ``token``."""
-    return f"{settings.mail.base_url.rstrip('/')}/app/reset/{token}"
+    return f"{settings.public_url.rstrip('/')}/app/reset/{token}"
 
 
 def _minutes(seconds: int) -> int:

@@ -28,6 +28,8 @@ class MailSettings(FolioSettingsBase):
     smtp_user: str | None = setting(None, description="SMTP login, if the server wants one.")
     smtp_password: SecretStr | None = setting(None, description="SMTP password.")
     smtp_starttls: bool = setting(default=True, description="Upgrade the SMTP connection with STARTTLS.")
-    base_url: str = setting(
-        "http://127.0.0.1:8000", description="Public base URL that links in mails point to."
+    base_url: str | None = setting(
+        None,
+        description="Public base URL that links in mails (and payment return pages) point to; unset: the "
+        "gateway's own address (`gateway.host`, `gateway.port`).",
     )

@@ -34,7 +34,7 @@ CUSTOMER_MAILS: dict[OrderStatus, tuple[str, str]] = {
 
 def order_link(settings: Settings, order: OrderRead) -> str:
     """The web app's page of ``order`` for its customer."""
-    return f"{settings.mail.base_url.rstrip('/')}/app/shop/orders/{order.id}"
+    return f"{settings.public_url.rstrip('/')}/app/shop/orders/{order.id}"
 
 
 def _money(minor: int, currency: str) -> str:

@@ -38,7 +38,7 @@ def _call(
     settings: Settings, tenant_id: uuid.UUID, base_url: str | None, simulate: Simulation | None = None
 ) -> Call:
     return Call(
-        tenant_id=tenant_id, settings=settings, base_url=base_url or settings.mail.base_url, simulate=simulate
+        tenant_id=tenant_id, settings=settings, base_url=base_url or settings.public_url, simulate=simulate
     )
 
 

@@ -151,7 +151,7 @@ async def test_threshold_failures_lock_even_the_right_password(
         await _login(any_database, identity_settings, memory_limiter, shop)
     mails = await list_outbox(any_database, recipient=shop.email)
     assert mails[0].subject == "Your Folio account was locked"
-    assert f"{identity_settings.mail.base_url}/app/reset/" in mails[0].body
+    assert f"{identity_settings.public_url}/app/reset/" in mails[0].body
     locks = await list_events(
         any_database, settings=identity_settings, principal=shop.owner, action="auth.account_locked"
     )

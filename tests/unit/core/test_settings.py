@@ -750,3 +750,14 @@ def test_prod_check_is_not_judged_on_a_broken_subsystem(
         load_settings()
 
     assert set(problems_of(excinfo)) == {"services.postgres.port"}
+
+
+def test_links_follow_the_gateway_until_a_public_url_is_set(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unset mail.base_url: links name the gateway's own port; set, they name the public address."""
+    monkeypatch.setenv("FOLIO_GATEWAY_PORT", "9100")
+    assert load_settings().public_url == "http://127.0.0.1:9100"
+
+    monkeypatch.setenv("FOLIO_MAIL_BASE_URL", "https://books.example")
+    assert load_settings().public_url == "https://books.example"

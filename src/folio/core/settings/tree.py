@@ -78,6 +78,11 @@ class Settings(FolioSettingsBase):
         return self
 
     @property
+    def public_url(self) -> str:
+        """Where people reach the web app and the API: ``mail.base_url``, else the gateway's address."""
+        return self.mail.base_url or self.gateway.url
+
+    @property
     def lite_mode(self) -> bool:
         """Lite mode (``folio up --lite``): the database is an SQLite file and no server runs.
 

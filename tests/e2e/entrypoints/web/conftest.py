@@ -1,10 +1,4 @@
-"""A real gateway process (uvicorn) over PostgreSQL and Redis, and Debian's Chromium to drive it.
-
-The browser is the system's ``/usr/bin/chromium`` (Debian package ``chromium``),
-launched by Playwright; Playwright never downloads one. A missing Chromium is
-installed from Debian's packages (as ``folio services up`` installs a missing server);
-if that fails, the test fails naming the package.
-"""
+"""A real gateway process (uvicorn) over PostgreSQL and Redis, for Chromium (see tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -16,32 +10,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from folio.core.settings import Settings
-from folio.ops.install import install
-from folio.ops.process import ProcessError
-from folio.ops.service import AptPackage
 from tests.conftest import REPO_ROOT, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STARTUP_LIMIT_S = 60
 LOCKOUT_THRESHOLD = 3
-ARTIFACTS = REPO_ROOT / ".folio" / "artifacts"
 
 
 @dataclass
@@ -144,34 +121,3 @@ def _wait_until_healthy(gateway: Gateway) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"the gateway did not become healthy in {STARTUP_LIMIT_S} s:\n{gateway.output}")
-
-
-# Module scope, not session: the sync API keeps an event loop running in this thread
-# while it is open, and every async test after it would find that loop in the way.
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """Playwright's sync API (its driver only: the browser is the system's Chromium)."""
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright: Playwright, settings: Settings) -> Iterator[Browser]:
-    """Debian's Chromium, headless; installed from Debian's packages when missing (never downloaded)."""
-    package = AptPackage("chromium", CHROMIUM)
-    if not package.is_present():
-        log_file = settings.home.absolute() / "logs" / "install-chromium.log"
-        try:
-            install([package], log_file)
-        except ProcessError as error:
-            pytest.fail(f"{CHROMIUM} is missing and could not be installed: {error}", pytrace=False)
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    """Where browser tests leave screenshots (``.folio/artifacts``)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
