@@ -26,6 +26,11 @@ Two kinds of handler, by where their effect lands:
   skips a message the inbox has, runs the handler, then records the message. A worker
   killed between the effect and the record repeats the effect: **at least once**, so
   the receiver must deduplicate (webhook receivers do, by event id).
+
+A registrar may also declare **periodic jobs** (``registry.every(interval_s, name, job)``):
+work no message starts, such as a sweep. Every worker process runs each one every
+``interval_s``, each round under the lock ``name`` (taken without waiting: a round that
+finds another replica holding it is skipped), so one replica at a time does the work.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ __all__ = [
     "ExternalConsumer",
     "ExternalHandler",
     "HandlerRegistry",
+    "Job",
+    "PeriodicJob",
     "Registrar",
     "TransactionalConsumer",
     "TransactionalHandler",
@@ -54,6 +61,8 @@ TransactionalHandler = Callable[[Inbound, AsyncSession], Awaitable[None]]
 """Writes the message's effect in the session it is handed (the inbox's unit of work), nowhere else."""
 ExternalHandler = Callable[[Inbound], Awaitable[None]]
 """Acts outside the database; the worker records the message once it returns."""
+Job = Callable[[], Awaitable[object]]
+"""A periodic job: connects to what it needs itself, and is safe to run again after a failure."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +84,21 @@ class ExternalConsumer:
 Consumer: TypeAlias = TransactionalConsumer | ExternalConsumer
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work run every ``interval_s`` by one worker replica at a time, under the lock ``name``."""
+
+    name: str
+    interval_s: float
+    run: Job
+
+
 class HandlerRegistry:
     """One consumer per work queue, in the order registered."""
 
     def __init__(self) -> None:
         self._consumers: dict[str, Consumer] = {}
+        self._jobs: dict[str, PeriodicJob] = {}
 
     def transactional(self, queue: WorkQueue, handle: TransactionalHandler) -> None:
         """Consume ``queue`` with ``handle``, whose effect is written in the inbox's transaction."""
@@ -88,6 +107,24 @@ class HandlerRegistry:
     def external(self, queue: WorkQueue, handle: ExternalHandler) -> None:
         """Consume ``queue`` with ``handle``, whose effect is outside the database."""
         self._add(ExternalConsumer(queue, handle))
+
+    def every(self, interval_s: float, name: str, job: Job) -> None:
+        """Run ``job`` every ``interval_s`` seconds, each round under the lock ``name`` (one replica at once).
+
+        ``name`` is the lock's resource too (``"orders:sweeps"``); the first round starts
+        one interval after the worker does. A round that raises is logged and the next
+        one runs as planned, so ``job`` must be safe to run again.
+        """
+        if not interval_s > 0:
+            raise ValueError(f"a periodic job's interval is positive, not {interval_s}")
+        if name in self._jobs:
+            raise ValueError(f"the periodic job {name!r} is registered already")
+        self._jobs[name] = PeriodicJob(name, interval_s, job)
+
+    @property
+    def jobs(self) -> tuple[PeriodicJob, ...]:
+        """The periodic jobs, in the order registered."""
+        return tuple(self._jobs.values())
 
     def _add(self, consumer: Consumer) -> None:
         name = consumer.queue.name

@@ -19,6 +19,12 @@ Key contracts:
   nothing more), messages still waiting for a slot are returned at once (nack,
   requeue), in-flight ones get ``messaging.shutdown_grace_s`` to finish and ack; those
   still running then are cancelled (their transaction rolls back) and returned.
+- **Tenant scope.** A transactional handler's unit of work runs in the scope of the
+  message's tenant (the ``folio-tenant`` header of an outbox event), so row-level
+  security shows it that shop's rows and no other's.
+- **Periodic jobs** (``registry.every``) run every interval from ``run`` until the stop,
+  each round inside ``exclusive(job.name)`` (a lock, taken without waiting): a round
+  that finds the lock held elsewhere is skipped, so one replica at a time runs a job.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
 
@@ -38,16 +46,17 @@ from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import FolioError
 from folio.core.logging.context import accept_correlation_id, request_context
+from folio.core.tenancy import tenant_scope
 from folio.messaging.broker import BROKER_ERRORS, Broker
 from folio.messaging.envelope import Inbound, failed_copy, inbound
 from folio.messaging.errors import MalformedMessageError, failure_kind
 from folio.messaging.inbox import prune_inbox, record_message, was_processed
-from folio.messaging.registry import Consumer, HandlerRegistry, TransactionalConsumer
+from folio.messaging.registry import Consumer, HandlerRegistry, PeriodicJob, TransactionalConsumer
 from folio.messaging.settings import MessagingSettings
 from folio.messaging.slots import PrioritySlots
 from folio.messaging.topology import DEAD_LETTER_EXCHANGE, QueuePlan
 
-__all__ = ["Worker", "WorkerStats"]
+__all__ = ["Exclusive", "Worker", "WorkerStats"]
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +64,9 @@ PRUNE_EVERY_S = 3_600.0
 """How often a worker forgets inbox rows older than ``messaging.inbox_retention_days``."""
 _RECONNECT_FIRST_S = 0.5
 _RECONNECT_MAX_S = 30.0
+
+Exclusive = Callable[[str], AbstractAsyncContextManager[object]]
+"""Holds the lock named for the block, or raises a ``FolioError`` (409 when another holder has it)."""
 
 
 @dataclass
@@ -66,6 +78,8 @@ class WorkerStats:
     """Messages the inbox already had: redeliveries, and copies the relay published twice."""
     retried: int = 0
     dead_lettered: int = 0
+    job_rounds: int = 0
+    """Rounds of periodic jobs this worker ran (not those skipped because another replica held the lock)."""
     returned: int = 0
     """Messages nacked back to their lane: at shutdown, or when a retry could not be published."""
 
@@ -79,8 +93,12 @@ class Worker:
         broker: Broker,
         registry: HandlerRegistry,
         settings: MessagingSettings,
+        *,
+        exclusive: Exclusive | None = None,
     ) -> None:
+        """``exclusive`` keeps a periodic job's round to one replica; without it every process runs it."""
         self._db = db
+        self._exclusive = exclusive
         self._broker = broker
         self._registry = registry
         self.settings = settings
@@ -118,10 +136,15 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Start (retrying while the broker is unreachable), consume until ``stop`` is set, then ``stop``.
 
-        Also forgets old inbox rows every ``PRUNE_EVERY_S``.
+        Also forgets old inbox rows every ``PRUNE_EVERY_S``, and runs the registry's periodic jobs.
         """
         pruner = Periodic(self._prune, interval_s=PRUNE_EVERY_S, name="messaging-inbox-prune")
-        pruner.start()
+        scheduled = [
+            Periodic(partial(self._round, job), interval_s=job.interval_s, name=job.name)
+            for job in self._registry.jobs
+        ]
+        for periodic in (pruner, *scheduled):
+            periodic.start()
         try:
             pause = _RECONNECT_FIRST_S
             while not stop.is_set():
@@ -137,7 +160,8 @@ class Worker:
             await stop.wait()
         finally:
             await self.stop()
-            await pruner.stop()
+            for periodic in (pruner, *scheduled):
+                await periodic.stop(grace_s=self.settings.shutdown_grace_s)
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         """Stop consuming, return what has not started, let in-flight messages finish within the grace."""
@@ -165,6 +189,25 @@ class Worker:
         for channel in channels:
             with contextlib.suppress(*BROKER_ERRORS):
                 await channel.close()
+
+    async def _round(self, job: PeriodicJob) -> None:
+        """One round of ``job``, under its lock when there is one; skipped while another replica holds it."""
+        if self._exclusive is None:
+            await job.run()
+            self.stats.job_rounds += 1
+            return
+        started = False
+        try:
+            async with self._exclusive(job.name):
+                started = True
+                await job.run()
+        except FolioError as exc:
+            if started:
+                raise  # the job's own failure, or its lease lost: ``Periodic`` logs it
+            if exc.status != 409:  # noqa: PLR2004 - busy (another replica's round) is the normal case
+                log.warning("worker.job_skipped", job=job.name, reason=exc.detail or exc.title)
+            return
+        self.stats.job_rounds += 1
 
     async def _prune(self) -> None:
         cutoff = utcnow() - dt.timedelta(days=self.settings.inbox_retention_days)
@@ -228,7 +271,10 @@ class Worker:
                 await handle(message, session)
                 return True
 
-            return await self._db.run(unit)
+            if message.tenant_id is None:
+                return await self._db.run(unit)
+            with tenant_scope(message.tenant_id):
+                return await self._db.run(unit)
         if await was_processed(self._db, consumer=name, message_id=message.message_id):
             return False
         await consumer.handle(message)

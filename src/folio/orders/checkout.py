@@ -15,13 +15,15 @@ a crash left behind. Compensations: the hold runs out or the customer cancels be
 paying, so the order is cancelled, its stock returned and the open session expired
 (``close_payment``); the money arrives for an order cancelled meanwhile, so it is
 refunded (``settle_payment``); the session expires unpaid, so the order is cancelled
-(``abandon_payment``).
+(``abandon_payment``). After the saga, a refund of the payment moves the order
+(``refund_payment``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 import structlog
 from sqlalchemy import select
@@ -34,16 +36,21 @@ from folio.orders.errors import IllegalTransitionError, OrderNotFoundError
 from folio.orders.models import Order
 from folio.orders.payments import CheckoutOpened, PaymentProvider
 from folio.orders.schemas import OrderRead, OrderStatus
-from folio.orders.service import confirm_payment, move_by_system, order_read
+from folio.orders.service import confirm_payment, move_by_system, order_read, record_refund
 
 __all__ = [
+    "ReturnUrl",
     "abandon_payment",
     "attach_payment",
     "close_payment",
     "open_payment",
+    "refund_payment",
     "resume_checkouts",
     "settle_payment",
 ]
+
+ReturnUrl = Callable[[OrderRead], str]
+"""The page a customer comes back to from paying an order (``notifications.order_link``)."""
 
 log = structlog.get_logger(__name__)
 
@@ -82,22 +89,28 @@ async def attach_payment(
 
 
 async def open_payment(
-    db: Database, payments: PaymentProvider, *, tenant_id: uuid.UUID, order_id: uuid.UUID, return_url: str
+    db: Database,
+    payments: PaymentProvider,
+    *,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    return_url: ReturnUrl,
 ) -> OrderRead:
     """Step 2: open the order's payment and record it; the order as it is after.
 
-    ``return_url`` is the page the customer comes back to (``?checkout=success`` or
-    ``?checkout=cancelled`` is appended). An order that is no longer unpaid, or already
-    has its payment, is returned as it is.
+    ``return_url(order)`` is the page the customer comes back to (``?checkout=success``
+    or ``?checkout=cancelled`` is appended). An order that is no longer unpaid, or
+    already has its payment, is returned as it is.
     """
     order = await _order(db, tenant_id, order_id)
     if order.status != OrderStatus.PENDING_PAYMENT or order.payment_reference is not None:
         return order
-    separator = "&" if "?" in return_url else "?"
+    page = return_url(order)
+    separator = "&" if "?" in page else "?"
     opened = await payments.open_checkout(
         order,
-        success_url=f"{return_url}{separator}checkout=success",
-        cancel_url=f"{return_url}{separator}checkout=cancelled",
+        success_url=f"{page}{separator}checkout=success",
+        cancel_url=f"{page}{separator}checkout=cancelled",
     )
     return await attach_payment(db, tenant_id=tenant_id, order_id=order_id, opened=opened)
 
@@ -107,11 +120,15 @@ async def resume_checkouts(
     payments: PaymentProvider,
     *,
     tenant_id: uuid.UUID,
-    return_url: str,
+    return_url: ReturnUrl,
     older_than: dt.timedelta = dt.timedelta(seconds=30),
     limit: int = 50,
 ) -> list[OrderRead]:
-    """Finish step 2 for the shop's unpaid orders a crash left without a payment; those it opened."""
+    """Finish step 2 for the shop's unpaid orders a crash left without a payment; those it opened.
+
+    Only orders placed more than ``older_than`` ago: a younger one may be in the middle
+    of its step 2 in the process that placed it.
+    """
     moment = utcnow() - older_than
 
     async def stranded(session: AsyncSession) -> list[uuid.UUID]:
@@ -160,10 +177,18 @@ async def settle_payment(
         return order
 
 
-async def abandon_payment(db: Database, *, tenant_id: uuid.UUID, order_id: uuid.UUID) -> OrderRead:
-    """The order's checkout expired unpaid: cancel the order (its stock returns); idempotent."""
+async def abandon_payment(
+    db: Database, *, tenant_id: uuid.UUID, order_id: uuid.UUID, reference: str | None = None
+) -> OrderRead:
+    """The order's checkout ``reference`` expired unpaid: cancel the order (its stock returns); idempotent.
+
+    An order that is no longer unpaid, or is being paid through another checkout than
+    ``reference``, is returned as it is.
+    """
     order = await _order(db, tenant_id, order_id)
     if order.status != OrderStatus.PENDING_PAYMENT:
+        return order
+    if reference is not None and order.payment_reference not in (None, reference):
         return order
     return await move_by_system(
         db, tenant_id=tenant_id, order_id=order_id, to=OrderStatus.CANCELLED, reason="payment-expired"
@@ -177,3 +202,37 @@ async def close_payment(
     order = await _order(db, tenant_id, order_id)
     if order.status == OrderStatus.CANCELLED and order.payment_reference is not None:
         await payments.expire_checkout(order)
+
+
+async def refund_payment(
+    db: Database,
+    payments: PaymentProvider,
+    *,
+    tenant_id: uuid.UUID,
+    payment_intent: str,
+    refunded_minor: int,
+) -> OrderRead | None:
+    """A payment was refunded, ``refunded_minor`` in all so far: move the order it paid; idempotent.
+
+    The order is the one whose checkout the payment was made in (``find_checkout``):
+    refunded in full, it becomes ``refunded``, in part ``partially_refunded``. None when
+    the payment paid no order (a payment the shop took through the API). An order
+    cancelled before its payment came was refunded by the saga itself
+    (``settle_payment``) and stays cancelled.
+
+    Raises:
+        ValidationFailedError: more than the order's total.
+        IllegalTransitionError: the order was never paid, or is in the post.
+    """
+    found = await payments.find_checkout(tenant_id, payment_intent)
+    if found is None:
+        return None
+    try:
+        order = await _order(db, tenant_id, found.order_id)
+    except OrderNotFoundError:
+        return None
+    if order.payment_reference != found.reference:
+        return None
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    return await record_refund(db, tenant_id=tenant_id, order_id=order.id, refunded_minor=refunded_minor)

@@ -5,8 +5,9 @@ the same keyword arguments, the same DTOs back (``OrderRead``, ``CartRead``,
 ``OrderPage``), the same ``FolioError``s raised (rebuilt from the call's status
 details), so a caller cannot tell it from a local call but for the network. The end
 user travels as signed claims; the orders service asks the users service what they may
-do. Reads, cart updates, creates (idempotency key) and payment confirmations are
-retried on UNAVAILABLE; cancelling and moving an order are not.
+do. Reads, cart updates, creates (idempotency key) and the payment outcomes
+(confirmed, abandoned, refunded: each idempotent) are retried on UNAVAILABLE; cancelling
+and moving an order are not.
 """
 
 from __future__ import annotations
@@ -33,7 +34,17 @@ class OrdersClient(ServiceClient):
     service_name = "folio.orders.v1.OrdersService"
     audience = "orders"
     idempotent_methods = frozenset(
-        {"GetCart", "SetCartItem", "CreateOrder", "GetOrder", "ListOrders", "ConfirmPayment", "WatchOrder"}
+        {
+            "GetCart",
+            "SetCartItem",
+            "CreateOrder",
+            "GetOrder",
+            "ListOrders",
+            "ConfirmPayment",
+            "AbandonPayment",
+            "RecordRefund",
+            "WatchOrder",
+        }
     )
 
     @property
@@ -110,6 +121,25 @@ class OrdersClient(ServiceClient):
             tenant_id=str(tenant_id), order_id=str(order_id), payment_reference=payment_reference
         )
         return await self._order("ConfirmPayment", request, None)
+
+    async def abandon_payment(
+        self, *, tenant_id: uuid.UUID, order_id: uuid.UUID, payment_reference: str
+    ) -> OrderRead:
+        """Cancel an order whose checkout ``payment_reference`` expired unpaid (a service's); idempotent."""
+        request = orders_pb2.AbandonPaymentRequest(
+            tenant_id=str(tenant_id), order_id=str(order_id), payment_reference=payment_reference
+        )
+        return await self._order("AbandonPayment", request, None)
+
+    async def record_refund(
+        self, *, tenant_id: uuid.UUID, payment_intent: str, refunded_minor: int
+    ) -> OrderRead | None:
+        """Record that ``refunded_minor`` of a payment is refunded in all; the order it paid, if any."""
+        request = orders_pb2.RecordRefundRequest(
+            tenant_id=str(tenant_id), payment_intent=payment_intent, refunded_minor=refunded_minor
+        )
+        response = await self.unary(self._stub.RecordRefund, request, principal=None)
+        return order_read(response.order) if response.HasField("order") else None
 
     async def watch_order(self, *, principal: Principal, order_id: uuid.UUID) -> AsyncIterator[OrderRead]:
         """The order now, then each new version, until a final status (or the caller stops iterating)."""

@@ -1,11 +1,12 @@
 """The orders gRPC service: ``folio.orders.v1.OrdersService`` over the orders context's api.
 
-Served by ``python -m folio.entrypoints.grpc orders``. Every call but ``ConfirmPayment``
-is made for an end user whose signed claims the interceptor verified
-(``folio.grpckit.current_caller``); before acting, the servicer asks the users service
-whether that user may do the action now and with which role, and acts as the principal
-it answers with, never with a role the caller claimed. ``ConfirmPayment`` is a
-service's own call (payments, after a verified webhook) and refuses one made for a user.
+Served by ``python -m folio.entrypoints.grpc orders``. Every call but the payment
+outcomes (``ConfirmPayment``, ``AbandonPayment``, ``RecordRefund``) is made for an end
+user whose signed claims the interceptor verified (``folio.grpckit.current_caller``);
+before acting, the servicer asks the users service whether that user may do the action
+now and with which role, and acts as the principal it answers with, never with a role
+the caller claimed. The payment outcomes are a service's own calls (the gateway, after
+a verified payment webhook) and refuse one made for a user.
 
 Deadlines: the caller's deadline is the call's budget; the users call inherits what is
 left, and ``ensure_time_left`` is checked again before the database is touched, so a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from functools import partial
 
 import grpc
 import structlog
@@ -25,6 +27,7 @@ from folio.core.errors import (
     AuthenticationRequiredError,
     InvalidParam,
     PermissionDeniedError,
+    ServiceUnavailableError,
     ValidationFailedError,
 )
 from folio.core.security import Principal
@@ -107,7 +110,7 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
                 self.payments,  # type: ignore[arg-type]  # checked by the caller
                 tenant_id=order.tenant_id,
                 order_id=order.id,
-                return_url=order_link(self.settings, order),
+                return_url=partial(order_link, self.settings),
             )
         except Exception as exc:  # noqa: BLE001 - the order stands; the sweep opens its payment later
             log.warning(
@@ -148,7 +151,27 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         order_id = parse_uuid(request.order_id, "order_id")
         principal = await self._principal("orders.cancel")
         order = await api.cancel_order(self.db, principal=principal, order_id=order_id)
+        if self.payments is not None:
+            await self._close_payment(order)
         return orders_pb2.CancelOrderResponse(order=order_message(order))
+
+    async def _close_payment(self, order: api.OrderRead) -> None:
+        """The saga's compensation: expire the cancelled order's checkout so it cannot be paid any more.
+
+        Best effort: should the provider fail, a payment that still arrives finds the
+        order cancelled and is refunded (``checkout.settle_payment``).
+        """
+        try:
+            await checkout.close_payment(
+                self.db,
+                self.payments,  # type: ignore[arg-type]  # checked by the caller
+                tenant_id=order.tenant_id,
+                order_id=order.id,
+            )
+        except Exception as exc:  # noqa: BLE001 - the cancellation stands either way
+            log.warning(
+                "checkout.payment_not_closed", order_id=str(order.id), problem=f"{type(exc).__name__}: {exc}"
+            )
 
     async def _advance(self, order_id: str, to: api.OrderStatus) -> orders_pb2.Order:
         parsed = parse_uuid(order_id, "order_id")
@@ -182,17 +205,10 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         self, request: orders_pb2.ConfirmPaymentRequest, context: grpc.aio.ServicerContext
     ) -> orders_pb2.ConfirmPaymentResponse:
         """A service marks an order paid after verifying its payment; a call made for a user is refused."""
-        if current_caller() is not None:
-            raise PermissionDeniedError(
-                "payments are confirmed by a service after a verified webhook, not by a user"
-            )
+        _refuse_users()
         tenant_id = parse_uuid(request.tenant_id, "tenant_id")
         order_id = parse_uuid(request.order_id, "order_id")
-        if not request.payment_reference.strip():
-            raise ValidationFailedError(
-                "payment_reference is required",
-                errors=[InvalidParam(name="payment_reference", reason="the verified payment's reference")],
-            )
+        _required(request.payment_reference, "payment_reference", "the verified payment's reference")
         ensure_time_left("confirming the payment")
         if self.payments is None:
             order = await api.confirm_payment(
@@ -209,6 +225,48 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
             )
         return orders_pb2.ConfirmPaymentResponse(order=order_message(order))
 
+    async def AbandonPayment(
+        self, request: orders_pb2.AbandonPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.AbandonPaymentResponse:
+        """A service cancels an order whose checkout expired unpaid (its stock returns); idempotent."""
+        _refuse_users()
+        tenant_id = parse_uuid(request.tenant_id, "tenant_id")
+        order_id = parse_uuid(request.order_id, "order_id")
+        _required(request.payment_reference, "payment_reference", "the expired checkout's reference")
+        ensure_time_left("abandoning the payment")
+        order = await checkout.abandon_payment(
+            self.db, tenant_id=tenant_id, order_id=order_id, reference=request.payment_reference
+        )
+        return orders_pb2.AbandonPaymentResponse(order=order_message(order))
+
+    async def RecordRefund(
+        self, request: orders_pb2.RecordRefundRequest, context: grpc.aio.ServicerContext
+    ) -> orders_pb2.RecordRefundResponse:
+        """A service records a payment's refund on the order it paid; no order when it paid none."""
+        _refuse_users()
+        tenant_id = parse_uuid(request.tenant_id, "tenant_id")
+        _required(request.payment_intent, "payment_intent", "the refunded PaymentIntent's id")
+        if request.refunded_minor <= 0:
+            raise ValidationFailedError(
+                "refunded_minor must be positive",
+                errors=[InvalidParam(name="refunded_minor", reason="the payment's refunded total, > 0")],
+            )
+        if self.payments is None:
+            raise ServiceUnavailableError(
+                "this orders service has no payment provider to look the payment up"
+            )
+        ensure_time_left("recording the refund")
+        order = await checkout.refund_payment(
+            self.db,
+            self.payments,
+            tenant_id=tenant_id,
+            payment_intent=request.payment_intent,
+            refunded_minor=request.refunded_minor,
+        )
+        if order is None:
+            return orders_pb2.RecordRefundResponse()
+        return orders_pb2.RecordRefundResponse(order=order_message(order))
+
     async def WatchOrder(
         self, request: orders_pb2.WatchOrderRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[orders_pb2.WatchOrderResponse]:
@@ -217,6 +275,19 @@ class OrdersServicer(orders_pb2_grpc.OrdersServiceServicer):
         principal = await self._principal("orders.read")
         async for order in api.watch_order(self.db, principal=principal, order_id=order_id):
             yield orders_pb2.WatchOrderResponse(order=order_message(order))
+
+
+def _refuse_users() -> None:
+    """Payment outcomes come from a service that verified them, never from a call made for a user."""
+    if current_caller() is not None:
+        raise PermissionDeniedError(
+            "payment outcomes come from a service after a verified webhook, not by a user"
+        )
+
+
+def _required(value: str, name: str, reason: str) -> None:
+    if not value.strip():
+        raise ValidationFailedError(f"{name} is required", errors=[InvalidParam(name=name, reason=reason)])
 
 
 def registration(

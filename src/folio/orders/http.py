@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
@@ -192,14 +193,17 @@ async def get_order(
 # authentication and per-caller limits do not apply; the gateway mounts it before
 # ``router``, whose /orders/{order_id}/... paths would otherwise match a POST here first.
 
-_PAID_EVENT = "checkout.session.completed"
-
 
 class PaymentEventAck(BaseModel):
     """What the payment-events route did with an event."""
 
     received: bool = Field(description="The event was verified.")
-    action: str = Field(description="`order-paid`, or `ignored` for an event the saga does not act on.")
+    action: str = Field(
+        description=(
+            "`order-paid`, `order-abandoned`, `order-refunded`, or `ignored` for an event the orders "
+            "do not act on (or a refund of a payment that paid no order)."
+        )
+    )
 
 
 @payment_events_router.post(
@@ -216,11 +220,17 @@ async def receive_payment_event(
     orders: Orders,
     signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> PaymentEventAck:
-    """Verify the event with the shop's endpoint secrets, then move the order: a paid checkout marks it paid.
+    """Verify the event with the shop's endpoint secrets, then move the order it concerns.
 
-    Only a verified ``checkout.session.completed`` pays an order (``ConfirmPayment``, which
-    refunds a payment that arrived after the order was cancelled). Other events are
-    acknowledged and left: an unpaid order is cancelled by the hold's expiry sweep.
+    - ``checkout.session.completed``: the order is paid (``ConfirmPayment``, which refunds
+      a payment that arrived after the order was cancelled);
+    - ``checkout.session.expired``: the order is cancelled and its stock returns
+      (``AbandonPayment``);
+    - ``charge.refunded``: the order the charge's payment paid is refunded, in full or in
+      part by the charge's ``amount_refunded`` (``RecordRefund``).
+
+    Each is idempotent, so a redelivered event changes nothing more. Other events are
+    acknowledged and left.
     """
     import stripe  # the gateway loads it for this route only
 
@@ -228,9 +238,19 @@ async def receive_payment_event(
     secrets = await platform_of(request).get(PAYMENT_WEBHOOK_SECRETS)(tenant_id)
     _verify(stripe, payload, signature, secrets)
     event = json.loads(payload)  # verified: the library's objects hide the plain JSON
-    if event.get("type") != _PAID_EVENT:
+    kind = event.get("type")
+    if kind not in _HANDLERS:
         return PaymentEventAck(received=True, action="ignored")
-    session = event["data"]["object"]
+    data = event.get("data")
+    thing = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(thing, dict):
+        raise InvalidPaymentEventError(f"the {kind} event carries no object")
+    action = await _HANDLERS[kind](orders, tenant_id, thing)
+    return PaymentEventAck(received=True, action=action)
+
+
+def _order_of(session: dict[str, Any]) -> tuple[uuid.UUID, str]:
+    """The order a Checkout Session was opened for (``client_reference_id``), and the session's id."""
     reference = session.get("client_reference_id")
     try:
         order_id = uuid.UUID(str(reference))
@@ -238,8 +258,40 @@ async def receive_payment_event(
         raise InvalidPaymentEventError(
             f"the checkout session names no order (client_reference_id {reference!r})"
         ) from exc
-    await orders.confirm_payment(tenant_id=tenant_id, order_id=order_id, payment_reference=str(session["id"]))
-    return PaymentEventAck(received=True, action="order-paid")
+    session_id = session.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        raise InvalidPaymentEventError("the checkout session has no id")
+    return order_id, session_id
+
+
+async def _paid(orders: OrdersClient, tenant_id: uuid.UUID, session: dict[str, Any]) -> str:
+    order_id, reference = _order_of(session)
+    await orders.confirm_payment(tenant_id=tenant_id, order_id=order_id, payment_reference=reference)
+    return "order-paid"
+
+
+async def _expired(orders: OrdersClient, tenant_id: uuid.UUID, session: dict[str, Any]) -> str:
+    order_id, reference = _order_of(session)
+    await orders.abandon_payment(tenant_id=tenant_id, order_id=order_id, payment_reference=reference)
+    return "order-abandoned"
+
+
+async def _refunded(orders: OrdersClient, tenant_id: uuid.UUID, charge: dict[str, Any]) -> str:
+    intent, refunded = charge.get("payment_intent"), charge.get("amount_refunded")
+    if not isinstance(intent, str) or not intent:
+        return "ignored"  # a charge made without a PaymentIntent paid no order
+    if not isinstance(refunded, int) or isinstance(refunded, bool) or refunded <= 0:
+        raise InvalidPaymentEventError(f"the refunded charge's amount_refunded is {refunded!r}")
+    order = await orders.record_refund(tenant_id=tenant_id, payment_intent=intent, refunded_minor=refunded)
+    return "ignored" if order is None else "order-refunded"
+
+
+_HANDLERS: dict[str, Callable[[OrdersClient, uuid.UUID, dict[str, Any]], Awaitable[str]]] = {
+    "checkout.session.completed": _paid,
+    "checkout.session.expired": _expired,
+    "charge.refunded": _refunded,
+}
+"""What each payment event the orders follow does (``folio.payments.api.ORDERS_EVENTS``)."""
 
 
 def _verify(stripe: Any, payload: bytes, signature: str | None, secrets: list[str]) -> None:

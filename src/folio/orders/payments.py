@@ -29,6 +29,7 @@ from folio.orders.schemas import OrderRead
 
 __all__ = [
     "PAYMENT_PROVIDER",
+    "CheckoutFound",
     "CheckoutOpened",
     "KeyOf",
     "PaymentProvider",
@@ -45,6 +46,14 @@ class CheckoutOpened:
     url: str
 
 
+@dataclass(frozen=True)
+class CheckoutFound:
+    """The checkout a payment was made in: its reference and the order it was opened for."""
+
+    reference: str
+    order_id: uuid.UUID
+
+
 class PaymentProvider(Protocol):
     """What the checkout saga needs from a payment provider; every call is idempotent per order."""
 
@@ -56,6 +65,9 @@ class PaymentProvider(Protocol):
 
     async def refund(self, order: OrderRead, *, amount_minor: int | None = None) -> None:
         """Refund the order's payment: all of it, or ``amount_minor``."""
+
+    async def find_checkout(self, tenant_id: uuid.UUID, payment: str) -> CheckoutFound | None:
+        """The shop's checkout ``payment`` (a PaymentIntent id) was made in; None if it names no order."""
 
 
 PAYMENT_PROVIDER: Slot[PaymentProvider] = Slot("orders payment provider")
@@ -158,3 +170,17 @@ class StripePayments:
         if amount_minor is not None:
             params["amount"] = amount_minor
         await self._client.v1.refunds.create_async(params, options)  # type: ignore[arg-type]
+
+    async def find_checkout(self, tenant_id: uuid.UUID, payment: str) -> CheckoutFound | None:
+        """The Checkout Session of PaymentIntent ``payment``, and the order its client reference names."""
+        sessions = await self._client.v1.checkout.sessions.list_async(
+            {"payment_intent": payment, "limit": 1},
+            options={"api_key": await self._key_of(tenant_id)},
+        )
+        for session in sessions.data:
+            try:
+                order_id = uuid.UUID(str(session.client_reference_id))
+            except ValueError:
+                return None
+            return CheckoutFound(reference=session.id, order_id=order_id)
+        return None

@@ -63,6 +63,7 @@ __all__ = [
     "expire_reservations",
     "get_cart",
     "get_order",
+    "get_order_in",
     "list_orders",
     "move_by_system",
     "order_read",
@@ -336,6 +337,16 @@ async def get_order(db: Database, *, principal: Principal, order_id: uuid.UUID) 
     with tenant_scope(principal.tenant_id):
         # From the primary: a watcher polls this right after a write.
         return await db.run(work)
+
+
+async def get_order_in(session: AsyncSession, order_id: uuid.UUID) -> OrderRead | None:
+    """The order ``order_id`` of the shop in scope, read in the caller's unit of work; None if none.
+
+    For Folio's own work on an order (a worker's handler), with no principal to check.
+    Precondition: ``session``'s transaction runs in the order's ``tenant_scope``.
+    """
+    order = await session.scalar(select(Order).where(Order.id == order_id, tenant_filter(Order)))
+    return None if order is None else order_read(order)
 
 
 def order_cursor_codec(settings: Settings) -> KeysetCursorCodec:

@@ -1,7 +1,9 @@
 """``python -m folio.entrypoints.worker [--registrar module:function ...] [--no-relay]``: one worker process.
 
-SIGTERM or SIGINT stops it gracefully (``folio.messaging.worker``): in-flight messages
-get ``messaging.shutdown_grace_s`` to finish, the rest go back to their queues.
+It consumes the registered work queues, runs the registered periodic jobs (each round
+under the job's lock, ``folio.locks``) and relays the outbox. SIGTERM or SIGINT stops it
+gracefully (``folio.messaging.worker``): in-flight messages get
+``messaging.shutdown_grace_s`` to finish, the rest go back to their queues.
 ``--registrar`` adds handlers beyond ``REGISTRARS`` (a companion app's, a test's).
 """
 
@@ -23,6 +25,8 @@ from folio.messaging.api import BROKER, HandlerRegistry, OutboxRelay, Registrar,
 
 RELAY_LOCK = "messaging:outbox-relay"
 """The lock the replicas' relays take turns on."""
+JOB_LEASE_S = 30.0
+"""The lease of a periodic job's lock: renewed while the round runs, so only a dead holder's lapses."""
 
 
 def _registrar(path: str) -> Registrar:
@@ -45,7 +49,15 @@ async def serve(settings: Settings, registrars: Sequence[Registrar], *, relay: b
         for register in registrars:
             register(registry, platform)
         broker = platform.get(BROKER)
-        worker = Worker(platform.database, broker, registry, settings.messaging)
+        locks = platform.get(LOCKS)
+        worker = Worker(
+            platform.database,
+            broker,
+            registry,
+            settings.messaging,
+            # One try per round: a replica that finds a job's lock held skips that round.
+            exclusive=lambda name: locks.hold(name, ttl_s=JOB_LEASE_S, wait_s=0),
+        )
         tasks = [asyncio.create_task(worker.run(stop), name="worker")]
         messaging = settings.messaging
         if relay and messaging.relay_topics:
@@ -56,7 +68,6 @@ async def serve(settings: Settings, registrars: Sequence[Registrar], *, relay: b
                 urgent_events=messaging.urgent_events,
                 batch_size=messaging.relay_batch_size,
             )
-            locks = platform.get(LOCKS)
             tasks.append(
                 asyncio.create_task(
                     outbox_relay.run_forever(

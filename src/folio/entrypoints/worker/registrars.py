@@ -13,9 +13,10 @@ The shape of a ``consumers.py`` is in ``folio.messaging.registry`` and docs/work
 from __future__ import annotations
 
 from folio.messaging.api import Registrar
+from folio.orders import consumers as orders_consumers
 from folio.payments import consumers as payments_consumers
 
 __all__ = ["REGISTRARS"]
 
-REGISTRARS: tuple[Registrar, ...] = (payments_consumers.register,)
+REGISTRARS: tuple[Registrar, ...] = (payments_consumers.register, orders_consumers.register)
 """Every context's registrar, in the order their queues are declared."""

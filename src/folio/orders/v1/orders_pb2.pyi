@@ -658,6 +658,103 @@ class ConfirmPaymentResponse(_message.Message):
 Global___ConfirmPaymentResponse: _TypeAlias = ConfirmPaymentResponse  # noqa: Y015
 
 @_typing.final
+class AbandonPaymentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    """The shop the order belongs to."""
+    order_id: _builtins.str
+    payment_reference: _builtins.str
+    """The checkout session that expired; an order paid through another one is left as it is."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        payment_reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id", "payment_reference", b"payment_reference", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AbandonPaymentRequest: _TypeAlias = AbandonPaymentRequest  # noqa: Y015
+
+@_typing.final
+class AbandonPaymentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___Order: ...
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AbandonPaymentResponse: _TypeAlias = AbandonPaymentResponse  # noqa: Y015
+
+@_typing.final
+class RecordRefundRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    REFUNDED_MINOR_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    """The shop whose payment was refunded."""
+    payment_intent: _builtins.str
+    """The refunded payment (a PaymentIntent id); the order is the one whose checkout it paid."""
+    refunded_minor: _builtins.int
+    """Refunded so far in all (the charge's `amount_refunded`), not this refund alone."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        refunded_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment_intent", b"payment_intent", "refunded_minor", b"refunded_minor", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordRefundRequest: _TypeAlias = RecordRefundRequest  # noqa: Y015
+
+@_typing.final
+class RecordRefundResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___Order:
+        """The order the payment paid, after the refund; absent when the payment paid no order."""
+
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordRefundResponse: _TypeAlias = RecordRefundResponse  # noqa: Y015
+
+@_typing.final
 class WatchOrderRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -85,6 +85,16 @@ class OrdersServiceStub:
                 request_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.ConfirmPaymentRequest.SerializeToString,
                 response_deserializer=folio_dot_orders_dot_v1_dot_orders__pb2.ConfirmPaymentResponse.FromString,
                 _registered_method=True)
+        self.AbandonPayment = channel.unary_unary(
+                '/folio.orders.v1.OrdersService/AbandonPayment',
+                request_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.AbandonPaymentRequest.SerializeToString,
+                response_deserializer=folio_dot_orders_dot_v1_dot_orders__pb2.AbandonPaymentResponse.FromString,
+                _registered_method=True)
+        self.RecordRefund = channel.unary_unary(
+                '/folio.orders.v1.OrdersService/RecordRefund',
+                request_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.RecordRefundRequest.SerializeToString,
+                response_deserializer=folio_dot_orders_dot_v1_dot_orders__pb2.RecordRefundResponse.FromString,
+                _registered_method=True)
         self.WatchOrder = channel.unary_stream(
                 '/folio.orders.v1.OrdersService/WatchOrder',
                 request_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.WatchOrderRequest.SerializeToString,
@@ -166,6 +176,20 @@ class OrdersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AbandonPayment(self, request, context):
+        """Services only: an order's checkout expired unpaid, so the order is cancelled; idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordRefund(self, request, context):
+        """Services only: a payment was refunded; the order it paid becomes (partially) refunded; idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchOrder(self, request, context):
         """The order now, then each new version, until it reaches a final status.
         """
@@ -225,6 +249,16 @@ def add_OrdersServiceServicer_to_server(servicer, server):
                     servicer.ConfirmPayment,
                     request_deserializer=folio_dot_orders_dot_v1_dot_orders__pb2.ConfirmPaymentRequest.FromString,
                     response_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.ConfirmPaymentResponse.SerializeToString,
+            ),
+            'AbandonPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbandonPayment,
+                    request_deserializer=folio_dot_orders_dot_v1_dot_orders__pb2.AbandonPaymentRequest.FromString,
+                    response_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.AbandonPaymentResponse.SerializeToString,
+            ),
+            'RecordRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordRefund,
+                    request_deserializer=folio_dot_orders_dot_v1_dot_orders__pb2.RecordRefundRequest.FromString,
+                    response_serializer=folio_dot_orders_dot_v1_dot_orders__pb2.RecordRefundResponse.SerializeToString,
             ),
             'WatchOrder': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchOrder,
@@ -503,6 +537,60 @@ class OrdersService:
             '/folio.orders.v1.OrdersService/ConfirmPayment',
             folio_dot_orders_dot_v1_dot_orders__pb2.ConfirmPaymentRequest.SerializeToString,
             folio_dot_orders_dot_v1_dot_orders__pb2.ConfirmPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbandonPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/folio.orders.v1.OrdersService/AbandonPayment',
+            folio_dot_orders_dot_v1_dot_orders__pb2.AbandonPaymentRequest.SerializeToString,
+            folio_dot_orders_dot_v1_dot_orders__pb2.AbandonPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/folio.orders.v1.OrdersService/RecordRefund',
+            folio_dot_orders_dot_v1_dot_orders__pb2.RecordRefundRequest.SerializeToString,
+            folio_dot_orders_dot_v1_dot_orders__pb2.RecordRefundResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,10 @@ class OrdersServiceStub:
     """Staff: a shipped order is delivered."""
     ConfirmPayment: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ConfirmPaymentRequest, _orders_pb2.ConfirmPaymentResponse]
     """Services only (payments): mark an order paid after a verified payment; idempotent."""
+    AbandonPayment: _grpc.UnaryUnaryMultiCallable[_orders_pb2.AbandonPaymentRequest, _orders_pb2.AbandonPaymentResponse]
+    """Services only: an order's checkout expired unpaid, so the order is cancelled; idempotent."""
+    RecordRefund: _grpc.UnaryUnaryMultiCallable[_orders_pb2.RecordRefundRequest, _orders_pb2.RecordRefundResponse]
+    """Services only: a payment was refunded; the order it paid becomes (partially) refunded; idempotent."""
     WatchOrder: _grpc.UnaryStreamMultiCallable[_orders_pb2.WatchOrderRequest, _orders_pb2.WatchOrderResponse]
     """The order now, then each new version, until it reaches a final status."""
 
@@ -87,6 +91,10 @@ class OrdersServiceAsyncStub(OrdersServiceStub):
     """Staff: a shipped order is delivered."""
     ConfirmPayment: _aio.UnaryUnaryMultiCallable[_orders_pb2.ConfirmPaymentRequest, _orders_pb2.ConfirmPaymentResponse]  # type: ignore[assignment]
     """Services only (payments): mark an order paid after a verified payment; idempotent."""
+    AbandonPayment: _aio.UnaryUnaryMultiCallable[_orders_pb2.AbandonPaymentRequest, _orders_pb2.AbandonPaymentResponse]  # type: ignore[assignment]
+    """Services only: an order's checkout expired unpaid, so the order is cancelled; idempotent."""
+    RecordRefund: _aio.UnaryUnaryMultiCallable[_orders_pb2.RecordRefundRequest, _orders_pb2.RecordRefundResponse]  # type: ignore[assignment]
+    """Services only: a payment was refunded; the order it paid becomes (partially) refunded; idempotent."""
     WatchOrder: _aio.UnaryStreamMultiCallable[_orders_pb2.WatchOrderRequest, _orders_pb2.WatchOrderResponse]  # type: ignore[assignment]
     """The order now, then each new version, until it reaches a final status."""
 
@@ -172,6 +180,22 @@ class OrdersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ConfirmPaymentResponse, _abc.Awaitable[_orders_pb2.ConfirmPaymentResponse]]:
         """Services only (payments): mark an order paid after a verified payment; idempotent."""
+
+    @_abc_1.abstractmethod
+    def AbandonPayment(
+        self,
+        request: _orders_pb2.AbandonPaymentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.AbandonPaymentResponse, _abc.Awaitable[_orders_pb2.AbandonPaymentResponse]]:
+        """Services only: an order's checkout expired unpaid, so the order is cancelled; idempotent."""
+
+    @_abc_1.abstractmethod
+    def RecordRefund(
+        self,
+        request: _orders_pb2.RecordRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.RecordRefundResponse, _abc.Awaitable[_orders_pb2.RecordRefundResponse]]:
+        """Services only: a payment was refunded; the order it paid becomes (partially) refunded; idempotent."""
 
     @_abc_1.abstractmethod
     def WatchOrder(
