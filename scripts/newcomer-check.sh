@@ -41,7 +41,7 @@ clone="$parent/folio"
 git clone --quiet "$repo" "$clone"
 echo "clone: $clone (parent mode $(stat -c %a "$parent")), HEAD $(git -C "$clone" rev-parse --short HEAD)"
 
-# Folio's default ports (21400-21473) shifted into the clone's own block.
+# Folio's default ports (21400-21478) shifted into the clone's own block.
 shift_by=$((port_base - 21400))
 declare -A ports=(
   [FOLIO_SERVICES_NGINX_PORT]=21400 [FOLIO_SERVICES_PROMETHEUS_PORT]=21401
@@ -54,6 +54,9 @@ declare -A ports=(
   [FOLIO_SERVICES_REDLOCK_PORT]=21427
   [FOLIO_GRPC_USERS_PORT]=21470 [FOLIO_GRPC_USERS_METRICS_PORT]=21471
   [FOLIO_GRPC_ORDERS_PORT]=21472 [FOLIO_GRPC_ORDERS_METRICS_PORT]=21473
+  [FOLIO_SERVICES_ENVOY_ADMIN_PORT]=21474 [FOLIO_GRPC_USERS_MESH_PORT]=21475
+  [FOLIO_GRPC_ORDERS_MESH_PORT]=21476 [FOLIO_GRPC_ORDERS_REPLICA_PORT]=21477
+  [FOLIO_GRPC_ORDERS_REPLICA_METRICS_PORT]=21478
 )
 gateway_port=$((port_base + 99))
 # The caller's environment (its proxy and CA settings) without FOLIO_* or a virtualenv,

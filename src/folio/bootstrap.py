@@ -114,12 +114,13 @@ def build_platform(
     platform.provide(
         TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork(database, settings, on_change=task_pages.forget_shop)
     )
-    # The gRPC services' clients (docs/grpc.md): channels open on the first call, on its loop.
+    # The gRPC services' clients (docs/grpc.md): channels open on the first call, on its loop;
+    # they dial the servers, or Envoy's listeners when grpc.mesh is "envoy".
     credentials = ServiceCredentials(settings.grpc, service=settings.service_name)
     timeout_s = settings.grpc.call_timeout_s
-    users = UsersClient(settings.grpc.users.address, credentials, default_timeout_s=timeout_s)
+    users = UsersClient(settings.grpc.client_address("users"), credentials, default_timeout_s=timeout_s)
     platform.provide(USERS_CLIENT, users, aclose=users.aclose)
-    orders = OrdersClient(settings.grpc.orders.address, credentials, default_timeout_s=timeout_s)
+    orders = OrdersClient(settings.grpc.client_address("orders"), credentials, default_timeout_s=timeout_s)
     platform.provide(ORDERS_CLIENT, orders, aclose=orders.aclose)
     # The checkout saga pays through the official stripe library, on Folio's own test mode
     # (the gateway's /stripe): each shop's key and webhook endpoint come from payments.

@@ -96,6 +96,9 @@ def companion_processes(
 
 
 def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) -> list[ProcessSpec]:
+    if lite:
+        # Lite mode runs no servers, Envoy included: its clients dial the gRPC servers directly.
+        env = {**env, "FOLIO_GRPC_MESH": "direct"}
     home = settings.home.absolute()
     gateway = settings.gateway
     workers = (
@@ -130,35 +133,75 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
             ready_timeout_s=60.0,
             stop_timeout_s=15.0,
         ),
-        *_grpc_processes(settings, env),
+        *_grpc_processes(settings, env, lite=lite),
         *workers,
     ]
 
 
-def _grpc_processes(settings: Settings, env: Mapping[str, str]) -> list[ProcessSpec]:
-    """The users and orders gRPC servers (``python -m folio.entrypoints.grpc <name>``)."""
-    home = settings.home.absolute()
-    specs = []
-    for name, endpoint in (("users", settings.grpc.users), ("orders", settings.grpc.orders)):
+def _grpc_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) -> list[ProcessSpec]:
+    """The users and orders gRPC servers (``python -m folio.entrypoints.grpc <name>``).
+
+    With ``grpc.mesh = "envoy"`` (never in lite mode) a second orders server, ``orders-2``,
+    runs on ``grpc.orders.replica_port``: Envoy balances over both and routes around one
+    that dies.
+    """
+    users, orders = settings.grpc.users, settings.grpc.orders
+    specs = [
+        _grpc_server(
+            settings,
+            env,
+            "users",
+            service="users",
+            host=users.host,
+            ports={"port": users.port, "metrics_port": users.metrics_port},
+        ),
+        _grpc_server(
+            settings,
+            env,
+            "orders",
+            service="orders",
+            host=orders.host,
+            ports={"port": orders.port, "metrics_port": orders.metrics_port},
+        ),
+    ]
+    if settings.grpc.mesh == "envoy" and not lite:
+        ports = {"replica_port": orders.replica_port, "replica_metrics_port": orders.replica_metrics_port}
+        # The same server on the replica's ports: its settings say so, through its environment.
+        replica_env = {
+            "FOLIO_GRPC_ORDERS_PORT": str(orders.replica_port),
+            "FOLIO_GRPC_ORDERS_METRICS_PORT": str(orders.replica_metrics_port),
+        }
         specs.append(
-            ProcessSpec(
-                name=name,
-                argv=[sys.executable, "-m", "folio.entrypoints.grpc", name],
-                log_file=home / "logs" / f"{name}.out",
-                pid_file=home / "run" / f"{name}.pid",
-                probe=grpc_health_probe(f"{endpoint.host}:{endpoint.port}"),
-                ports={
-                    f"grpc.{name}.port": endpoint.port,
-                    f"grpc.{name}.metrics_port": endpoint.metrics_port,
-                },
-                env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": name},
-                restart=RestartPolicy.ON_FAILURE,
-                max_restarts=5,
-                ready_timeout_s=60.0,
-                stop_timeout_s=15.0,
+            _grpc_server(
+                settings, {**env, **replica_env}, "orders-2", service="orders", host=orders.host, ports=ports
             )
         )
     return specs
+
+
+def _grpc_server(
+    settings: Settings, env: Mapping[str, str], name: str, *, service: str, host: str, ports: dict[str, int]
+) -> ProcessSpec:
+    """One gRPC server process ``name`` serving ``service`` on ``host``.
+
+    ``ports`` maps each setting under ``grpc.<service>`` to its port; the first is the
+    gRPC port the probe checks.
+    """
+    home = settings.home.absolute()
+    port = next(iter(ports.values()))
+    return ProcessSpec(
+        name=name,
+        argv=[sys.executable, "-m", "folio.entrypoints.grpc", service],
+        log_file=home / "logs" / f"{name}.out",
+        pid_file=home / "run" / f"{name}.pid",
+        probe=grpc_health_probe(f"{host}:{port}"),
+        ports={f"grpc.{service}.{setting}": value for setting, value in ports.items()},
+        env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": name},
+        restart=RestartPolicy.ON_FAILURE,
+        max_restarts=5,
+        ready_timeout_s=60.0,
+        stop_timeout_s=15.0,
+    )
 
 
 def _worker_processes(settings: Settings, env: Mapping[str, str]) -> list[ProcessSpec]:

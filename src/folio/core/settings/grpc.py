@@ -5,13 +5,18 @@ port its server binds, the port its Prometheus metrics are served on, and ``targ
 the address its clients dial. ``target`` defaults to the bound host and port; a real
 deployment points it elsewhere (a load balancer, a mesh sidecar) by configuration alone.
 
+``mesh = "envoy"`` puts the local Envoy (``folio.ops.services.envoy``) between every
+client and server: clients dial the service's ``mesh_port``, where Envoy listens and
+balances over the service's replicas (orders: ``port`` and ``replica_port``). See the
+"Envoy: the local mesh" section of docs/grpc.md.
+
 Calls between services carry a short-lived token signed with ``service_keys`` (HMAC,
 rotated like ``identity.jwt_keys``), never a static password: see ``folio.grpckit``.
 """
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -30,16 +35,28 @@ class GrpcServiceSettings(FolioSettingsBase):
     metrics_port: int = setting(
         21471, ge=1, le=65535, description="Port of the server's Prometheus `/metrics` (HTTP)."
     )
+    mesh_port: int = setting(
+        21475,
+        ge=1,
+        le=65535,
+        description="Port of Envoy's listener for the service, on `host` (clients dial it when `grpc.mesh` "
+        "is `envoy`).",
+    )
     target: str | None = setting(
         None,
         description="Address clients dial (`host:port`, or any gRPC target such as `dns:///orders:443`); "
-        "unset: the server's own `host:port`.",
+        "unset: the server's own `host:port`, or its `mesh_port` when `grpc.mesh` is `envoy`.",
     )
 
     @property
     def address(self) -> str:
-        """Where clients connect: ``target``, else the bound ``host:port``."""
+        """Where clients connect without the mesh: ``target``, else the bound ``host:port``."""
         return self.target or f"{self.host}:{self.port}"
+
+    @property
+    def mesh_address(self) -> str:
+        """Where Envoy listens for this service: ``host:mesh_port``."""
+        return f"{self.host}:{self.mesh_port}"
 
 
 class GrpcUsersSettings(GrpcServiceSettings):
@@ -57,6 +74,28 @@ class GrpcOrdersSettings(GrpcServiceSettings):
     metrics_port: int = setting(
         21473, ge=1, le=65535, description="Port of the server's Prometheus `/metrics` (HTTP)."
     )
+    mesh_port: int = setting(
+        21476,
+        ge=1,
+        le=65535,
+        description="Port of Envoy's listener for the service, on `host` (clients dial it when `grpc.mesh` "
+        "is `envoy`).",
+    )
+    replica_port: int = setting(
+        21477,
+        ge=1,
+        le=65535,
+        description="Port of the second orders server, which `folio up` runs when `grpc.mesh` is `envoy` "
+        "(Envoy balances over both).",
+    )
+    replica_metrics_port: int = setting(
+        21478, ge=1, le=65535, description="Port of the second orders server's Prometheus `/metrics`."
+    )
+
+    @property
+    def replica_address(self) -> str:
+        """``host:replica_port``: the second orders server."""
+        return f"{self.host}:{self.replica_port}"
 
 
 class GrpcSettings(FolioSettingsBase):
@@ -83,8 +122,21 @@ class GrpcSettings(FolioSettingsBase):
         description="Deadline of a call made outside any HTTP request or inbound call (which pass "
         "their own remaining budget on).",
     )
+    mesh: Literal["direct", "envoy"] = setting(
+        "direct",
+        description="How clients reach the services: `direct` dials each server, `envoy` dials the local "
+        "Envoy (`folio services up`), which balances over the replicas with retries and outlier "
+        "detection; `folio up` then runs a second orders server. Lite mode is always `direct`.",
+    )
     users: GrpcUsersSettings = Field(default_factory=GrpcUsersSettings)
     orders: GrpcOrdersSettings = Field(default_factory=GrpcOrdersSettings)
+
+    def client_address(self, service: Literal["users", "orders"]) -> str:
+        """Where a client of ``service`` dials: its ``target``, else Envoy's listener or the server itself."""
+        endpoint = self.users if service == "users" else self.orders
+        if endpoint.target is None and self.mesh == "envoy":
+            return endpoint.mesh_address
+        return endpoint.address
 
     @model_validator(mode="after")
     def _active_key_is_known_and_long(self) -> Self:

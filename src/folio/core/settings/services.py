@@ -291,6 +291,42 @@ class PrometheusSettings(FolioSettingsBase):
         return f"http://{self.host}:{self.port}"
 
 
+class EnvoySettings(FolioSettingsBase):
+    """Envoy, the local service mesh in front of the gRPC services (its listeners: ``grpc.*.mesh_port``)."""
+
+    settings_path = ("services", "envoy")
+
+    host: str = setting(LOOPBACK, description="Interface Envoy's admin endpoint binds.")
+    admin_port: int = setting(
+        21474,
+        ge=1,
+        le=65535,
+        description="Port of Envoy's admin (`/ready`, `/clusters`, `/stats/prometheus`).",
+    )
+    route_timeout_s: float = setting(
+        10.0,
+        gt=0,
+        description="Longest unary call Envoy lets through; a caller's shorter gRPC deadline wins.",
+    )
+    retries: int = setting(
+        2, ge=0, le=5, description="Retries of an idempotent call on another replica (UNAVAILABLE, reset)."
+    )
+    ejection_failures: int = setting(
+        2,
+        ge=1,
+        description="Consecutive gateway failures (refused, reset, 502-504) that eject a replica.",
+    )
+    ejection_s: float = setting(10.0, gt=0, description="How long a replica stays ejected at first.")
+    health_check_interval_s: float = setting(
+        1.0, gt=0, description="Seconds between Envoy's gRPC health checks of each replica."
+    )
+
+    @property
+    def admin_url(self) -> str:
+        """Base URL of the admin endpoint."""
+        return f"http://{self.host}:{self.admin_port}"
+
+
 LEGACY_SERVICES_DIR = Path(".folio/services")
 """Where server data lived before it moved out of the checkout; a checkout that has it keeps it."""
 SYSTEM_DATA_ROOT = Path("/var/lib/folio")
@@ -340,6 +376,7 @@ class ServicesSettings(FolioSettingsBase):
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
     nginx: NginxSettings = Field(default_factory=NginxSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    envoy: EnvoySettings = Field(default_factory=EnvoySettings)
 
     @model_validator(mode="after")
     def _generated_passwords_live_with_the_data(self) -> Self:

@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     configure_logging(settings.logging, service=name, search=settings.services.search)
     endpoint = settings.grpc.users if name == "users" else settings.grpc.orders
-    target = f"{name}-grpc"
+    # Named after the port too: with the mesh on, two orders servers register side by side.
+    target = f"{name}-grpc-{endpoint.port}"
     # Prometheus (not in lite mode) finds the metrics port through its file discovery.
     if not settings.lite_mode:
         register_scrape_target(settings, target, endpoint.host, endpoint.metrics_port, {"job_kind": "grpc"})

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from folio.ops.service import Service
+from folio.ops.services.envoy import EnvoyService
 from folio.ops.services.kafka import KafkaService
 from folio.ops.services.nginx import NginxService
 from folio.ops.services.object_store import ObjectStoreService
@@ -26,4 +27,5 @@ SERVICE_TYPES: tuple[type[Service], ...] = (
     KafkaService,
     ObjectStoreService,
     SearchService,
+    EnvoyService,
 )

@@ -1,10 +1,11 @@
 """Prometheus from Debian, scraping itself, the gateway and every registered Folio process.
 
 The configuration is rendered from ``deploy/prometheus/prometheus.yml.j2`` into
-``data_dir/prometheus.yml`` before every start. Three jobs:
+``data_dir/prometheus.yml`` before every start. Four jobs:
 
 - ``prometheus``: itself;
 - ``folio-gateway``: ``settings.gateway`` host:port, path ``/metrics``;
+- ``envoy``: Envoy's admin (``services.envoy`` host:admin_port), path ``/stats/prometheus``;
 - ``folio``: file-based discovery over ``data_dir/targets/*.json``, re-read every
   ``scrape_interval_s`` (and on file change). ``register_scrape_target`` drops such a
   file and ``unregister_scrape_target`` removes it; no reload is needed.
@@ -90,6 +91,8 @@ class PrometheusService(Service):
             scrape_timeout_s=min(cfg.scrape_interval_s, _MAX_SCRAPE_TIMEOUT_S),
             gateway_host=gateway.host,
             gateway_port=gateway.port,
+            envoy_host=self.settings.services.envoy.host,
+            envoy_admin_port=self.settings.services.envoy.admin_port,
             targets_dir=str(self.targets_dir),
         )
 
