@@ -274,9 +274,18 @@ def process_cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def serve_process(
-    argv: Sequence[str], env: dict[str, str], *, port: int, ready_path: str, cwd: Path | None = None
+    argv: Sequence[str],
+    env: dict[str, str],
+    *,
+    port: int,
+    ready_path: str,
+    cwd: Path | None = None,
+    stop_timeout_s: float = 15,
 ) -> Iterator[Served]:
-    """Run the server ``argv`` (listening on ``port``) until it answers ``ready_path``; stop it after."""
+    """Run the server ``argv`` (listening on ``port``) until it answers ``ready_path``; stop it after.
+
+    Stopping is SIGTERM, then up to ``stop_timeout_s`` for the process to exit.
+    """
     # A file, not a pipe: a server that logs under load must never block on a full pipe.
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
@@ -298,7 +307,7 @@ def serve_process(
             yield Served(base=base, pid=proc.pid)
         finally:
             proc.terminate()
-            proc.wait(timeout=15)
+            proc.wait(timeout=stop_timeout_s)
 
 
 def uvicorn_argv(python: str, app: str, port: int, *, factory: bool) -> list[str]:
