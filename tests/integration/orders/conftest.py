@@ -110,7 +110,9 @@ class Rig:
 @asynccontextmanager
 async def serving(app: FastAPI, port: int) -> AsyncIterator[None]:
     """Serve ``app`` (its lifespan already running) with uvicorn on ``port`` of the loopback, on this loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", log_config=None
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
