@@ -45,6 +45,7 @@ lint: sync ## ruff, ruff format --check, import-linter (contracts fresh from the
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) python scripts/contracts.py --check
+	$(RUN) python scripts/event_schemas.py --check
 	$(RUN) lint-imports
 	$(MAKE) --no-print-directory proto-check
 

@@ -33,6 +33,7 @@ from folio.identity.api import (
     authenticate_credentials,
     last_used_buffer,
 )
+from folio.lake.api import LAKE, lake_for
 from folio.locks.api import LOCKS, locks_for
 from folio.messaging.api import BROKER, broker_for
 from folio.orders.api import (
@@ -46,6 +47,7 @@ from folio.orders.api import (
 )
 from folio.payments.api import orders_account, orders_webhook_secrets
 from folio.search.api import FACETS_CACHE, SEARCH_BACKEND, FacetCache, search_backend, search_enabled
+from folio.streaming.api import STREAMS, streams_for
 from folio.tasks.api import PAGES_CACHE, TASK_PAGES, TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork, TaskPages
 from folio.usage.api import API_CALL_METER, LIMITS_CACHE, ApiCallMeter
 from folio.users.api import USERS_CLIENT, UsersClient
@@ -133,10 +135,14 @@ def build_platform(
     # Redlock on its own instances (services.redlock or locks.urls); lite mode: this process's locks.
     locks = locks_for(settings)
     platform.provide(LOCKS, locks, aclose=locks.aclose)
+    # The data lake (Parquet on the object store, or a folder in lite mode): opens nothing until used.
+    platform.provide(LAKE, lake_for(settings))
     if not settings.lite_mode:
         # RabbitMQ: the workers consume it, the relay publishes to it; it connects on first use.
         broker = broker_for(settings)
         platform.provide(BROKER, broker, aclose=broker.aclose)
+        # The Kafka event pipeline's clients (docs/events.md): each stage opens its own when it runs.
+        platform.provide(STREAMS, streams_for(settings))
     if search_enabled(settings):
         backend = search_backend(settings, facets=FacetCache(caches.named(FACETS_CACHE)))
         platform.provide(SEARCH_BACKEND, backend, aclose=backend.aclose)

@@ -9,6 +9,8 @@ see ``folio.catalog.outbox`` and ``folio.core.outbox``) and read back
 with ``get_works``, ``iter_works``, ``get_listings_for_search`` and ``iter_listings``.
 The orders context holds stock in its own transaction with ``take_stock`` /
 ``return_stock`` (``folio.catalog.stock``: no oversell under concurrent checkouts).
+``snapshot_catalog_to_lake`` writes each shop's listings with their works to the data
+lake's ``catalog_listings`` table, once a day per shop (``folio.catalog.lake_snapshot``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from folio.catalog.curation import (
 )
 from folio.catalog.importer import BOOK_CROSSING, PUBLIC_DOMAIN_SOURCES, REASONS, import_works
 from folio.catalog.isbn import InvalidIsbnError, Isbn, parse_isbn
+from folio.catalog.lake_snapshot import CatalogSnapshot, catalog_listings_table, snapshot_catalog_to_lake
 from folio.catalog.outbox import claim_changes, mark_change_failed, mark_changes_synced, pending_change_count
 from folio.catalog.previews import PreviewReport, export_previews, generate_previews, render_preview
 from folio.catalog.read_cache import CATALOG_READS, READS_CACHE, CatalogReads
@@ -68,6 +71,7 @@ __all__ = [
     "REASONS",
     "CatalogChangeRead",
     "CatalogReads",
+    "CatalogSnapshot",
     "Condition",
     "ImportRunRead",
     "InvalidIsbnError",
@@ -83,6 +87,7 @@ __all__ = [
     "WorkCreate",
     "WorkRead",
     "WorkUpdate",
+    "catalog_listings_table",
     "claim_changes",
     "create_listing",
     "create_work",
@@ -114,6 +119,7 @@ __all__ = [
     "return_stock",
     "run_previews",
     "set_work_published",
+    "snapshot_catalog_to_lake",
     "take_stock",
     "update_listing",
     "update_work",

@@ -182,6 +182,36 @@ def previews_command(
 
 
 @catalog_group.command(
+    "snapshot-to-lake",
+    epilog=examples("folio catalog snapshot-to-lake --shop 3f0c...  --shop 9a1b...   # today's snapshot"),
+)
+@click.option(
+    "--shop",
+    "shops",
+    type=click.UUID,
+    multiple=True,
+    required=True,
+    help="A shop to snapshot (repeatable); the daily flow passes every shop identity knows.",
+)
+@pass_cli
+def snapshot_to_lake_command(cli: CliContext, shops: tuple[uuid.UUID, ...]) -> None:
+    """The shops' listings, with their works, into the lake table catalog_listings (one snapshot a day)."""
+    from folio.catalog.api import CatalogSnapshot, snapshot_catalog_to_lake
+    from folio.lake.api import LAKE
+
+    async def work(platform: Platform) -> CatalogSnapshot:
+        return await snapshot_catalog_to_lake(platform.database, platform.get(LAKE), shops=shops)
+
+    snapshot = run_on_platform(cli, work)
+    for shop, rows in snapshot.rows_by_shop.items():
+        cli.console.print(f"{shop}: {rows:,} listing(s)")
+    for shop in snapshot.skipped:
+        cli.console.print(f"{shop}: already snapshotted on {snapshot.snapshot_date}, skipped")
+    total = sum(snapshot.rows_by_shop.values())
+    cli.console.print(f"catalog_listings: {total:,} row(s) as of {snapshot.snapshot_date}")
+
+
+@catalog_group.command(
     "import-runs",
     epilog=examples("folio catalog import-runs --limit 5"),
 )

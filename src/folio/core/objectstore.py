@@ -8,9 +8,10 @@ everything else uses the S3 endpoint of ``services.object_store``.
 
 Key contracts:
 
-- Keys are relative paths of ``[A-Za-z0-9._-]`` segments joined by ``/`` (for example
-  ``previews/<uuid>.pdf``); anything else is a ``ValueError`` before any I/O, so a key
-  can never climb out of the folder or the bucket.
+- Keys are relative paths of ``[A-Za-z0-9._=-]`` segments joined by ``/``, none starting
+  with ``.`` or ``=`` (for example ``previews/<uuid>.pdf``, or the lake's
+  ``orders/date=2026-12-04/part-<uuid>.parquet``); anything else is a ``ValueError``
+  before any I/O, so a key can never climb out of the folder or the bucket.
 - ``open`` fails with ``ObjectNotFoundError`` (a ``NotFoundError``: 404) *before*
   returning, so an HTTP handler can answer 404 rather than start a 200 it cannot finish.
 - The S3 adapter uses one bucket, ``services.object_store.bucket`` (``folio`` by
@@ -54,7 +55,8 @@ MAX_KEY_LENGTH = 512
 CHUNK_SIZE = 64 * 1024
 """Bytes per chunk when streaming an object out."""
 
-_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
+# "=" may follow a segment's first character: Hive-style partition folders (`date=2026-12-04`) of the lake.
+_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._=-]*(/[A-Za-z0-9_-][A-Za-z0-9._=-]*)*$")
 
 
 class ObjectNotFoundError(NotFoundError):

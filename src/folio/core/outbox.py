@@ -55,12 +55,17 @@ event, its payload and a delivery row for no second consumer.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+import structlog
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
@@ -83,6 +88,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from folio.core.columns import JsonDocument, UtcDateTime, utcnow
 from folio.core.db import Base, Database, note_after_commit
+from folio.core.errors import FolioError
 from folio.core.logging.context import correlation_id
 
 __all__ = [
@@ -92,6 +98,8 @@ __all__ = [
     "OutboxConsumer",
     "OutboxDelivery",
     "OutboxEvent",
+    "RelayLoop",
+    "RelayReport",
     "RetryPolicy",
     "ack_events",
     "add_outbox_event",
@@ -104,6 +112,8 @@ __all__ = [
     "requeue_poisoned",
     "subscribe_consumer",
 ]
+
+log = structlog.get_logger(__name__)
 
 MAX_ERROR_CHARS = 10_000
 """The longest ``last_error`` kept (a stack trace, not a dump of the payload)."""
@@ -521,3 +531,126 @@ async def consumer_status(db: Database) -> list[ConsumerStatus]:
         return statuses
 
     return await db.run(work, readonly=True)
+
+
+@dataclass
+class RelayReport:
+    """What one round of an outbox relay did."""
+
+    claimed: int = 0
+    published: int = 0
+    failed: int = 0
+    broker_down: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _reason(exc: Exception) -> str:
+    return (exc.detail or exc.title) if isinstance(exc, FolioError) else str(exc)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class RelayLoop(ABC):
+    """The loop of a relay from the outbox to a broker: subscribe, then rounds under a lock, with backoff.
+
+    A relay (RabbitMQ's ``folio.messaging``, Kafka's ``folio.streaming``) implements
+    ``subscribe`` (idempotent: subscribe its outbox consumer, create what the broker
+    needs) and ``run_once`` (one claimed batch published, the delivered events
+    acknowledged); ``run_forever`` is the same for both:
+
+    - ``subscribe`` is retried (doubling from ``MIN_BACKOFF_S`` to ``MAX_BACKOFF_S``)
+      until it succeeds; only ``OUTAGES`` are retried, anything else is a bug and raises;
+    - rounds run at once while a batch came back full, every ``poll_interval_s`` when
+      idle, and back off (the same doubling) while ``run_once`` reports ``broker_down``
+      or raises one of ``OUTAGES`` (the database down);
+    - with ``exclusive`` (a lock), rounds run only while it is held, so one relay of
+      several processes works at a time; a standby tries again every ``standby_s`` and
+      says so once at info (``<LOG_NAME>.standby``), or at warning when the lock's own
+      service fails rather than being busy (a 409). ``<LOG_NAME>.active`` marks the turn.
+    """
+
+    MIN_BACKOFF_S: ClassVar[float] = 0.5
+    MAX_BACKOFF_S: ClassVar[float] = 30.0
+    LOG_NAME: ClassVar[str] = "relay"
+    """The prefix of the loop's log events (``relay.active``)."""
+    OUTAGES: ClassVar[tuple[type[Exception], ...]] = (FolioError,)
+    """What an unreachable database or broker raises: waited out, never fatal."""
+
+    batch_size: int
+    _backoff_s: float = 0.0
+
+    def _event(self, what: str) -> str:
+        return f"{self.LOG_NAME}.{what}"
+
+    @abstractmethod
+    async def subscribe(self) -> None:
+        """Subscribe the relay's outbox consumer and prepare the broker (idempotent)."""
+
+    @abstractmethod
+    async def run_once(self) -> RelayReport:
+        """Claim one batch, publish it, acknowledge what the broker confirmed."""
+
+    async def run_forever(
+        self,
+        *,
+        stop: asyncio.Event,
+        poll_interval_s: float = 0.5,
+        exclusive: Callable[[], AbstractAsyncContextManager[object]] | None = None,
+        standby_s: float = 5.0,
+    ) -> None:
+        """Relay until ``stop`` is set (see the class docstring).
+
+        ``exclusive`` is a lock's context (``lambda: locks.hold(name, wait_s=0)``: one try
+        per standby round), held while relaying.
+        """
+        await self._retrying(self.subscribe, stop)
+        standing_by = False
+        while not stop.is_set():
+            if exclusive is None:
+                await self._relay(stop, poll_interval_s)
+                return
+            try:
+                async with exclusive():
+                    log.info(self._event("active"), resumed_after_standby=standing_by)
+                    standing_by = False
+                    await self._relay(stop, poll_interval_s)
+            except self.OUTAGES as exc:  # held elsewhere (409), the lock service down, the lease lost
+                # Busy is the standby's normal (another relay holds it): said once, not every round.
+                busy = isinstance(exc, FolioError) and exc.status == 409  # noqa: PLR2004
+                if not busy:
+                    log.warning(self._event("standby"), reason=_reason(exc))
+                elif not standing_by:
+                    log.info(self._event("standby"), reason=_reason(exc), retry_every_s=standby_s)
+                standing_by = True
+                await _pause(stop, standby_s)
+
+    async def _relay(self, stop: asyncio.Event, poll_interval_s: float) -> None:
+        while not stop.is_set():
+            try:
+                report = await self.run_once()
+            except self.OUTAGES as exc:  # the database is down: wait and try again
+                log.warning(self._event("round_failed"), error=_reason(exc))
+                report = RelayReport(broker_down=True)
+            if report.broker_down:
+                self._backoff_s = min(max(self._backoff_s * 2, self.MIN_BACKOFF_S), self.MAX_BACKOFF_S)
+            else:
+                self._backoff_s = 0.0
+            busy = report.claimed >= self.batch_size and not report.failed
+            wait = self._backoff_s or (0.0 if busy else poll_interval_s)
+            if wait:
+                await _pause(stop, wait)
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+        pause = self.MIN_BACKOFF_S
+        while not stop.is_set():
+            try:
+                await step()
+            except self.OUTAGES as exc:
+                log.warning(self._event("subscribe_failed"), error=_reason(exc), retry_in_s=pause)
+                await _pause(stop, pause)
+                pause = min(pause * 2, self.MAX_BACKOFF_S)
+            else:
+                return

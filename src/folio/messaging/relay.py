@@ -16,7 +16,8 @@ ones**. So:
   the confirm and the acknowledgement, publishes an event again on the next round.
   Every copy carries the message id ``outbox-<event id>``, so consumers' inboxes
   absorb them.
-- **One relay at a time** by preference (a lock, ``run_forever(exclusive=...)``), for
+- **One relay at a time** by preference (a lock, ``run_forever(exclusive=...)``, the loop
+  shared with the Kafka relay: ``folio.core.outbox.RelayLoop``), for
   order and economy, not for safety: two relays publish some events twice, nothing worse.
 - An event the broker refuses outright (a ``Basic.Nack``) counts an attempt
   (``fail_event``); after ``RETRY.max_attempts`` it is set aside as poisoned, visible
@@ -26,10 +27,7 @@ ones**. So:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import ClassVar
 
 import structlog
@@ -38,6 +36,8 @@ from folio.core.db import Database
 from folio.core.errors import FolioError
 from folio.core.outbox import (
     ClaimedEvent,
+    RelayLoop,
+    RelayReport,
     RetryPolicy,
     ack_events,
     claim_events,
@@ -56,23 +56,14 @@ RELAY_CONSUMER = "broker-relay"
 """The outbox consumer name of the relay (migration ``0015_message_inbox`` subscribes it)."""
 
 
-@dataclass
-class RelayReport:
-    """What one round did."""
+class OutboxRelay(RelayLoop):
+    """Publishes one outbox consumer's events to the broker (see the module docstring).
 
-    claimed: int = 0
-    published: int = 0
-    failed: int = 0
-    broker_down: bool = False
-    errors: list[str] = field(default_factory=list)
-
-
-class OutboxRelay:
-    """Publishes one outbox consumer's events to the broker (see the module docstring)."""
+    ``run_forever`` (``folio.core.outbox.RelayLoop``) runs the rounds: under a lock, backing
+    off while the broker or the database is down.
+    """
 
     RETRY: ClassVar[RetryPolicy] = RetryPolicy(max_attempts=10, first_backoff_s=1.0, max_backoff_s=300.0)
-    MIN_BACKOFF_S: ClassVar[float] = 0.5
-    MAX_BACKOFF_S: ClassVar[float] = 30.0
 
     def __init__(
         self,
@@ -149,71 +140,3 @@ class OutboxRelay:
         report.errors.append(exc.detail or exc.title)
         log.warning("relay.broker_down", error=exc.detail, pending=report.claimed)
         return report
-
-    async def run_forever(
-        self,
-        *,
-        stop: asyncio.Event,
-        poll_interval_s: float = 0.5,
-        exclusive: Callable[[], AbstractAsyncContextManager[object]] | None = None,
-        standby_s: float = 5.0,
-    ) -> None:
-        """Relay until ``stop`` is set: at once while busy, every ``poll_interval_s`` when idle.
-
-        ``exclusive`` (a lock: ``lambda: locks.hold("messaging:relay", wait_s=0)``) is held
-        while relaying, so one relay of several processes works at a time; when it is
-        taken elsewhere or lost, this one tries again every ``standby_s``.
-        """
-        await self._retrying(self.subscribe, stop)
-        standing_by = False
-        while not stop.is_set():
-            if exclusive is None:
-                await self._relay(stop, poll_interval_s)
-                return
-            try:
-                async with exclusive():
-                    log.info("relay.active", resumed_after_standby=standing_by)
-                    standing_by = False
-                    await self._relay(stop, poll_interval_s)
-            except FolioError as exc:  # held elsewhere (409), the lock service down, the lease lost
-                # Busy is the standby's normal (another relay holds it): said once, not every round.
-                busy = exc.status == 409  # noqa: PLR2004
-                if not busy:
-                    log.warning("relay.standby", reason=exc.detail or exc.title)
-                elif not standing_by:
-                    log.info("relay.standby", reason=exc.detail or exc.title, retry_every_s=standby_s)
-                standing_by = True
-                await _pause(stop, standby_s)
-
-    async def _relay(self, stop: asyncio.Event, poll_interval_s: float) -> None:
-        while not stop.is_set():
-            try:
-                report = await self.run_once()
-            except FolioError as exc:  # the database is down: wait and try again
-                log.warning("relay.round_failed", error=exc.detail or exc.title)
-                report = RelayReport(broker_down=True)
-            if report.broker_down:
-                self._backoff_s = min(max(self._backoff_s * 2, self.MIN_BACKOFF_S), self.MAX_BACKOFF_S)
-            else:
-                self._backoff_s = 0.0
-            busy = report.claimed >= self.batch_size and not report.failed
-            wait = self._backoff_s or (0.0 if busy else poll_interval_s)
-            if wait:
-                await _pause(stop, wait)
-
-    async def _retrying(self, step: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-        pause = self.MIN_BACKOFF_S
-        while not stop.is_set():
-            try:
-                await step()
-            except FolioError as exc:
-                log.warning("relay.subscribe_failed", error=exc.detail or exc.title, retry_in_s=pause)
-                await _pause(stop, pause)
-                pause = min(pause * 2, self.MAX_BACKOFF_S)
-            else:
-                return
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,7 +1,8 @@
 """What ``folio up`` supervises: Folio's own processes, and those companion apps declare.
 
-Folio's processes (the gateway, the users and orders gRPC servers, workers) are declared here,
-each started with ``sys.executable -m <module>`` so it runs in the same environment.
+Folio's processes (the gateway, the users and orders gRPC servers, workers, the inbox, the event
+pipeline) are declared here, each started with ``sys.executable -m <module>`` so it runs in the
+same environment.
 
 A companion app (``apps/<name>/``: outside the product tiers, reaching Folio only
 through its public APIs) joins ``folio up`` by declaring its process specs in the
@@ -58,8 +59,9 @@ def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = 
     """Every process to supervise, with ``env`` added to its environment: Folio's, then companions'.
 
     Lite mode has no search engine and no broker, so no search worker and no RabbitMQ
-    workers (``messaging.replicas`` of them otherwise); the gRPC servers run in both modes
-    (two small processes on the same database), so the gateway reaches orders one way only.
+    workers (``messaging.replicas`` of them otherwise), no inbox watcher (``folio inbox
+    watch`` runs there by hand) and no Kafka event pipeline (``streams``); the gRPC servers run in
+    both modes (two small processes on the same database), so the gateway reaches orders one way only.
     """
     own = _own_processes(settings, env, lite=lite)
     return own + companion_processes(settings, env, lite=lite, taken={spec.name for spec in own})
@@ -135,7 +137,51 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
         ),
         *_grpc_processes(settings, env, lite=lite),
         *workers,
+        *([] if lite else [_inbox_process(settings, env)]),
+        *([] if lite else [_streams_process(settings, env)]),
     ]
+
+
+def _streams_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+    """The Kafka event pipeline (``folio.streaming``): relay, transform and sink as tasks of one process.
+
+    One process, not three, for memory (each costs about 120 MiB); the per-stage forms of
+    ``python -m folio.entrypoints.streams`` scale a stage out by hand. SIGTERM ends every
+    stage between batches; a batch is bounded by the producer's delivery timeout.
+    """
+    home = settings.home.absolute()
+    return ProcessSpec(
+        name="streams",
+        argv=[sys.executable, "-m", "folio.entrypoints.streams", "all"],
+        log_file=home / "logs" / "streams.out",
+        pid_file=home / "run" / "streams.pid",
+        probe=_started,
+        env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "streams"},
+        restart=RestartPolicy.ON_FAILURE,
+        max_restarts=5,
+        stop_timeout_s=settings.streaming.delivery_timeout_s + 10.0,
+    )
+
+
+def _inbox_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+    """The folder-watch inbox (``folio inbox watch``): its ledger in the database, its files to the lake.
+
+    Loads in flight finish when it stops (within ``folio.core.background.STOP_GRACE_S``).
+    """
+    home = settings.home.absolute()
+    metrics_port = settings.inbox.metrics_port
+    return ProcessSpec(
+        name="inbox",
+        argv=[sys.executable, "-m", "folio", "inbox", "watch"],
+        log_file=home / "logs" / "inbox.out",
+        pid_file=home / "run" / "inbox.pid",
+        probe=_started,
+        ports={"inbox.metrics_port": metrics_port} if metrics_port else {},
+        env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "inbox"},
+        restart=RestartPolicy.ON_FAILURE,
+        max_restarts=5,
+        stop_timeout_s=20.0,
+    )
 
 
 def _grpc_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) -> list[ProcessSpec]:

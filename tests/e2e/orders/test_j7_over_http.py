@@ -22,8 +22,12 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.core.db import Database
 from folio.core.settings import Settings
+from folio.streaming.api import AnalyticsOrderEvent
 from tests.e2e.entrypoints.web.test_search_page import run_async
 from tests.support.folio_up import FolioUp, running_folio_up
 from tests.support.gateway_server import FAST_ARGON2_ENV
@@ -84,7 +88,25 @@ async def _wait_for_status(
         await asyncio.sleep(1.0)  # the API's per-member rate limit is 100 a minute
 
 
-async def test_a_customer_buys_a_book_and_the_shop_ships_it(up: FolioUp) -> None:
+async def _analytics_events(db: Database, order_id: str) -> list[str]:
+    """The event types of ``order_id`` in ``analytics_order_events`` once its ``OrderPaid`` is there.
+
+    They travel outbox, relay, Kafka, transform, sink; returned as they are when ``PAID_WITHIN_S`` runs out.
+    """
+    query = select(AnalyticsOrderEvent.event_type).where(AnalyticsOrderEvent.order_id == uuid.UUID(order_id))
+
+    async def work(session: AsyncSession) -> list[str]:
+        return sorted(str(kind) for kind in (await session.execute(query)).scalars())
+
+    deadline = time.monotonic() + PAID_WITHIN_S
+    while True:
+        found = await db.run(work)
+        if "OrderPaid" in found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(1.0)
+
+
+async def test_a_customer_buys_a_book_and_the_shop_ships_it(up: FolioUp, pg_database: Database) -> None:
     """Cart, idempotent checkout, 4242 on the hosted page, paid by the signed webhook, then shipped."""
     async with httpx.AsyncClient(base_url=up.url, timeout=30) as http:
         owner, customer, listing_id = await _shop_with_a_cart(http)
@@ -128,6 +150,9 @@ async def test_a_customer_buys_a_book_and_the_shop_ships_it(up: FolioUp) -> None
             "stock"
         ]
         assert stock == 1
+        # The paid order's events reached the analytics table through Kafka (the `streams` process).
+        events = await _analytics_events(pg_database, order["id"])
+        assert {"OrderPlaced", "OrderPaid"} <= set(events), f"{events}\n{_log_tail(up.home, 'streams')}"
 
 
 def _badge_once_reloaded(page: Page, status: str) -> str:

@@ -32,11 +32,14 @@ from folio.core.settings.logging import LoggingSettings
 from folio.core.settings.security import SecuritySettings
 from folio.core.settings.services import ServicesSettings
 from folio.identity.settings import IdentitySettings
+from folio.inbox.settings import InboxSettings
+from folio.lake.settings import LakeSettings
 from folio.locks.settings import LockSettings
 from folio.mail.settings import MailSettings
 from folio.messaging.settings import MessagingSettings
 from folio.orders.settings import OrdersSettings
 from folio.payments.settings import PaymentsSettings
+from folio.streaming.settings import StreamingSettings
 from folio.usage.settings import TenancySettings
 
 Profile = Literal["dev", "test", "prod"]
@@ -67,6 +70,9 @@ class Settings(FolioSettingsBase):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     orders: OrdersSettings = Field(default_factory=OrdersSettings)
+    streaming: StreamingSettings = Field(default_factory=StreamingSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
 
     @model_validator(mode="after")
     def _prod_refuses_insecure_defaults(self) -> Self:

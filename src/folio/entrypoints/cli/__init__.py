@@ -30,6 +30,8 @@ from folio.entrypoints.cli.services import process_failure, services_group
 from folio.entrypoints.cli.up import up_command
 from folio.entrypoints.worker.registrars import REGISTRARS
 from folio.identity.cli import list_tenants_command, resolve_shop
+from folio.inbox.cli import inbox_group
+from folio.lake.cli import lake_group
 from folio.mail.cli import mail_group
 from folio.messaging.cli import queues_group
 from folio.orders.cli import orders_group
@@ -143,6 +145,8 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
         catalog_group,
         orders_group,
         payments_group,
+        lake_group,
+        inbox_group,
     ):
         cli.add_command(group)
     load_plugins(cli)

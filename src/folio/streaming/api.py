@@ -1,0 +1,84 @@
+"""The public surface of streaming: Folio's event pipeline on a Kafka-protocol broker.
+
+Key contracts (``docs/events.md`` has the design, the figures and the exactly-once
+discussion):
+
+- **Relay.** ``KafkaRelay`` (outbox consumer ``kafka-relay``, one at a time under the
+  lock ``streaming:kafka-relay``) publishes every ``streaming.relay_topics`` event to
+  ``<prefix><topic>``, keyed ``<shop>:<aggregate id>``, idempotent producer,
+  ``acks=all``, acknowledged in the outbox only after the delivery report: no event
+  lost, duplicates possible (same ``event-id`` header).
+- **Schemas.** Every event type has ``schemas/events/<topic>/<Type>.v<N>.json``; the
+  relay refuses (sets aside in the outbox) a payload that does not match, consumers
+  dead-letter it. ``scripts/event_schemas.py --check`` refuses a breaking change.
+- **Consumers.** ``StreamConsumer`` stages commit offsets only after their effect is
+  durable (at least once); bad records go to ``<prefix>dlq`` with the reason.
+- **Sink.** ``AnalyticsSink`` upserts by event id: redeliveries add no row.
+"""
+
+from __future__ import annotations
+
+from folio.streaming.compatibility import breaking_changes, fields_of, published_record
+from folio.streaming.consumer import BatchReport, RecordHandler, Rejected, StreamConsumer, consumer_config
+from folio.streaming.envelope import (
+    OutgoingRecord,
+    StreamRecord,
+    UndecodableRecordError,
+    aggregate_key,
+    decode_record,
+    outgoing_from_event,
+)
+from folio.streaming.event_schemas import (
+    DEFAULT_SCHEMAS_DIR,
+    EventSchemas,
+    SchemaKey,
+    SchemaViolationError,
+    read_schema_files,
+)
+from folio.streaming.models import AnalyticsOrderEvent
+from folio.streaming.pipeline import RELAY_LOCK, STAGES, STREAMS, Streams, streams_for
+from folio.streaming.producer import DeliveryError, EventProducer, ensure_topics, producer_config
+from folio.streaming.relay import RELAY_CONSUMER, KafkaRelay
+from folio.streaming.sink import AnalyticsSink
+from folio.streaming.topics import FACTS_FAMILY, TopicNames
+from folio.streaming.transform import Transform, minor_unit_digits, order_facts
+
+__all__ = [
+    "DEFAULT_SCHEMAS_DIR",
+    "FACTS_FAMILY",
+    "RELAY_CONSUMER",
+    "RELAY_LOCK",
+    "STAGES",
+    "STREAMS",
+    "AnalyticsOrderEvent",
+    "AnalyticsSink",
+    "BatchReport",
+    "DeliveryError",
+    "EventProducer",
+    "EventSchemas",
+    "KafkaRelay",
+    "OutgoingRecord",
+    "RecordHandler",
+    "Rejected",
+    "SchemaKey",
+    "SchemaViolationError",
+    "StreamConsumer",
+    "StreamRecord",
+    "Streams",
+    "TopicNames",
+    "Transform",
+    "UndecodableRecordError",
+    "aggregate_key",
+    "breaking_changes",
+    "consumer_config",
+    "decode_record",
+    "ensure_topics",
+    "fields_of",
+    "minor_unit_digits",
+    "order_facts",
+    "outgoing_from_event",
+    "producer_config",
+    "published_record",
+    "read_schema_files",
+    "streams_for",
+]
