@@ -579,11 +579,27 @@ class RelayLoop(ABC):
     OUTAGES: ClassVar[tuple[type[Exception], ...]] = (FolioError,)
     """What an unreachable database or broker raises: waited out, never fatal."""
 
+    db: Database
+    consumer: str
+    topics: tuple[str, ...]
     batch_size: int
     _backoff_s: float = 0.0
 
     def _event(self, what: str) -> str:
         return f"{self.LOG_NAME}.{what}"
+
+    async def claim_batch(self) -> list[ClaimedEvent]:
+        """Claim up to ``batch_size`` events of the relay's topics, topic by topic in their order.
+
+        Only the configured ``topics``: one the consumer is subscribed to but the relay
+        was not told to carry waits in the outbox.
+        """
+        events: list[ClaimedEvent] = []
+        for topic in self.topics:
+            room = self.batch_size - len(events)
+            if room > 0:
+                events += await claim_events(self.db, consumer=self.consumer, topic=topic, limit=room)
+        return events
 
     @abstractmethod
     async def subscribe(self) -> None:

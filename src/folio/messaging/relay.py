@@ -40,7 +40,6 @@ from folio.core.outbox import (
     RelayReport,
     RetryPolicy,
     ack_events,
-    claim_events,
     fail_event,
     subscribe_consumer,
 )
@@ -91,11 +90,7 @@ class OutboxRelay(RelayLoop):
     async def run_once(self) -> RelayReport:
         """Claim one batch, publish it with confirms, acknowledge what the broker confirmed."""
         report = RelayReport()
-        events: list[ClaimedEvent] = []
-        for topic in self.topics:  # only these: a topic subscribed but not configured waits
-            room = self.batch_size - len(events)
-            if room > 0:
-                events += await claim_events(self.db, consumer=self.consumer, topic=topic, limit=room)
+        events = await self.claim_batch()
         report.claimed = len(events)
         if not events:
             return report

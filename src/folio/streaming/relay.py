@@ -36,7 +36,6 @@ from folio.core.outbox import (
     RelayReport,
     RetryPolicy,
     ack_events,
-    claim_events,
     fail_event,
     subscribe_consumer,
 )
@@ -103,11 +102,7 @@ class KafkaRelay(RelayLoop):
     async def run_once(self) -> RelayReport:
         """Claim one batch, check it, produce it, acknowledge what the broker acknowledged."""
         report = RelayReport()
-        events: list[ClaimedEvent] = []
-        for topic in self.topics:  # only these: a topic subscribed but not configured waits
-            room = self.batch_size - len(events)
-            if room > 0:
-                events += await claim_events(self.db, consumer=self.consumer, topic=topic, limit=room)
+        events = await self.claim_batch()
         report.claimed = len(events)
         valid: list[ClaimedEvent] = []
         for event in events:
