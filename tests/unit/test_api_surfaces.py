@@ -133,6 +133,8 @@ SURFACES: dict[str, list[str]] = {
         "OutboxConsumer",
         "OutboxDelivery",
         "OutboxEvent",
+        "RelayLoop",
+        "RelayReport",
         "RetryPolicy",
         "ack_events",
         "add_outbox_event",
