@@ -20,6 +20,7 @@ SURFACES: dict[str, list[str]] = {
         "ApiKeyCreate",
         "ApiKeyIssued",
         "ApiKeyRead",
+        "EVENT_TYPES",
         "Login",
         "Me",
         "MemberAdd",

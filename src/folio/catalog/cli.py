@@ -9,6 +9,7 @@ commands so ``folio --help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -191,11 +192,12 @@ def previews_command(
     type=click.UUID,
     multiple=True,
     required=True,
-    help="A shop to snapshot (repeatable); the daily flow passes every shop identity knows.",
+    help="A shop to snapshot (repeatable); the daily flow passes every shop `folio tenants list` knows.",
 )
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
 @pass_cli
-def snapshot_to_lake_command(cli: CliContext, shops: tuple[uuid.UUID, ...]) -> None:
-    """The shops' listings, with their works, into the lake table catalog_listings (one snapshot a day)."""
+def snapshot_to_lake_command(cli: CliContext, shops: tuple[uuid.UUID, ...], as_json: bool) -> None:
+    """The shops' listings, with their works, into catalog_listings as of now; a re-run replaces today."""
     from folio.catalog.api import CatalogSnapshot, snapshot_catalog_to_lake
     from folio.lake.api import LAKE
 
@@ -203,11 +205,20 @@ def snapshot_to_lake_command(cli: CliContext, shops: tuple[uuid.UUID, ...]) -> N
         return await snapshot_catalog_to_lake(platform.database, platform.get(LAKE), shops=shops)
 
     snapshot = run_on_platform(cli, work)
-    for shop, rows in snapshot.rows_by_shop.items():
-        cli.console.print(f"{shop}: {rows:,} listing(s)")
-    for shop in snapshot.skipped:
-        cli.console.print(f"{shop}: already snapshotted on {snapshot.snapshot_date}, skipped")
     total = sum(snapshot.rows_by_shop.values())
+    if as_json:
+        body = {
+            "snapshot_date": snapshot.snapshot_date.isoformat(),
+            "rows": total,
+            "rows_by_shop": {str(shop): rows for shop, rows in snapshot.rows_by_shop.items()},
+            "replaced_rows": sum(snapshot.replaced_rows.values()),
+        }
+        click.echo(json.dumps(body))
+        return
+    for shop in shops:
+        replaced = snapshot.replaced_rows.get(shop, 0)
+        again = f", replacing {replaced:,} from an earlier run today" if replaced else ""
+        cli.console.print(f"{shop}: {snapshot.rows_by_shop.get(shop, 0):,} listing(s){again}")
     cli.console.print(f"catalog_listings: {total:,} row(s) as of {snapshot.snapshot_date}")
 
 

@@ -7,9 +7,11 @@ not import the catalogue (shared domain, a higher tier); the catalogue writes th
 ``catalog_listings`` holds one row per listing with its work's descriptive fields,
 partitioned by ``snapshot_date`` and ``shop_id``. Each shop is read with its own
 row-level security scope (``iter_listings``, keyset batches of short transactions: a
-listing changed during the export is seen before or after the change). A shop already
-snapshotted on that day is skipped, so re-running a day never doubles it; a shop with no
-listing writes nothing. Works no shop lists are not in the snapshot.
+listing changed during the export is seen before or after the change). Each shop's day is
+written with ``Lake.replace_partitions``: re-running a day replaces that shop's snapshot
+of the day with a fresh one (never doubles it), and a shop with no listing left empties
+its partition of the day. Works no shop lists are not in the snapshot. A snapshot is "as
+of now": there is no snapshot of a past day to take (the daily flow's backfill skips it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from folio.catalog.service import iter_listings
-from folio.lake.api import LakeTable, LakeTableNotFoundError
+from folio.lake.api import LakeTable
 
 if TYPE_CHECKING:
     from folio.core.db import Database
@@ -69,11 +71,12 @@ def catalog_listings_table() -> LakeTable:
 
 @dataclass(frozen=True)
 class CatalogSnapshot:
-    """What one snapshot wrote: rows per shop written, and the shops skipped (already done that day)."""
+    """What one snapshot wrote: rows per shop with listings, and per shop the rows of the day it replaced."""
 
     snapshot_date: dt.date
     rows_by_shop: dict[uuid.UUID, int]
-    skipped: tuple[uuid.UUID, ...]
+    replaced_rows: dict[uuid.UUID, int]
+    """Per shop, the rows an earlier snapshot of the same day held (0 for a first snapshot)."""
 
 
 async def snapshot_catalog_to_lake(
@@ -88,8 +91,8 @@ async def snapshot_catalog_to_lake(
 
     ``shops`` is every shop the caller knows (identity's tenants: the catalogue does not
     list shops itself); ``now`` (UTC, default the current time) sets ``snapshot_date``.
-    One lake append per shop, so a failure leaves the shops before it written and the
-    rest to a re-run.
+    One replacement per shop, so a failure leaves the shops before it written and the
+    rest to a re-run (which replaces them all again).
     """
     import pyarrow as pa
 
@@ -98,16 +101,9 @@ async def snapshot_catalog_to_lake(
         raise ValueError("now must be timezone-aware")
     day = moment.astimezone(dt.UTC).date()
     table = catalog_listings_table()
-    try:
-        done = set((await asyncio.to_thread(lake.manifest, table.name)).partitions)
-    except LakeTableNotFoundError:
-        done = set()
     written: dict[uuid.UUID, int] = {}
-    skipped: list[uuid.UUID] = []
+    replaced: dict[uuid.UUID, int] = {}
     for shop in shops:
-        if f"snapshot_date={day.isoformat()}/shop_id={shop}" in done:
-            skipped.append(shop)
-            continue
         records = []
         async for batch in iter_listings(db, tenant_id=shop, batch_size=batch_size):
             for item in batch:
@@ -133,9 +129,15 @@ async def snapshot_catalog_to_lake(
                         "shop_id": str(shop),
                     }
                 )
-        if not records:
-            continue
         rows = pa.Table.from_pylist(records, schema=table.schema)
-        report = await asyncio.to_thread(lake.append, table, rows, source=SNAPSHOT_SOURCE)
-        written[shop] = report.rows
-    return CatalogSnapshot(snapshot_date=day, rows_by_shop=written, skipped=tuple(skipped))
+        report = await asyncio.to_thread(
+            lake.replace_partitions,
+            table,
+            rows,
+            where={"snapshot_date": day, "shop_id": str(shop)},
+            source=SNAPSHOT_SOURCE,
+        )
+        if report.rows:
+            written[shop] = report.rows
+        replaced[shop] = report.replaced_rows
+    return CatalogSnapshot(snapshot_date=day, rows_by_shop=written, replaced_rows=replaced)

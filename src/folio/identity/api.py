@@ -18,6 +18,7 @@ from folio.identity.authentication import (
     VerifiedTokens,
     authenticate_credentials,
 )
+from folio.identity.events import EVENT_TYPES
 from folio.identity.login import authenticate_password
 from folio.identity.me import Me, get_me
 from folio.identity.members import add_member, list_members, remove_member, unlock_member, update_member_role
@@ -53,6 +54,7 @@ __all__ = [
     "API_KEYS",
     "API_KEYS_CACHE",
     "API_KEY_HEADER",
+    "EVENT_TYPES",
     "ApiKeyCreate",
     "ApiKeyIssued",
     "ApiKeyRead",

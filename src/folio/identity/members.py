@@ -29,6 +29,7 @@ from folio.core.ratelimit import RateLimiter
 from folio.core.security import MANAGER_ROLES, STAFF_ROLES, Principal, Role, require_role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
+from folio.identity.events import MEMBER_ADDED, MEMBER_REMOVED, MEMBER_ROLE_CHANGED, publish_member_event
 from folio.identity.lockout import clear_lockout, is_locked
 from folio.identity.models import Membership, User
 from folio.identity.notifications import queue_invitation_mail
@@ -152,6 +153,9 @@ async def add_member(
             entity_id=user.id,
             after={"email": user.email, "role": data.role},
         )
+        await publish_member_event(
+            session, MEMBER_ADDED, tenant_id=principal.tenant_id, user_id=user.id, role=data.role.value
+        )
         return member_read(membership, user, now)
 
     with tenant_scope(principal.tenant_id):
@@ -188,6 +192,14 @@ async def update_member_role(
                 before=before,
                 after={"role": data.role},
             )
+            await publish_member_event(
+                session,
+                MEMBER_ROLE_CHANGED,
+                tenant_id=principal.tenant_id,
+                user_id=user_id,
+                role=data.role.value,
+                previous_role=before["role"],
+            )
         return member_read(membership, user, utcnow())
 
     with tenant_scope(principal.tenant_id):
@@ -219,6 +231,9 @@ async def remove_member(db: Database, *, principal: Principal, user_id: uuid.UUI
             entity_type=ENTITY,
             entity_id=user_id,
             before={"email": user.email, "role": membership.role},
+        )
+        await publish_member_event(
+            session, MEMBER_REMOVED, tenant_id=principal.tenant_id, user_id=user_id, role=membership.role
         )
 
     with tenant_scope(principal.tenant_id):

@@ -21,6 +21,7 @@ from folio.core.errors import ConflictError, InvalidParam, NotFoundError
 from folio.core.security import CredentialKind, Principal, Role
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
+from folio.identity.events import publish_shop_registered
 from folio.identity.models import Membership, Tenant, User
 from folio.identity.passwords import ensure_password_acceptable, hash_password
 from folio.identity.repository import IdentityRepository
@@ -97,6 +98,9 @@ async def register_shop(db: Database, *, settings: Settings, data: RegisterShop)
             entity_type="tenant",
             entity_id=str(tenant_id),
             after={"slug": tenant.slug, "name": tenant.name, "plan": tenant.plan, "owner_id": user_id},
+        )
+        await publish_shop_registered(
+            session, tenant_id=tenant_id, slug=tenant.slug, plan=tenant.plan, owner_id=user_id
         )
         return Registration(tenant=TenantRead.model_validate(tenant), user=UserRead.model_validate(user))
 

@@ -11,6 +11,10 @@ Key contracts (docs/lake.md):
   (``LakeSchemaError``, 422 ``lake-schema-mismatch``, naming the column, and nothing
   written), writes one Parquet file per ``date``/``shop_id`` partition, then replaces
   the table's manifest in one put.
+- ``Lake.replace_partitions(table, rows, where={"date": day})`` is the idempotent write:
+  the rows become the whole content of the partitions ``where`` selects (files first,
+  the manifest swapped in one put, the old files deleted last; ``LakeConflictError``
+  when another writer moved the manifest meanwhile). A daily job re-run replaces its day.
 - ``Lake.query(sql, params)`` runs DuckDB over every table (a view each, Hive
   partitioning, so ``WHERE date = ...`` opens that partition's files only) and the
   analyst's views (``VIEWS``); ``Lake.manifest``, ``Lake.tables``, ``Lake.compact``.
@@ -32,7 +36,7 @@ from folio.lake.errors import (
     LakeSchemaError,
     LakeTableNotFoundError,
 )
-from folio.lake.lake import AppendReport, CompactReport, Lake
+from folio.lake.lake import AppendReport, CompactReport, Lake, PartitionValue, ReplaceReport
 from folio.lake.manifest import ColumnStats, Manifest, ManifestFile
 from folio.lake.order_tables import CART_ITEM_ADDED, order_events_table, order_lines_table
 from folio.lake.tables import LakeTable
@@ -57,6 +61,8 @@ __all__ = [
     "LakeView",
     "Manifest",
     "ManifestFile",
+    "PartitionValue",
+    "ReplaceReport",
     "lake_backend",
     "lake_for",
     "order_events_table",

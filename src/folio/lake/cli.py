@@ -1,4 +1,4 @@
-"""``folio lake``: query the lake with SQL, list its tables, read a manifest, compact, generate volume.
+"""``folio lake``: SQL over the lake, its tables and manifests, compaction, day aggregates, generated volume.
 
 Each command takes the platform's lake (``LAKE``) and runs its blocking work in a
 thread (``asyncio.to_thread``). pyarrow and DuckDB load inside the commands only:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from folio.core.platform import Platform
-    from folio.lake.lake import Lake
+    from folio.lake.lake import CompactReport, Lake
 
 __all__ = ["lake_group"]
 
@@ -249,15 +249,90 @@ def manifest_command(cli: CliContext, table: str, as_json: bool) -> None:
 @lake_group.command(
     "compact",
     epilog=examples(
-        "folio lake compact order_events", "folio lake compact order_events -p date=2026-12-01/shop_id=…"
+        "folio lake compact order_events",
+        "folio lake compact order_events -p date=2026-12-01/shop_id=…",
+        "folio lake compact order_events order_lines --date 2026-12-01 --json   # one day of both",
     ),
 )
-@click.argument("table")
+@click.argument("tables", nargs=-1, required=True)
 @click.option("--partition", "-p", "partitions", multiple=True, help="Only this partition (repeatable).")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Only the partitions of this day (date=D/...); a table the lake does not have yet is skipped.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object: per table, files merged, rows and (with --date) the day's files after it.",
+)
 @pass_cli
-def compact_command(cli: CliContext, table: str, partitions: tuple[str, ...]) -> None:
+def compact_command(
+    cli: CliContext,
+    tables: tuple[str, ...],
+    partitions: tuple[str, ...],
+    day: dt.datetime | None,
+    as_json: bool,
+) -> None:
     """Merge each partition's small files into one; rows and checksums verified, old files removed last."""
-    report = _on_lake(cli, lambda lake: lake.compact(table, partitions=partitions))
+    if day is not None and partitions:
+        raise click.UsageError("--date chooses the partitions: leave out --partition")
+
+    def work(lake: Lake) -> dict[str, tuple[CompactReport | None, list[str]]]:
+        from folio.lake.api import CompactReport
+
+        reports: dict[str, tuple[CompactReport | None, list[str]]] = {}
+        for table in tables:
+            if day is None:
+                reports[table] = (lake.compact(table, partitions=partitions), [])
+                continue
+            if table not in lake.tables():
+                reports[table] = (None, [])
+                continue
+            prefix = f"date={day.date().isoformat()}/"
+            chosen = tuple(name for name in lake.manifest(table).partitions if name.startswith(prefix))
+            report = (
+                lake.compact(table, partitions=chosen)
+                if chosen
+                else CompactReport(table, (), 0, 0, lake.manifest(table).rows, ())
+            )
+            day_files = [
+                entry.path
+                for entry in lake.manifest(table).files
+                if entry.path.startswith(f"{table}/{prefix}")
+            ]
+            reports[table] = (report, day_files)
+        return reports
+
+    reports = _on_lake(cli, work)
+    if as_json:
+        body = {
+            table: {"present": False}
+            if report is None
+            else {
+                "present": True,
+                "partitions": list(report.partitions),
+                "files_before": report.files_before,
+                "files_after": report.files_after,
+                "rows": report.rows,
+                "day_files": day_files,
+            }
+            for table, (report, day_files) in reports.items()
+        }
+        click.echo(json.dumps(body))
+        return
+    for table, (report, _) in reports.items():
+        _print_compaction(cli, table, report)
+
+
+def _print_compaction(cli: CliContext, table: str, report: CompactReport | None) -> None:
+    """One table's compaction, for people."""
+    if report is None:
+        cli.console.print(f"{table}: the lake has no such table yet, nothing to compact")
+        return
     if not report.partitions:
         cli.console.print(f"{table}: nothing to compact ({report.rows:,} rows)")
         return
@@ -272,6 +347,43 @@ def compact_command(cli: CliContext, table: str, partitions: tuple[str, ...]) ->
         f"{table}: {report.files_before} file(s) in {len(report.partitions)} partition(s) merged into "
         f"{report.files_after}; {report.rows:,} rows, {len(report.removed)} old file(s) removed"
     )
+
+
+@lake_group.command(
+    "aggregate",
+    epilog=examples(
+        "folio lake aggregate --date 2026-12-03",
+        "folio lake aggregate --date 2026-12-03 --shop 3f0c... --json   # one shop's day, as JSON",
+    ),
+)
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The UTC day to build.")
+@click.option("--shop", "shops", multiple=True, help="Only this shop (repeatable); default: every shop.")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@pass_cli
+def aggregate_command(cli: CliContext, day: dt.datetime, shops: tuple[str, ...], as_json: bool) -> None:
+    """Build a day of shop_daily_sales, work_daily_sales and shop_daily_funnel, replacing that day."""
+    from folio.lake.aggregates import aggregate_day
+
+    report = _on_lake(cli, lambda lake: aggregate_day(lake, day.date(), shops=shops))
+    if as_json:
+        tables = {
+            name: {"rows": rows, "replaced_rows": report.replaced_rows[name]}
+            for name, rows in report.rows.items()
+        }
+        body = {
+            "date": report.date.isoformat(),
+            "events": report.events,
+            "shops": list(shops),
+            "tables": tables,
+        }
+        click.echo(json.dumps(body))
+        return
+    if not report.events:
+        cli.console.print(f"no order events on {report.date}: the day's aggregates are empty")
+    for name, rows in report.rows.items():
+        cli.console.print(
+            f"{name}: {rows:,} row(s) for {report.date} (replaced {report.replaced_rows[name]:,})"
+        )
 
 
 @lake_group.command(

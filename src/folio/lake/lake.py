@@ -16,7 +16,8 @@ Key contracts:
   the table before or after it, and a write that fails leaves the manifest as it was.
   Writes to one lake are serialised inside a process (one lock per root); one process
   writes a given table (the inbox, the pipeline's sink, a ``folio lake`` command), and a
-  compaction that finds the manifest moved under it gives up (``LakeConflictError``).
+  compaction or a ``replace_partitions`` that finds the manifest moved under it gives up
+  (``LakeConflictError``).
 - Files are immutable (a new name for every write), so the ``s3`` backend's local copies,
   which DuckDB reads, never go stale; each copy is checked against the manifest's
   sha256 before it is used.
@@ -63,9 +64,12 @@ if TYPE_CHECKING:
 
     from folio.lake.settings import LakeSettings
 
-__all__ = ["AppendReport", "CompactReport", "Lake"]
+__all__ = ["AppendReport", "CompactReport", "Lake", "PartitionValue", "ReplaceReport"]
 
 T = TypeVar("T")
+
+PartitionValue = dt.date | str | int
+"""A partition column's value, as ``replace_partitions``'s ``where`` takes it."""
 
 TABLES_KEY = "_tables.json"
 PARQUET_TYPE = "application/vnd.apache.parquet"
@@ -115,6 +119,21 @@ class CompactReport:
     files_after: int
     rows: int
     removed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReplaceReport:
+    """What one ``Lake.replace_partitions`` did: the files it wrote, and the files and rows they replaced."""
+
+    table: str
+    rows: int
+    files: tuple[str, ...]
+    """Object keys written, relative to the lake's root (none when the new data was empty)."""
+    partitions: tuple[str, ...]
+    """The partitions written, one per file."""
+    replaced_rows: int
+    removed: tuple[str, ...]
+    """Object keys of the replaced files, deleted once the new manifest was in place."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +377,79 @@ class Lake:
             rows=conformed.num_rows,
             files=tuple(each.key for each in encoded),
             partitions=tuple(each.entry.partition for each in encoded),
+        )
+
+    def replace_partitions(
+        self,
+        table: LakeTable,
+        data: pa.Table,
+        *,
+        where: Mapping[str, PartitionValue],
+        source: str | None = None,
+    ) -> ReplaceReport:
+        """Make ``data`` the whole content of the partitions ``where`` selects: the idempotent write.
+
+        ``where`` maps some partition columns to one value each (``{"date": day}``: that
+        day, every shop); every partition of the table matching it is replaced, and every
+        row of ``data`` must fall inside it (``LakeSchemaError`` otherwise, nothing
+        written). An empty ``data`` empties the selected partitions. The new files are put
+        first, then the manifest swaps the old entries for the new in one put, then the
+        old files are deleted: a reader sees the partitions before or after, never both.
+        When the manifest moved meanwhile (another process wrote the table) the new files
+        are deleted and ``LakeConflictError`` is raised, the table as the other writer
+        left it. Running it twice with the same rows leaves the same table.
+        """
+        unknown = sorted(set(where) - set(table.partition_by))
+        if unknown or not where:
+            raise ValueError(
+                f"where must name partition columns of {table.name} ({', '.join(table.partition_by)}); "
+                f"got {', '.join(unknown) or 'none'}"
+            )
+        wanted = {name: _partition_text(value) for name, value in where.items()}
+        conformed = conform(table, data)
+        slices = split_partitions(table, conformed)
+        for partition, _ in slices:
+            values = _partition_values(partition)
+            outside = next((name for name in wanted if values[name] != wanted[name]), None)
+            if outside is not None:
+                raise LakeSchemaError(
+                    f"{table.name}: a row has {outside}={values[outside]}, outside the partitions replaced "
+                    f"({_where_text(wanted)})",
+                    table=table.name,
+                    column=outside,
+                    reason="a row outside the partitions being replaced",
+                )
+        encoded = [self._encode(table, partition, rows, source) for partition, rows in slices]
+        with self._lock:
+            self._refuse_other_kind(table.name, delta=False)
+            current = self._current(table)
+            self._put_all(encoded)
+            latest = self._manifest_or_none(table.name)
+            if (latest.revision if latest else 0) != current.revision:
+                self._delete_all([each.key for each in encoded])
+                raise LakeConflictError(
+                    f"{table.name} changed while {_where_text(wanted)} was replaced; nothing was replaced",
+                    table=table.name,
+                )
+            replaced = [entry for entry in current.files if _selects(wanted, entry.partition)]
+            gone = {entry.path for entry in replaced}
+            kept = tuple(entry for entry in current.files if entry.path not in gone)
+            try:
+                updated = current.with_files((*kept, *(each.entry for each in encoded)), now=_now())
+                self._put(_manifest_key(table.name), updated.to_json(), "application/json")
+            except BaseException:
+                self._delete_all([each.key for each in encoded])
+                raise
+            self._register(table.name)
+            # Only now, with the new manifest in place, are the replaced files unreferenced.
+            self._delete_all(sorted(gone))
+        return ReplaceReport(
+            table=table.name,
+            rows=conformed.num_rows,
+            files=tuple(each.key for each in encoded),
+            partitions=tuple(each.entry.partition for each in encoded),
+            replaced_rows=sum(entry.rows for entry in replaced),
+            removed=tuple(sorted(gone)),
         )
 
     # --- Delta tables -----------------------------------------------------------------------------
@@ -642,6 +734,25 @@ class Lake:
 
 _DECLARED = ("schema_version", "schema_ipc", "columns", "description")
 """The manifest fields a table's declaration sets (a new ``schema_version`` replaces them)."""
+
+
+def _partition_text(value: PartitionValue) -> str:
+    """A partition value as its folder name spells it (``partition_path``)."""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _partition_values(partition: str) -> dict[str, str]:
+    """``date=2026-12-04/shop_id=x`` as ``{"date": "2026-12-04", "shop_id": "x"}``."""
+    return dict(part.split("=", 1) for part in partition.split("/"))
+
+
+def _selects(wanted: Mapping[str, str], partition: str) -> bool:
+    values = _partition_values(partition)
+    return all(values.get(name) == value for name, value in wanted.items())
+
+
+def _where_text(wanted: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in sorted(wanted.items()))
 
 
 def _has_size(path: Path, size: int) -> bool:

@@ -8,18 +8,30 @@ is a new version, published beside the old one until every consumer reads it.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from folio.catalog.api import ListingRead
 from folio.core.outbox import add_outbox_event
 from folio.orders.models import Order
 from folio.orders.schemas import OrderStatus
 
-__all__ = ["EVENT_TYPES", "TOPIC", "publish_order_event"]
+__all__ = [
+    "CARTS_TOPIC",
+    "CART_ITEM_ADDED",
+    "EVENT_TYPES",
+    "TOPIC",
+    "publish_cart_item_added",
+    "publish_order_event",
+]
 
 TOPIC = "orders"
 """The outbox topic every orders event is published on."""
+CARTS_TOPIC = "carts"
+"""The outbox topic of cart events: the first step of the funnel the analyst reads (journey J10)."""
+CART_ITEM_ADDED = "CartItemAdded"
 
 EVENT_TYPES: dict[OrderStatus | None, str] = {
     None: "OrderPlaced",
@@ -43,7 +55,13 @@ def _payload(order: Order, reason: str | None) -> dict[str, Any]:
         "total_minor": order.total_minor,
         "refunded_minor": order.refunded_minor,
         "lines": [
-            {"listing_id": str(line.listing_id), "work_id": str(line.work_id), "quantity": line.quantity}
+            {
+                "listing_id": str(line.listing_id),
+                "work_id": str(line.work_id),
+                "quantity": line.quantity,
+                "title": line.title,
+                "unit_price_minor": line.unit_price_minor,
+            }
             for line in order.lines
         ],
         "version": order.version,
@@ -65,4 +83,28 @@ async def publish_order_event(
         type=kind,
         payload=_payload(order, reason),
         tenant_id=order.tenant_id,
+    )
+
+
+async def publish_cart_item_added(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    listing: ListingRead,
+    quantity: int,
+) -> None:
+    """Publish, in the caller's transaction, that ``customer_id`` put a listing new to their cart in it."""
+    await add_outbox_event(
+        session,
+        topic=CARTS_TOPIC,
+        key=str(customer_id),
+        type=CART_ITEM_ADDED,
+        payload={
+            "customer_id": str(customer_id),
+            "listing_id": str(listing.id),
+            "work_id": str(listing.work_id),
+            "quantity": quantity,
+        },
+        tenant_id=tenant_id,
     )

@@ -14,12 +14,25 @@ discussion):
 - **Consumers.** ``StreamConsumer`` stages commit offsets only after their effect is
   durable (at least once); bad records go to ``<prefix>dlq`` with the reason.
 - **Sink.** ``AnalyticsSink`` upserts by event id: redeliveries add no row.
+- **Lake.** ``LakeSink`` appends the ``orders`` and ``carts`` events to the lake's order
+  tables, skipping event ids the touched partitions already hold.
+- **Windows.** ``WindowStage`` sums paid orders per shop in tumbling event-time windows
+  (``TumblingWindows``: watermark, allowed lateness, late side output) into
+  ``analytics_shop_minute``; its ``CommitPosition`` keeps offsets of open windows
+  uncommitted.
 """
 
 from __future__ import annotations
 
 from folio.streaming.compatibility import breaking_changes, fields_of, published_record
-from folio.streaming.consumer import BatchReport, RecordHandler, Rejected, StreamConsumer, consumer_config
+from folio.streaming.consumer import (
+    BatchReport,
+    CommitPosition,
+    RecordHandler,
+    Rejected,
+    StreamConsumer,
+    consumer_config,
+)
 from folio.streaming.envelope import (
     OutgoingRecord,
     StreamRecord,
@@ -35,28 +48,37 @@ from folio.streaming.event_schemas import (
     SchemaViolationError,
     read_schema_files,
 )
-from folio.streaming.models import AnalyticsOrderEvent
+from folio.streaming.lake_sink import LAKE_FAMILIES, LakeSink
+from folio.streaming.models import AnalyticsOrderEvent, AnalyticsShopMinute, StreamWatermark
 from folio.streaming.pipeline import RELAY_LOCK, STAGES, STREAMS, Streams, streams_for
 from folio.streaming.producer import DeliveryError, EventProducer, ensure_topics, producer_config
 from folio.streaming.relay import RELAY_CONSUMER, KafkaRelay
 from folio.streaming.sink import AnalyticsSink
-from folio.streaming.topics import FACTS_FAMILY, TopicNames
+from folio.streaming.topics import FACTS_FAMILY, LATE_FAMILY, WINDOWS_FAMILY, TopicNames
 from folio.streaming.transform import Transform, minor_unit_digits, order_facts
+from folio.streaming.window_stage import WindowStage
+from folio.streaming.windows import TumblingWindows
 
 __all__ = [
     "DEFAULT_SCHEMAS_DIR",
     "FACTS_FAMILY",
+    "LAKE_FAMILIES",
+    "LATE_FAMILY",
     "RELAY_CONSUMER",
     "RELAY_LOCK",
     "STAGES",
     "STREAMS",
+    "WINDOWS_FAMILY",
     "AnalyticsOrderEvent",
+    "AnalyticsShopMinute",
     "AnalyticsSink",
     "BatchReport",
+    "CommitPosition",
     "DeliveryError",
     "EventProducer",
     "EventSchemas",
     "KafkaRelay",
+    "LakeSink",
     "OutgoingRecord",
     "RecordHandler",
     "Rejected",
@@ -64,10 +86,13 @@ __all__ = [
     "SchemaViolationError",
     "StreamConsumer",
     "StreamRecord",
+    "StreamWatermark",
     "Streams",
     "TopicNames",
     "Transform",
+    "TumblingWindows",
     "UndecodableRecordError",
+    "WindowStage",
     "aggregate_key",
     "breaking_changes",
     "consumer_config",

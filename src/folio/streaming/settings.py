@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from folio.core.settings.base import FolioSettingsBase
-from folio.core.settings.fields import setting
+from folio.core.settings.fields import LOOPBACK, setting
 
 
 class StreamingSettings(FolioSettingsBase):
@@ -40,7 +40,7 @@ class StreamingSettings(FolioSettingsBase):
         "existing topic keeps its own): the most consumers of one group that share a topic.",
     )
     relay_topics: list[str] = setting(
-        default_factory=lambda: ["orders", "payments", "catalog"],
+        default_factory=lambda: ["orders", "payments", "catalog", "carts", "identity", "tasks"],
         description="Outbox topics the Kafka relay publishes, one Kafka topic each (empty: no relay "
         "runs). `orders` and `payments` are subscribed by migration `0016_analytics`, others when "
         "the relay starts.",
@@ -68,6 +68,30 @@ class StreamingSettings(FolioSettingsBase):
     consumer_batch_size: int = setting(
         200, ge=1, le=10_000, description="Records a consumer stage handles per batch (one commit each)."
     )
+    lake_batch_size: int = setting(
+        5_000,
+        ge=1,
+        le=100_000,
+        description="Records the lake sink writes per batch: one Parquet file per day and shop each "
+        "(fewer, larger files; compaction merges the rest).",
+    )
+    lake_flush_interval_s: float = setting(
+        10.0,
+        gt=0,
+        le=3_600,
+        description="The longest the lake sink waits to fill a batch before it writes what it has "
+        "(how stale the lake may be).",
+    )
+    metrics_host: str = setting(
+        LOOPBACK, description="Interface the pipeline process's Prometheus `/metrics` binds."
+    )
+    metrics_port: int = setting(
+        21482,
+        ge=0,
+        le=65_535,
+        description="Port of the pipeline process's Prometheus `/metrics` (HTTP); 0: not served. "
+        "Each hand-started per-stage process needs its own (or 0).",
+    )
     session_timeout_ms: int = setting(
         6_000,
         ge=1_000,
@@ -79,6 +103,34 @@ class StreamingSettings(FolioSettingsBase):
         ge=100,
         le=60_000,
         description="Consumer group heartbeat interval (a third of the session or less).",
+    )
+    window_size_s: int = setting(
+        60,
+        ge=1,
+        le=86_400,
+        description="Length of the `windows` stage's tumbling event-time windows (per shop and "
+        "currency: revenue and paid orders), aligned on the epoch.",
+    )
+    window_out_of_orderness_s: float = setting(
+        10.0,
+        ge=0,
+        le=3_600,
+        description="How far out of event-time order the `windows` stage expects facts to arrive: the "
+        "watermark trails the slowest partition's latest event time by this much.",
+    )
+    window_allowed_lateness_s: float = setting(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="How long after its end (in watermark time) a fired window still takes late events "
+        "and is emitted again as an update; later events go to `<prefix>orders.late`.",
+    )
+    window_idle_timeout_s: float = setting(
+        30.0,
+        gt=0,
+        le=3_600,
+        description="Processing time after which a partition that delivered nothing stops holding the "
+        "`windows` stage's watermark back (until it delivers again).",
     )
     schemas_dir: Path | None = setting(
         None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from folio.tasks.cursor import InvalidCursorError
 from folio.tasks.data_migrations import DATA_MIGRATIONS
+from folio.tasks.events import EVENT_TYPES
 from folio.tasks.page_cache import PAGES_CACHE, TASK_PAGES, TaskPages
 from folio.tasks.schemas import (
     TaskCreate,
@@ -39,6 +40,7 @@ from folio.tasks.unit_of_work import TASK_UNIT_OF_WORK, SqlAlchemyTaskUnitOfWork
 
 __all__ = [
     "DATA_MIGRATIONS",
+    "EVENT_TYPES",
     "PAGES_CACHE",
     "TASK_PAGES",
     "TASK_UNIT_OF_WORK",

@@ -45,6 +45,7 @@ from folio.core.security import Principal
 from folio.core.settings import Settings
 from folio.core.tenancy import tenant_scope
 from folio.identity.api import principal_for
+from folio.tasks.events import publish_task_event
 from folio.tasks.models import Task
 from folio.tasks.repository import FakeTaskRepository, SqlAlchemyTaskRepository, TaskRepository
 from folio.usage.api import Meter, claim_quota, record_usage
@@ -97,7 +98,10 @@ class TaskTransaction(abc.ABC):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        """Record in the shop's audit trail that ``principal`` did ``action`` to the task.
+        """Record in the shop's audit trail that ``principal`` did ``action`` to the task, and publish it.
+
+        The SQL unit also adds the task's outbox event (``folio.tasks.events``) with the
+        audit row; the fake records the change only.
 
         ``before`` and ``after`` are the task's JSON snapshots (None for the side that
         does not exist: a created task has no ``before``).
@@ -165,7 +169,7 @@ class _SqlAlchemyTaskTransaction(TaskTransaction):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        """``audit.record_change_event`` of the task, on this session."""
+        """``audit.record_change_event`` of the task and its outbox event (``folio.tasks.events``)."""
         await record_change_event(
             self.session,
             principal,
@@ -174,6 +178,9 @@ class _SqlAlchemyTaskTransaction(TaskTransaction):
             entity_id=task_id,
             before=before,
             after=after,
+        )
+        await publish_task_event(
+            self.session, tenant_id=self.tenant_id, action=action, task_id=task_id, before=before, after=after
         )
 
 

@@ -30,7 +30,7 @@ NOW = dt.datetime(2026, 12, 4, 23, 30, tzinfo=dt.UTC)
 async def test_each_shop_lands_in_its_partition_once_a_day(
     pg_database: Database, settings: Settings, tmp_path: Path
 ) -> None:
-    """Two shops' listings land under their snapshot_date/shop_id with their works; a re-run skips them."""
+    """Two shops' listings land under their snapshot_date/shop_id with their works; a re-run replaces them."""
     lake = lake_for(local_settings(settings, tmp_path / "lake"))
     first = await create_member(pg_database)
     second = await create_member(pg_database)
@@ -57,8 +57,11 @@ async def test_each_shop_lands_in_its_partition_once_a_day(
     again = await snapshot_catalog_to_lake(pg_database, lake, shops=shops, now=NOW + dt.timedelta(minutes=10))
 
     assert snapshot.rows_by_shop == {first.tenant_id: 1, second.tenant_id: 1}
-    assert (again.rows_by_shop, set(again.skipped)) == ({}, {first.tenant_id, second.tenant_id})
+    assert set(snapshot.replaced_rows.values()) == {0}
+    assert again.rows_by_shop == snapshot.rows_by_shop
+    assert again.replaced_rows == {first.tenant_id: 1, second.tenant_id: 1, empty.tenant_id: 0}
     manifest = await asyncio.to_thread(lake.manifest, "catalog_listings")
+    assert manifest.rows == 2
     assert sorted(manifest.partitions) == sorted(
         f"snapshot_date=2026-12-04/shop_id={shop}" for shop in (first.tenant_id, second.tenant_id)
     )

@@ -26,6 +26,7 @@ from folio.identity.api import (
 from folio.mail.api import list_outbox
 from tests.integration.identity.conftest import Shop, new_shop
 from tests.support.identity import unique_email
+from tests.support.outbox import published
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +65,27 @@ async def test_a_new_member_is_invited_and_listed(
         )
         == 1
     )
+
+
+async def test_the_shop_and_its_members_changes_are_published_without_addresses(
+    any_database: Database, identity_settings: Settings, shop: Shop
+) -> None:
+    """ShopRegistered, then MemberAdded, MemberRoleChanged and MemberRemoved on ``identity``, schema-valid."""
+    member = await _add(any_database, identity_settings, shop.owner, Role.STAFF)
+    await update_member_role(
+        any_database, principal=shop.owner, user_id=member.user_id, data=MemberUpdate(role=Role.ADMIN)
+    )
+    await remove_member(any_database, principal=shop.owner, user_id=member.user_id)
+
+    events = await published(any_database, topic="identity", tenant_id=shop.tenant_id)
+
+    user = str(member.user_id)
+    assert events == [
+        ("ShopRegistered", {"slug": shop.slug, "plan": "standard", "owner_id": str(shop.owner.user_id)}),
+        ("MemberAdded", {"user_id": user, "role": "staff"}),
+        ("MemberRoleChanged", {"user_id": user, "role": "admin", "previous_role": "staff"}),
+        ("MemberRemoved", {"user_id": user, "role": "admin"}),
+    ]
 
 
 async def test_an_existing_user_just_gets_the_membership(

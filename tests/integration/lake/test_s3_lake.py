@@ -12,6 +12,7 @@ from folio.core.settings import Settings
 from folio.lake.api import Lake, LakeChecksumError, lake_for
 from folio.ops.services.object_store import s3_client
 from tests.unit.lake.lake_contract import FOUR_SALES, LakeContract, sales, sales_table
+from tests.unit.lake.replace_contract import ReplaceContract
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ def s3_lake(settings: Settings, require_service: Callable[[str], None], tmp_path
     client.delete_bucket(Bucket=bucket)
 
 
-class TestS3Lake(LakeContract):
+class TestS3Lake(LakeContract, ReplaceContract):
     """The contract on S3."""
 
     @pytest.fixture

@@ -38,6 +38,7 @@ from folio.tasks.api import (
 )
 from folio.usage.api import Meter, get_usage, set_quota_override
 from tests.support.identity import create_member
+from tests.support.outbox import published
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +115,27 @@ async def test_every_change_is_audited(
     assert (by_action["task.deleted"].before or {})["version"] == 2
     assert by_action["task.deleted"].after is None
     assert {event.actor_id for event in events.items} == {owner.user_id}
+
+
+async def test_every_change_is_published_without_the_tasks_text(
+    any_database: Database, uow: TaskUnitOfWork
+) -> None:
+    """TaskCreated, TaskUpdated (naming what changed) and TaskDeleted on the ``tasks`` topic, schema-valid."""
+    owner = await create_member(any_database)
+    task = await new_task(uow, owner, title="Secret plans", priority="high")
+    await update_task(
+        uow, principal=owner, task_id=task.id, data=TaskUpdate(title="Other plans", status="done")
+    )
+    await delete_task(uow, principal=owner, task_id=task.id)
+
+    events = await published(any_database, topic="tasks", tenant_id=owner.tenant_id)
+
+    assert [kind for kind, _ in events] == ["TaskCreated", "TaskUpdated", "TaskDeleted"]
+    created, updated, deleted = (payload for _, payload in events)
+    assert (created["task_id"], created["priority"], created["version"]) == (str(task.id), "high", 1)
+    assert (updated["status"], updated["changed"], updated["version"]) == ("done", ["status", "title"], 2)
+    assert deleted["version"] == 2
+    assert not any("plans" in str(payload) for _, payload in events)
 
 
 @pytest.mark.parametrize("via", ["body", "if_match"])

@@ -16,6 +16,7 @@ from folio.core.settings import Settings
 from folio.lake.api import LAKE, Lake, LakeTable, lake_backend, lake_for
 from tests.support.imports import loaded_by
 from tests.unit.lake.lake_contract import FOUR_SALES, LakeContract, sales, sales_table
+from tests.unit.lake.replace_contract import ReplaceContract
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +28,7 @@ def local_settings(settings: Settings, root: Path, **lake: object) -> Settings:
     )
 
 
-class TestLocalLake(LakeContract):
+class TestLocalLake(LakeContract, ReplaceContract):
     """The contract on a folder."""
 
     @pytest.fixture
@@ -168,6 +169,8 @@ def test_public_surface() -> None:
             "LakeView",
             "Manifest",
             "ManifestFile",
+            "PartitionValue",
+            "ReplaceReport",
             "lake_backend",
             "lake_for",
             "order_events_table",

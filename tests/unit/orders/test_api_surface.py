@@ -9,6 +9,8 @@ import folio.orders.api
 pytestmark = pytest.mark.unit
 
 SURFACE = {
+    "CARTS_TOPIC",
+    "CART_ITEM_ADDED",
     "DEFAULT_HOLD",
     "EVENT_TYPES",
     "FINAL_STATUSES",

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from folio.catalog.outbox import EVENT_TYPES as CATALOG_TYPES
+from folio.identity.api import EVENT_TYPES as IDENTITY_TYPES
+from folio.orders.api import CART_ITEM_ADDED, CARTS_TOPIC
 from folio.orders.api import EVENT_TYPES as ORDER_TYPES
 from folio.payments.api import EVENT_TYPES as PAYMENT_TYPES
 from folio.streaming.api import (
@@ -23,6 +25,7 @@ from folio.streaming.api import (
     fields_of,
     published_record,
 )
+from folio.tasks.api import EVENT_TYPES as TASK_TYPES
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.unit
@@ -53,12 +56,15 @@ SCHEMA: dict[str, Any] = {
 
 
 def test_every_event_type_the_contexts_publish_has_a_schema() -> None:
-    """orders, payments and catalog types each have a v1 schema in schemas/events."""
+    """orders, carts, payments, catalog, identity and tasks types each have a v1 schema in schemas/events."""
     keys = {(key.topic, key.type) for key in EventSchemas.load().documents}
     expected = (
         {("orders", kind) for kind in ORDER_TYPES.values()}
+        | {(CARTS_TOPIC, CART_ITEM_ADDED)}
         | {("payments", kind) for kind in PAYMENT_TYPES}
         | {("catalog", kind) for kind in CATALOG_TYPES.values()}
+        | {("identity", kind) for kind in IDENTITY_TYPES}
+        | {("tasks", kind) for kind in TASK_TYPES.values()}
     )
     assert expected - keys == set()
 

@@ -11,13 +11,14 @@ pytestmark = pytest.mark.unit
 
 
 def test_tasks_api_exports() -> None:
-    """The public surface: the service, its unit of work, the page cache, its DTOs, the data migrations.
+    """The public surface: the service, its unit of work, page cache, DTOs, data migrations, event types.
 
     The routers live in http; the in-memory unit of work is for tests and stays in
     ``folio.tasks.unit_of_work``.
     """
     assert sorted(folio.tasks.api.__all__) == [
         "DATA_MIGRATIONS",
+        "EVENT_TYPES",
         "InvalidCursorError",
         "PAGES_CACHE",
         "SqlAlchemyTaskUnitOfWork",

@@ -163,6 +163,9 @@ def test_a_declaration_edge_opens_only_for_a_settings_module_on_disk(tmp_path: P
         "folio.users.** -> folio.identity.**",
         declared[0].edge,
     ]
-    assert "ignore_imports" not in generated["platform-services-independent"]
+    # That tier's one declared exception, and no declaration edge (audit has no settings.py here).
+    assert generated["platform-services-independent"]["ignore_imports"] == [
+        "folio.streaming.** -> folio.lake.**"
+    ]
     assert generated["audit-api-only"]["allowed_importers"] == ["folio.audit"]
     assert generated["settings-declarations-pure"]["source_modules"] == ["folio.catalog.settings"]
