@@ -10,6 +10,10 @@ The channel is made on first use, on the running event loop (a gRPC channel belo
 to the loop it was made on), so bootstrap can build clients before any loop runs.
 Retries are gRPC's own, from the service config: only ``UNAVAILABLE`` is retried, with
 exponential backoff, and only for the methods a client names idempotent.
+
+``check_serving`` asks the server's standard health service (``grpc.health.v1``) about
+the client's service, once, with a short deadline: a readiness check for the processes
+that call it (the gateway's ``/readyz``).
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from folio.core.errors import ServiceUnavailableError
 from folio.core.security import Principal
+from folio.core.telemetry import grpc_client_interceptors
 from folio.grpckit.credentials import PRINCIPAL_METADATA_KEY, ServiceCredentials
 from folio.grpckit.errors import error_from_rpc
 from folio.grpckit.interceptors import ClientInterceptor
@@ -114,9 +121,28 @@ class ServiceClient:
             self._channel = grpc.aio.insecure_channel(
                 self.target,
                 options=self._options,
-                interceptors=[self._interceptor, self._interceptor.streaming()],
+                # OpenTelemetry's first: its span's traceparent is in the metadata Folio's then sees.
+                interceptors=[*grpc_client_interceptors(), self._interceptor, self._interceptor.streaming()],
             )
         return self._channel
+
+    async def check_serving(self, *, timeout_s: float) -> None:
+        """Raise unless the server's health service says this service is SERVING within ``timeout_s``.
+
+        A readiness check: one try (the health service is not in the retry policy), so a
+        server that is down fails it at once (``ServiceUnavailableError``) and one that
+        does not answer fails it at the deadline; a server shutting down answers
+        NOT_SERVING, which fails it too.
+        """
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        request = health_pb2.HealthCheckRequest(service=self.service_name)
+        try:
+            answer = await stub.Check(request, timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_rpc(exc.code(), exc.details(), exc.trailing_metadata()) from None
+        if answer.status != health_pb2.HealthCheckResponse.SERVING:
+            state = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+            raise ServiceUnavailableError(f"{self.service_name} at {self.target} is {state}")
 
     async def aclose(self) -> None:
         """Close the channel (calls in flight are cancelled); the next call opens a new one."""

@@ -18,6 +18,8 @@ Key contracts (``docs/workers.md`` has the picture and the figures):
 - **Failures.** Raise ``TransientError`` (or let an outage's error through) to retry on
   the backoff ladder, ``PermanentError`` to dead-letter at once; ``folio queues dlq``
   lists, replays and purges the dead letters.
+- **Periodic jobs** (``registry.every``) run one round per interval across the worker
+  replicas (``JobRounds``, over ``folio.locks``), not one per replica.
 - **Priority.** ``urgent=True``, or an event matching ``messaging.urgent_events``, goes
   to the queue's urgent lane, which workers serve first.
 """
@@ -36,6 +38,7 @@ from folio.messaging.errors import (
     UnknownQueueError,
     UnroutableMessageError,
 )
+from folio.messaging.jobs import JobLocks, JobRounds
 from folio.messaging.registry import (
     ExternalHandler,
     HandlerRegistry,
@@ -57,6 +60,8 @@ __all__ = [
     "ExternalHandler",
     "HandlerRegistry",
     "Inbound",
+    "JobLocks",
+    "JobRounds",
     "MalformedMessageError",
     "OutboxRelay",
     "PermanentError",

@@ -42,6 +42,7 @@ from aio_pika.exceptions import (
 from folio.core.outbox import ClaimedEvent
 from folio.core.platform import Slot
 from folio.core.settings import Settings
+from folio.core.telemetry import traced_publish
 from folio.messaging.envelope import event_message, new_message
 from folio.messaging.errors import BrokerUnavailableError, PublishRefusedError, UnroutableMessageError
 from folio.messaging.settings import MessagingSettings
@@ -91,6 +92,10 @@ class QueueDepth:
     """Consumers on its two lanes (each worker process has one per lane)."""
 
 
+def _span_attributes(routing_key: str) -> dict[str, str]:
+    return {"messaging.system": "rabbitmq", "messaging.destination.name": routing_key}
+
+
 class Publisher:
     """Publishes on one confirming channel; made by ``Broker.publisher``."""
 
@@ -115,20 +120,35 @@ class Publisher:
         copy of one message (a fresh UUID when omitted).
         """
         work = await self._broker.declare(queue)
-        message = new_message(
-            body, type=type, message_id=message_id, correlation_id=correlation_id, headers=headers
-        )
-        await self.send(message, exchange="", routing_key=work.urgent if urgent else work.name)
+        routing_key = work.urgent if urgent else work.name
+        with traced_publish(
+            f"{routing_key} publish", parent=None, attributes=_span_attributes(routing_key)
+        ) as trace:
+            message = new_message(
+                body,
+                type=type,
+                message_id=message_id,
+                correlation_id=correlation_id,
+                headers={**(headers or {}), **trace},
+            )
+            await self.send(message, exchange="", routing_key=routing_key)
         return str(message.message_id)
 
     async def publish_event(self, event: ClaimedEvent, *, urgent: bool) -> None:
         """Publish an outbox event to ``folio.events`` (or its urgent twin), routed by ``<topic>.<type>``."""
-        await self.send(
-            event_message(event),
-            exchange=URGENT_EVENTS_EXCHANGE if urgent else EVENTS_EXCHANGE,
-            routing_key=event_routing_key(event.topic, event.type),
-            mandatory=False,
-        )
+        routing_key = event_routing_key(event.topic, event.type)
+        # Continues the trace of the request that wrote the event (its outbox row's traceparent).
+        with traced_publish(
+            f"{routing_key} publish", parent=event.traceparent, attributes=_span_attributes(routing_key)
+        ) as trace:
+            message = event_message(event)
+            message.headers.update(trace)
+            await self.send(
+                message,
+                exchange=URGENT_EVENTS_EXCHANGE if urgent else EVENTS_EXCHANGE,
+                routing_key=routing_key,
+                mandatory=False,
+            )
 
     async def send(
         self, message: aio_pika.Message, *, exchange: str, routing_key: str, mandatory: bool = True

@@ -28,9 +28,10 @@ Two kinds of handler, by where their effect lands:
   the receiver must deduplicate (webhook receivers do, by event id).
 
 A registrar may also declare **periodic jobs** (``registry.every(interval_s, name, job)``):
-work no message starts, such as a sweep. Every worker process runs each one every
-``interval_s``, each round under the lock ``name`` (taken without waiting: a round that
-finds another replica holding it is skipped), so one replica at a time does the work.
+work no message starts, such as a sweep. Every worker process has a timer for each one,
+but a round runs only when no replica runs the job now or started it within the last
+``interval_s`` (``folio.messaging.jobs``: the lock ``name`` and the claim
+``name:last-run``), so the job runs once per interval however many replicas there are.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ Consumer: TypeAlias = TransactionalConsumer | ExternalConsumer
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """Work run every ``interval_s`` by one worker replica at a time, under the lock ``name``."""
+    """Work run once every ``interval_s`` across the worker replicas, under the locks named after ``name``."""
 
     name: str
     interval_s: float
@@ -109,10 +110,10 @@ class HandlerRegistry:
         self._add(ExternalConsumer(queue, handle))
 
     def every(self, interval_s: float, name: str, job: Job) -> None:
-        """Run ``job`` every ``interval_s`` seconds, each round under the lock ``name`` (one replica at once).
+        """Run ``job`` once every ``interval_s`` seconds across the worker replicas.
 
-        ``name`` is the lock's resource too (``"orders:sweeps"``); the first round starts
-        one interval after the worker does. A round that raises is logged and the next
+        ``name`` is the round lock's resource too (``"orders:sweeps"``); the first round
+        starts one interval after the worker does. A round that raises is logged and the next
         one runs as planned, so ``job`` must be safe to run again.
         """
         if not interval_s > 0:

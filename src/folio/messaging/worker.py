@@ -22,9 +22,10 @@ Key contracts:
 - **Tenant scope.** A transactional handler's unit of work runs in the scope of the
   message's tenant (the ``folio-tenant`` header of an outbox event), so row-level
   security shows it that shop's rows and no other's.
-- **Periodic jobs** (``registry.every``) run every interval from ``run`` until the stop,
-  each round inside ``exclusive(job.name)`` (a lock, taken without waiting): a round
-  that finds the lock held elsewhere is skipped, so one replica at a time runs a job.
+- **Periodic jobs** (``registry.every``): every replica's timer fires every interval
+  from ``run`` until the stop, and ``rounds`` (``folio.messaging.jobs``) lets a round
+  run only when no replica runs the job now or started it within its interval: one
+  round per interval across all the replicas, not one per replica.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
@@ -46,17 +46,19 @@ from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import FolioError
 from folio.core.logging.context import accept_correlation_id, request_context
+from folio.core.telemetry import mark_error, traced_consume
 from folio.core.tenancy import tenant_scope
 from folio.messaging.broker import BROKER_ERRORS, Broker
 from folio.messaging.envelope import Inbound, failed_copy, inbound
 from folio.messaging.errors import MalformedMessageError, failure_kind
 from folio.messaging.inbox import prune_inbox, record_message, was_processed
+from folio.messaging.jobs import JobRounds
 from folio.messaging.registry import Consumer, HandlerRegistry, PeriodicJob, TransactionalConsumer
 from folio.messaging.settings import MessagingSettings
 from folio.messaging.slots import PrioritySlots
 from folio.messaging.topology import DEAD_LETTER_EXCHANGE, QueuePlan
 
-__all__ = ["Exclusive", "Worker", "WorkerStats"]
+__all__ = ["Worker", "WorkerStats"]
 
 log = structlog.get_logger(__name__)
 
@@ -64,9 +66,6 @@ PRUNE_EVERY_S = 3_600.0
 """How often a worker forgets inbox rows older than ``messaging.inbox_retention_days``."""
 _RECONNECT_FIRST_S = 0.5
 _RECONNECT_MAX_S = 30.0
-
-Exclusive = Callable[[str], AbstractAsyncContextManager[object]]
-"""Holds the lock named for the block, or raises a ``FolioError`` (409 when another holder has it)."""
 
 
 @dataclass
@@ -79,7 +78,9 @@ class WorkerStats:
     retried: int = 0
     dead_lettered: int = 0
     job_rounds: int = 0
-    """Rounds of periodic jobs this worker ran (not those skipped because another replica held the lock)."""
+    """Rounds of periodic jobs this worker ran."""
+    jobs_skipped: int = 0
+    """Job timer fires this worker skipped: another replica's round had the interval (or no lock answered)."""
     returned: int = 0
     """Messages nacked back to their lane: at shutdown, or when a retry could not be published."""
 
@@ -94,11 +95,11 @@ class Worker:
         registry: HandlerRegistry,
         settings: MessagingSettings,
         *,
-        exclusive: Exclusive | None = None,
+        rounds: JobRounds[Any] | None = None,
     ) -> None:
-        """``exclusive`` keeps a periodic job's round to one replica; without it every process runs it."""
+        """``rounds`` keeps a periodic job to one round per interval across replicas (else per replica)."""
         self._db = db
-        self._exclusive = exclusive
+        self._rounds = rounds
         self._broker = broker
         self._registry = registry
         self.settings = settings
@@ -191,21 +192,11 @@ class Worker:
                 await channel.close()
 
     async def _round(self, job: PeriodicJob) -> None:
-        """One round of ``job``, under its lock when there is one; skipped while another replica holds it."""
-        if self._exclusive is None:
+        """One round of ``job``, unless ``rounds`` says another replica has this interval's."""
+        if self._rounds is None:
             await job.run()
-            self.stats.job_rounds += 1
-            return
-        started = False
-        try:
-            async with self._exclusive(job.name):
-                started = True
-                await job.run()
-        except FolioError as exc:
-            if started:
-                raise  # the job's own failure, or its lease lost: ``Periodic`` logs it
-            if exc.status != 409:  # noqa: PLR2004 - busy (another replica's round) is the normal case
-                log.warning("worker.job_skipped", job=job.name, reason=exc.detail or exc.title)
+        elif not await self._rounds.run(job):
+            self.stats.jobs_skipped += 1
             return
         self.stats.job_rounds += 1
 
@@ -246,10 +237,19 @@ class Worker:
         except MalformedMessageError as exc:
             await self._fail(work, lane, message, exc, attempt=1)
             return
-        with request_context(accept_correlation_id(view.correlation_id)):
+        with (
+            request_context(accept_correlation_id(view.correlation_id)),
+            # Below the publisher's span: the work a message causes stays in the trace that sent it.
+            traced_consume(
+                f"{work.name} process",
+                message.headers,
+                attributes={"messaging.system": "rabbitmq", "messaging.destination.name": work.name},
+            ) as span,
+        ):
             try:
                 applied = await self._apply(consumer, view)
             except Exception as exc:  # noqa: BLE001 - every failure is judged by failure_kind
+                mark_error(span, f"{type(exc).__name__}: {exc}")
                 await self._fail(work, lane, message, exc, attempt=view.attempt)
                 return
             if await self._settle(message, ack=True):

@@ -7,10 +7,11 @@
   worker's unit of work, with the message's inbox row, so each event sends its mail
   once however often the broker delivers it. The customer's address comes from
   identity; an order without a customer (an API key's, the shop's own) sends none.
-- ``orders:sweeps``: every ``orders.sweep_interval_s``, one replica at a time (the
-  worker holds the lock of that name), cancels the unpaid orders whose hold ran out
-  (stock back, their open checkout expired) and opens the payment of checkouts a
-  crash left without one (``folio.orders.sweeps``).
+- ``orders:sweeps``: once every ``orders.sweep_interval_s`` across the worker replicas
+  (``folio.messaging.jobs``: the lock of that name, and its ``:last-run`` claim), cancels
+  the unpaid orders whose hold ran out (stock back, their open checkout expired) and
+  opens the payment of checkouts a crash left without one, in the shops that have such
+  orders only (``folio.orders.sweeps``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ NOTIFICATIONS = WorkQueue(
 """The orders events worth telling the customer, one mail each."""
 
 SWEEPS = "orders:sweeps"
-"""The periodic job's name, and the lock one replica at a time runs it under."""
+"""The periodic job's name, and its round lock's (the worker runs it once per interval across replicas)."""
 
 
 class OrderEventBody(BaseModel):

@@ -2,7 +2,13 @@
 
 ``grpc_pair`` starts both servers the way ``python -m folio.entrypoints.grpc`` assembles
 them (Folio's interceptor, health, reflection), the orders one authorising through a
-real users client, and hands the test clients that call as the gateway would. Shops
+real users client, and hands the test clients that call as the gateway would.
+
+``grpc_pair`` leaves payments out (``start_pair(payments=False)``): the orders server
+would open each new order's payment on the gateway's ``/stripe`` at ``gateway.url``,
+which the pair's tests do not run, and the ``stripe`` library's retries of the refused
+connection cost about a second per order placed. A test that means payments serves the
+gateway there (``tests.integration.orders.conftest.rig``) and keeps them. Shops
 and listings come from the orders tests' helpers; ``pg_database`` is the primary only,
 as there (a read right after a write must not race the replica).
 """
@@ -80,8 +86,14 @@ async def start_pair(
     db: Database,
     *,
     orders_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    payments: bool = True,
 ) -> tuple[Pair, list[object]]:
-    """Start users then orders (the latter's users client dialling the former); what to stop after."""
+    """Start users then orders (the latter's users client dialling the former); what to stop after.
+
+    ``payments``: the orders server opens each new order's payment through the platform's
+    provider (the gateway's ``/stripe`` at ``gateway.url``, which the test serves); False:
+    orders are placed unpaid and no payments app is dialled (see the module docstring).
+    """
     metrics = GrpcMetrics(CollectorRegistry())
     settings = without_redis(settings)
     users_platform = build_platform(settings, database=db)
@@ -89,7 +101,9 @@ async def start_pair(
     users_port = await users.start("127.0.0.1:0")
     wired = with_targets(settings, users=f"127.0.0.1:{users_port}")
     orders_platform = build_platform(wired, database=db)
-    orders = orders_server(orders_platform, metrics=metrics, extra_interceptors=orders_interceptors)
+    orders = orders_server(
+        orders_platform, metrics=metrics, extra_interceptors=orders_interceptors, payments=payments
+    )
     orders_port = await orders.start("127.0.0.1:0")
     wired = with_targets(wired, orders=f"127.0.0.1:{orders_port}")
     credentials = ServiceCredentials(wired.grpc, service="gateway")
@@ -121,8 +135,8 @@ async def stop_all(parts: list[object]) -> None:
 
 @pytest.fixture
 async def grpc_pair(migrated_postgres: Settings, pg_database: Database) -> AsyncIterator[Pair]:
-    """Users and orders in-process on ephemeral ports over PostgreSQL; clients calling as the gateway."""
-    pair, parts = await start_pair(migrated_postgres, pg_database)
+    """Users and orders in-process over PostgreSQL, payments left out; clients calling as the gateway."""
+    pair, parts = await start_pair(migrated_postgres, pg_database, payments=False)
     try:
         yield pair
     finally:

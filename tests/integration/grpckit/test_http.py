@@ -13,6 +13,7 @@ from folio.core.ratelimit import RateLimiter
 from folio.core.security import Principal
 from folio.core.settings import Settings
 from folio.entrypoints.gateway.app import create_app
+from folio.entrypoints.gateway.health import add_service_checks
 from tests.integration.grpckit.conftest import Pair
 from tests.integration.orders.conftest import Shop, new_listing
 from tests.support.identity import Session, add_member_and_login, fast_argon2, register_and_login
@@ -98,3 +99,32 @@ async def test_an_unknown_order_is_the_orders_problem(gateway: httpx.AsyncClient
 def _principal(session: Session) -> Principal:
     """The principal a logged-in member acts as (for the catalogue helpers)."""
     return Principal(tenant_id=session.tenant_id, role=session.role, user_id=session.user_id, via="token")
+
+
+async def test_readyz_reports_the_orders_service_and_degrades_without_it(
+    grpc_pair: Pair, pg_database: Database, redis_limiter: RateLimiter
+) -> None:
+    """The gateway's readiness asks the orders server's gRPC health: ok while up, degraded once it stops."""
+    platform = add_service_checks(
+        build_platform(grpc_pair.settings, database=pg_database, rate_limiter=redis_limiter)
+    )
+    app = create_app(grpc_pair.settings, platform=platform)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://folio.test") as http:
+            up = await http.get("/readyz")
+            await grpc_pair.orders_server.stop(0)
+            down = await http.get("/readyz")
+            alive = await http.get("/healthz")
+    await platform.aclose()
+
+    assert up.status_code == 200
+    assert up.json()["status"] == "ready"
+    assert up.json()["checks"]["orders"] == "ok"
+    assert down.status_code == 200
+    assert down.json()["status"] == "degraded"
+    assert down.json()["checks"]["orders"].startswith("failed: ServiceUnavailableError")
+    others = set(up.json()["checks"]) - {"orders"}
+    assert others
+    assert {name for name, value in down.json()["checks"].items() if value == "ok"} == others
+    assert alive.status_code == 200

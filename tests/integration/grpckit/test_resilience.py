@@ -160,7 +160,9 @@ async def test_unavailable_is_retried_for_idempotent_methods_only(
 ) -> None:
     """A create whose answer was lost is retried with its key (one order); a lost cancel is not retried."""
     flaky = UnavailableOnce(after_work={"CreateOrder"}, instead={"CancelOrder"})
-    pair, parts = await start_pair(migrated_postgres, pg_database, orders_interceptors=[flaky])
+    pair, parts = await start_pair(
+        migrated_postgres, pg_database, orders_interceptors=[flaky], payments=False
+    )
     try:
         shop = await new_shop(pg_database, pair.settings)
         listing = await new_listing(pg_database, shop, stock=5)

@@ -75,6 +75,8 @@ def test_api_exports() -> None:
         "ExternalHandler",
         "HandlerRegistry",
         "Inbound",
+        "JobLocks",
+        "JobRounds",
         "MalformedMessageError",
         "OutboxRelay",
         "PermanentError",

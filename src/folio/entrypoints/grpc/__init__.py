@@ -49,13 +49,17 @@ def orders_server(
     *,
     metrics: GrpcMetrics | None = None,
     extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    payments: bool = True,
 ) -> GrpcServer:
     """The orders service over the platform's database, authorising through its users client.
 
-    ``extra_interceptors`` run inside Folio's own (tests inject faults there).
+    ``extra_interceptors`` run inside Folio's own (tests inject faults there). Without
+    ``payments`` no payment is opened for a new order (it stays unpaid): for a pair that
+    has no payments surface to call.
     """
+    provider = platform.find(PAYMENT_PROVIDER) if payments else None
     service = orders_grpc.registration(
-        platform.database, platform.settings, platform.get(USERS_CLIENT), platform.find(PAYMENT_PROVIDER)
+        platform.database, platform.settings, platform.get(USERS_CLIENT), provider
     )
     return GrpcServer(
         [service],

@@ -1,8 +1,8 @@
 """``python -m folio.entrypoints.worker [--registrar module:function ...] [--no-relay]``: one worker process.
 
-It consumes the registered work queues, runs the registered periodic jobs (each round
-under the job's lock, ``folio.locks``) and relays the outbox. SIGTERM or SIGINT stops it
-gracefully (``folio.messaging.worker``): in-flight messages get
+It consumes the registered work queues, runs the registered periodic jobs (one round
+per interval across the replicas, under the job's locks, ``folio.locks``) and relays the
+outbox. SIGTERM or SIGINT stops it gracefully (``folio.messaging.worker``): in-flight messages get
 ``messaging.shutdown_grace_s`` to finish, the rest go back to their queues.
 ``--registrar`` adds handlers beyond ``REGISTRARS`` (a companion app's, a test's).
 """
@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from folio.bootstrap import build_platform
 from folio.core.logging import configure_logging
 from folio.core.settings import Settings, load_settings
+from folio.core.telemetry import shutdown_telemetry, start_telemetry
 from folio.entrypoints.worker.registrars import REGISTRARS
 from folio.locks.api import LOCKS
-from folio.messaging.api import BROKER, HandlerRegistry, OutboxRelay, Registrar, Worker
+from folio.messaging.api import BROKER, HandlerRegistry, JobRounds, OutboxRelay, Registrar, Worker
 
 RELAY_LOCK = "messaging:outbox-relay"
 """The lock the replicas' relays take turns on."""
@@ -55,8 +56,8 @@ async def serve(settings: Settings, registrars: Sequence[Registrar], *, relay: b
             broker,
             registry,
             settings.messaging,
-            # One try per round: a replica that finds a job's lock held skips that round.
-            exclusive=lambda name: locks.hold(name, ttl_s=JOB_LEASE_S, wait_s=0),
+            # One round per job and interval across the replicas (folio.messaging.jobs).
+            rounds=JobRounds(locks, lease_s=JOB_LEASE_S),
         )
         tasks = [asyncio.create_task(worker.run(stop), name="worker")]
         messaging = settings.messaging
@@ -113,8 +114,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     registrars = [*([] if args.only_given else REGISTRARS), *args.registrar]
     settings = load_settings()
     configure_logging(settings.logging, service=settings.service_name, search=settings.services.search)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, registrars, relay=not args.no_relay))
+    start_telemetry(settings.telemetry, service=settings.service_name, libraries=("redis", "httpx"))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings, registrars, relay=not args.no_relay))
+    finally:
+        shutdown_telemetry()
 
 
 if __name__ == "__main__":
