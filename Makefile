@@ -41,11 +41,12 @@ test: sync ## The whole suite with its real services (what CI runs)
 test-unit: sync ## Unit tests only, no services needed
 	$(RUN) pytest -m unit --no-cov
 
-lint: sync ## ruff, ruff format --check, import-linter (contracts fresh from the tiers), the gRPC contracts
+lint: sync ## ruff, ruff format --check, import-linter (contracts fresh from the tiers), the gRPC and GraphQL contracts
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) python scripts/contracts.py --check
 	$(RUN) python scripts/event_schemas.py --check
+	$(RUN) python scripts/graphql_schema.py --check
 	$(RUN) lint-imports
 	$(MAKE) --no-print-directory proto-check
 

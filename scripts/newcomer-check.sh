@@ -41,7 +41,7 @@ clone="$parent/folio"
 git clone --quiet "$repo" "$clone"
 echo "clone: $clone (parent mode $(stat -c %a "$parent")), HEAD $(git -C "$clone" rev-parse --short HEAD)"
 
-# Folio's default ports (21400-21478) shifted into the clone's own block.
+# Folio's default ports (21400-21490) shifted into the clone's own block.
 shift_by=$((port_base - 21400))
 declare -A ports=(
   [FOLIO_SERVICES_NGINX_PORT]=21400 [FOLIO_SERVICES_PROMETHEUS_PORT]=21401
@@ -57,6 +57,8 @@ declare -A ports=(
   [FOLIO_SERVICES_ENVOY_ADMIN_PORT]=21474 [FOLIO_GRPC_USERS_MESH_PORT]=21475
   [FOLIO_GRPC_ORDERS_MESH_PORT]=21476 [FOLIO_GRPC_ORDERS_REPLICA_PORT]=21477
   [FOLIO_GRPC_ORDERS_REPLICA_METRICS_PORT]=21478
+  [FOLIO_INBOX_METRICS_PORT]=21481 [FOLIO_STREAMING_METRICS_PORT]=21482
+  [FOLIO_FLOWS_PORT]=21485 [FOLIO_TRACES_PORT]=21490
 )
 gateway_port=$((port_base + 99))
 # The caller's environment (its proxy and CA settings) without FOLIO_* or a virtualenv,

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
@@ -22,6 +23,9 @@ from folio.ops.install import install
 from folio.ops.process import ProcessError
 from folio.ops.service import AptPackage
 from tests.conftest import REPO_ROOT
+
+if TYPE_CHECKING:
+    from tests.support.folio_up import FolioUp
 
 FolioRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -111,3 +115,24 @@ def artifacts() -> Path:
     """Where browser tests leave screenshots (``.folio/artifacts``)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def folio_platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FolioUp]:
+    """One whole `folio up` (not lite) on the suite's servers, shared by the journeys that need every process.
+
+    Its trace receiver keeps every trace (``traces.keep_ratio`` 1) and decides a trace one
+    second after its last span, so a test finds a journey's whole trace in the store.
+    """
+    from tests.support.folio_up import running_folio_up  # imports this module: not at its top
+    from tests.support.gateway_server import FAST_ARGON2_ENV
+
+    env = {
+        "FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute()),
+        "FOLIO_TRACES_KEEP_RATIO": "1.0",
+        "FOLIO_TRACES_QUIET_S": "1.0",
+        "FOLIO_STREAMING_LAKE_FLUSH_INTERVAL_S": "1",
+        **FAST_ARGON2_ENV,
+    }
+    with running_folio_up(tmp_path_factory.mktemp("platform"), env=env) as running:
+        yield running

@@ -31,10 +31,11 @@ READY_MARKER = "Ctrl-C stops everything this command started."
 class FolioUp:
     """A running `folio up` process and everything it has printed so far."""
 
-    def __init__(self, proc: subprocess.Popen[str], url: str, home: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[str], url: str, home: Path, env: dict[str, str]) -> None:
         self.proc = proc
         self.url = url
         self.home = home  # where it runs: .folio/logs holds each process's log
+        self.env = env  # its environment: an operator command run with it sees the same platform
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -43,6 +44,18 @@ class FolioUp:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line)
+
+    def folio(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """``python -m folio ARGS`` as an operator of this platform runs it: its folder, its settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "folio", *args],
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     @property
     def output(self) -> str:
@@ -74,25 +87,29 @@ class FolioUp:
 
 @contextmanager
 def running_folio_up(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[FolioUp]:
-    """Start `folio up ARGS` on free gateway and gRPC ports, wait until it is up, then SIGTERM it."""
+    """Start `folio up ARGS` on free gateway, gRPC and trace receiver ports; wait for it; SIGTERM it."""
     port = free_port()
     grpc_ports = {
         f"FOLIO_GRPC_{service}_{kind}": str(free_port())
         for service in ("USERS", "ORDERS")
         for kind in ("PORT", "METRICS_PORT")
     }
+    grpc_ports["FOLIO_TRACES_PORT"] = str(free_port())  # the trace receiver's, like the servers'
+    for metrics in ("FOLIO_INBOX_METRICS_PORT", "FOLIO_STREAMING_METRICS_PORT"):
+        grpc_ports[metrics] = str(free_port())  # two platforms of one suite never share a port
+    # One worker is enough to see it come up; two would only add start-up time here.
+    child_env = folio_env(
+        {"FOLIO_GATEWAY_PORT": str(port), "FOLIO_MESSAGING_REPLICAS": "1", **grpc_ports, **env}
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "folio", "up", *args],
         cwd=cwd,
-        # One worker is enough to see it come up; two would only add start-up time here.
-        env=folio_env(
-            {"FOLIO_GATEWAY_PORT": str(port), "FOLIO_MESSAGING_REPLICAS": "1", **grpc_ports, **env}
-        ),
+        env=child_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    up = FolioUp(proc, f"http://127.0.0.1:{port}", cwd)
+    up = FolioUp(proc, f"http://127.0.0.1:{port}", cwd, child_env)
     try:
         up.wait_until_up()
         yield up

@@ -62,6 +62,7 @@ from folio.core.background import stop_tasks
 from folio.core.errors import DatabaseUnavailableError
 from folio.core.resilience import CircuitBreaker, CircuitOpenError, Clock, Permit
 from folio.core.settings.database import DatabaseSettings
+from folio.core.telemetry import instrument_engine
 from folio.core.tenancy import TenantSession
 
 __all__ = [
@@ -230,6 +231,7 @@ def build_engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
             url, echo=settings.echo, connect_args={"timeout": settings.statement_timeout_ms / 1000}
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        instrument_engine(engine)
         return engine
     connect_args: dict[str, Any] = {}
     if parsed.get_driver_name() == "asyncpg":
@@ -239,7 +241,7 @@ def build_engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
             "timeout": settings.connect_timeout_s,
             "server_settings": {"statement_timeout": str(settings.statement_timeout_ms)},
         }
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.echo,
         pool_size=settings.pool_size,
@@ -249,6 +251,8 @@ def build_engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
         pool_pre_ping=settings.pool_pre_ping,
         connect_args=connect_args,
     )
+    instrument_engine(engine)  # its statements as spans when this process traces
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -89,7 +89,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from folio.core.columns import JsonDocument, UtcDateTime, utcnow
 from folio.core.db import Base, Database, note_after_commit
 from folio.core.errors import FolioError
-from folio.core.logging.context import correlation_id
+from folio.core.logging.context import correlation_id, trace_id_from
+from folio.core.telemetry import current_traceparent
 
 __all__ = [
     "ClaimedEvent",
@@ -141,9 +142,10 @@ class OutboxEvent(Base):
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     correlation_id: Mapped[str | None] = mapped_column(String(128))
-    # Left None for now: the OpenTelemetry issue gives Folio a current-span accessor and
-    # fills this from it, so a consumer's work can join the publishing request's trace.
+    # The writing span's trace and its W3C traceparent (``folio.core.telemetry``): the relay's
+    # publish, later and in another process, continues the request's trace below that span.
     trace_id: Mapped[str | None] = mapped_column(String(32))
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 class OutboxConsumer(Base):
@@ -204,6 +206,7 @@ class ClaimedEvent:
     trace_id: str | None
     attempts: int
     last_error: str | None
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,7 @@ async def add_outbox_events(session: AsyncSession, drafts: Sequence[EventDraft])
     note_after_commit(session, *drafts)
     now = utcnow()
     correlation = correlation_id()
+    traceparent = current_traceparent()
     rows = [
         {
             "topic": draft.topic,
@@ -301,7 +305,8 @@ async def add_outbox_events(session: AsyncSession, drafts: Sequence[EventDraft])
             "tenant_id": draft.tenant_id,
             "created_at": now,
             "correlation_id": correlation,
-            "trace_id": None,
+            "trace_id": trace_id_from(traceparent),
+            "traceparent": traceparent,
         }
         for draft in drafts
     ]
@@ -352,6 +357,7 @@ def _claimed(event: OutboxEvent, delivery: OutboxDelivery) -> ClaimedEvent:
         trace_id=event.trace_id,
         attempts=delivery.attempts,
         last_error=delivery.last_error,
+        traceparent=event.traceparent,
     )
 
 

@@ -304,7 +304,8 @@ class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         if correlation is not None:
             metadata.add(REQUEST_ID_METADATA_KEY, correlation)
         trace_id = structlog.contextvars.get_contextvars().get("trace_id")
-        if isinstance(trace_id, str):
+        # With telemetry on, OpenTelemetry's interceptor has put its span's traceparent there already.
+        if isinstance(trace_id, str) and TRACEPARENT_METADATA_KEY not in metadata:
             # A new span id for this hop, so the callee's spans hang below it.
             metadata.add(TRACEPARENT_METADATA_KEY, f"00-{trace_id}-{secrets.token_hex(8)}-01")
         # The call's own timeout stands unless a budget is shorter; without either, the default.

@@ -16,6 +16,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
+from folio.core.exemplars import observe
+
 __all__ = ["GrpcMetrics", "process_metrics", "split_method"]
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -69,7 +71,7 @@ class GrpcMetrics:
                 self._seconds[side].labels(service, method),
             )
         children[0].inc()
-        children[1].observe(seconds)
+        observe(children[1], seconds)  # with the trace id as its bucket's exemplar
 
 
 @cache

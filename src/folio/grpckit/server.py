@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from folio.core.telemetry import grpc_server_interceptors
 from folio.grpckit.credentials import ServiceCredentials
 from folio.grpckit.interceptors import ServerInterceptor
 from folio.grpckit.metrics import GrpcMetrics, process_metrics
@@ -54,6 +55,8 @@ class GrpcServer:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
             interceptors=[
+                # First, so the call's span (continuing the caller's traceparent) is current in Folio's.
+                *grpc_server_interceptors(),
                 ServerInterceptor(credentials, metrics=metrics or process_metrics()),
                 *extra_interceptors,
             ],

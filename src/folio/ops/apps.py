@@ -18,6 +18,7 @@ warning naming it: a broken companion never stops the platform.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
@@ -28,6 +29,7 @@ import structlog
 from folio.core.settings import Settings
 from folio.ops.health import grpc_health_probe, http_probe
 from folio.ops.process import ProcessSpec, RestartPolicy
+from folio.ops.services.prometheus import register_scrape_target
 
 __all__ = ["PROCESS_GROUP", "CompanionProcesses", "companion_processes", "folio_processes"]
 
@@ -60,7 +62,8 @@ def folio_processes(settings: Settings, env: Mapping[str, str], *, lite: bool = 
 
     Lite mode has no search engine and no broker, so no search worker and no RabbitMQ
     workers (``messaging.replicas`` of them otherwise), no inbox watcher (``folio inbox
-    watch`` runs there by hand) and no Kafka event pipeline (``streams``); the gRPC servers run in
+    watch`` runs there by hand), no Kafka event pipeline (``streams``) and no served daily
+    flow (``flows``; ``folio flows run`` uses Prefect's ephemeral server there); the gRPC servers run in
     both modes (two small processes on the same database), so the gateway reaches orders one way only.
     """
     own = _own_processes(settings, env, lite=lite)
@@ -101,6 +104,7 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
     if lite:
         # Lite mode runs no servers, Envoy included: its clients dial the gRPC servers directly.
         env = {**env, "FOLIO_GRPC_MESH": "direct"}
+    env = {**env, **_telemetry_env(settings)}
     home = settings.home.absolute()
     gateway = settings.gateway
     workers = (
@@ -139,23 +143,67 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
         *workers,
         *([] if lite else [_inbox_process(settings, env)]),
         *([] if lite else [_streams_process(settings, env)]),
+        *([] if lite else [_flows_process(settings, env)]),
+        _traces_process(settings, env),
     ]
 
 
-def _streams_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
-    """The Kafka event pipeline (``folio.streaming``): relay, transform and sink as tasks of one process.
+def _telemetry_env(settings: Settings) -> dict[str, str]:
+    """Tracing on for every process, exporting to the receiver ``folio up`` runs.
 
-    One process, not three, for memory (each costs about 120 MiB); the per-stage forms of
-    ``python -m folio.entrypoints.streams`` scale a stage out by hand. SIGTERM ends every
-    stage between batches; a batch is bounded by the producer's delivery timeout.
+    Unless the person's environment decides (``FOLIO_TELEMETRY_ENABLED=false folio up``
+    runs without), or names another collector (``FOLIO_TELEMETRY_ENDPOINT``).
+    """
+    traces = settings.traces
+    chosen = {
+        "FOLIO_TELEMETRY_ENABLED": "true",
+        "FOLIO_TELEMETRY_ENDPOINT": f"http://{traces.host}:{traces.port}",
+    }
+    return {key: value for key, value in chosen.items() if key not in os.environ}
+
+
+def _traces_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+    """Folio's trace receiver (``folio traces collect``): OTLP/HTTP in, tail sampling, the trace store.
+
+    It never traces itself (its own writes would be spans sent to itself), and it is
+    ready once ``/metrics`` answers, when Prometheus is told to scrape it (target ``traces``).
     """
     home = settings.home.absolute()
+    traces = settings.traces
+    return ProcessSpec(
+        name="traces",
+        argv=[sys.executable, "-m", "folio", "traces", "collect"],
+        log_file=home / "logs" / "traces.out",
+        pid_file=home / "run" / "traces.pid",
+        probe=http_probe(f"http://{traces.host}:{traces.port}/metrics"),
+        after_ready=lambda: _scrape(settings, "traces", traces.host, traces.port),
+        ports={"traces.port": traces.port},
+        env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "traces", "FOLIO_TELEMETRY_ENABLED": "false"},
+        restart=RestartPolicy.ON_FAILURE,
+        max_restarts=5,
+        stop_timeout_s=15.0,
+    )
+
+
+def _streams_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+    """The Kafka event pipeline (``folio.streaming``): every stage as a task of one process.
+
+    One process, not one per stage, for memory (each costs about 120 MiB); the per-stage
+    forms of ``python -m folio.entrypoints.streams`` scale a stage out by hand. SIGTERM
+    ends every stage between batches; a batch is bounded by the producer's delivery
+    timeout. With a metrics port it is ready once ``/metrics`` answers, and Prometheus
+    then scrapes it (target ``streams``).
+    """
+    home = settings.home.absolute()
+    host, metrics_port = settings.streaming.metrics_host, settings.streaming.metrics_port
     return ProcessSpec(
         name="streams",
         argv=[sys.executable, "-m", "folio.entrypoints.streams", "all"],
         log_file=home / "logs" / "streams.out",
         pid_file=home / "run" / "streams.pid",
-        probe=_started,
+        probe=http_probe(f"http://{host}:{metrics_port}/metrics") if metrics_port else _started,
+        after_ready=(lambda: _scrape(settings, "streams", host, metrics_port)) if metrics_port else None,
+        ports={"streaming.metrics_port": metrics_port} if metrics_port else {},
         env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "streams"},
         restart=RestartPolicy.ON_FAILURE,
         max_restarts=5,
@@ -163,19 +211,55 @@ def _streams_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
     )
 
 
+def _flows_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+    """The daily data flow served on its cron schedule (``python -m folio_flows serve``, docs/flows.md).
+
+    It runs in the flows environment (Prefect cannot share Folio's), talks to the Prefect
+    server ``folio services up`` started (``flows.url``), and its tasks run this
+    interpreter's ``folio`` (``FOLIO_PYTHON``), with the variables ``folio flows run`` sets too.
+    """
+    home = settings.home.absolute()
+    cfg = settings.flows
+    prefect_home = (settings.services.data_dir / "prefect" / "home").absolute()
+    return ProcessSpec(
+        name="flows",
+        argv=[str(cfg.python), "-m", "folio_flows", "serve"],
+        log_file=home / "logs" / "flows.out",
+        pid_file=home / "run" / "flows.pid",
+        probe=_started,
+        env={
+            **env,
+            **_LOG_TO_FILE_ONLY,
+            "FOLIO_SERVICE_NAME": "flows",
+            **cfg.process_environment(prefect_home, lite=False, folio_python=sys.executable),
+        },
+        restart=RestartPolicy.ON_FAILURE,
+        max_restarts=5,
+        stop_timeout_s=20.0,
+    )
+
+
+def _scrape(settings: Settings, name: str, host: str, port: int) -> None:
+    """Have Prometheus scrape ``host:port`` as target ``name`` (file discovery: no reload)."""
+    register_scrape_target(settings, name, host, port)
+
+
 def _inbox_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
     """The folder-watch inbox (``folio inbox watch``): its ledger in the database, its files to the lake.
 
     Loads in flight finish when it stops (within ``folio.core.background.STOP_GRACE_S``).
+    With a metrics port it is ready once ``/metrics`` answers, and Prometheus is then
+    told to scrape it (file discovery, target ``inbox``).
     """
     home = settings.home.absolute()
-    metrics_port = settings.inbox.metrics_port
+    host, metrics_port = settings.inbox.metrics_host, settings.inbox.metrics_port
     return ProcessSpec(
         name="inbox",
         argv=[sys.executable, "-m", "folio", "inbox", "watch"],
         log_file=home / "logs" / "inbox.out",
         pid_file=home / "run" / "inbox.pid",
-        probe=_started,
+        probe=http_probe(f"http://{host}:{metrics_port}/metrics") if metrics_port else _started,
+        after_ready=(lambda: _scrape(settings, "inbox", host, metrics_port)) if metrics_port else None,
         ports={"inbox.metrics_port": metrics_port} if metrics_port else {},
         env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "inbox"},
         restart=RestartPolicy.ON_FAILURE,

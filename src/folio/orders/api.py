@@ -19,7 +19,7 @@ from folio.orders.errors import (
     OrderNotFoundError,
     OutOfStockError,
 )
-from folio.orders.events import EVENT_TYPES, TOPIC
+from folio.orders.events import CART_ITEM_ADDED, CARTS_TOPIC, EVENT_TYPES, TOPIC
 from folio.orders.payments import (
     PAYMENT_PROVIDER,
     PAYMENT_WEBHOOK_SECRETS,
@@ -57,6 +57,8 @@ from folio.orders.service import (
 )
 
 __all__ = [
+    "CARTS_TOPIC",
+    "CART_ITEM_ADDED",
     "DEFAULT_HOLD",
     "EVENT_TYPES",
     "FINAL_STATUSES",

@@ -39,7 +39,8 @@ from folio.orders.errors import (
     OrderNotFoundError,
     OutOfStockError,
 )
-from folio.orders.events import publish_order_event
+from folio.orders.events import publish_cart_item_added, publish_order_event
+from folio.orders.metrics import record_order_paid, record_order_placed
 from folio.orders.models import CartItem, Order, OrderLine
 from folio.orders.schemas import (
     FINAL_STATUSES,
@@ -190,7 +191,8 @@ async def set_cart_item(
                 await session.delete(item)
                 await session.flush()
             return await _cart(session, owner)
-        if not await listings_by_id(session, [listing_id]):
+        listing = (await listings_by_id(session, [listing_id])).get(listing_id)
+        if listing is None:
             raise NotFoundError(f"no listing {listing_id} in this shop")
         if item is not None:
             item.quantity = quantity
@@ -204,6 +206,9 @@ async def set_cart_item(
                 CartItem(
                     tenant_id=principal.tenant_id, owner_id=owner, listing_id=listing_id, quantity=quantity
                 )
+            )
+            await publish_cart_item_added(
+                session, tenant_id=principal.tenant_id, customer_id=owner, listing=listing, quantity=quantity
             )
         await session.flush()
         return await _cart(session, owner)
@@ -241,8 +246,11 @@ async def place_order(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailedError(f"an idempotency key is 1 to {MAX_KEY_LENGTH} characters")
     owner = _owner(principal)
+    placed_now = False  # this call's committed try placed it (not a replay): count it once
 
     async def work(session: AsyncSession) -> OrderRead:
+        nonlocal placed_now
+        placed_now = False
         earlier = await _by_key(session, owner, key)
         if earlier is not None:
             return order_read(earlier)
@@ -297,14 +305,18 @@ async def place_order(
             after=placed.model_dump(mode="json"),
         )
         await publish_order_event(session, order, placed=True)
+        placed_now = True
         return placed
 
     with tenant_scope(principal.tenant_id):
         try:
-            return await db.run(work)
+            result = await db.run(work)
         except IntegrityError:
             # Two checkouts raced with one key: the other committed first; answer with its order.
             return await _replay(db, owner, key)
+    if placed_now:
+        record_order_placed(result.currency)
+    return result
 
 
 async def _replay(db: Database, owner: uuid.UUID, key: str) -> OrderRead:
@@ -532,8 +544,11 @@ async def confirm_payment(
             the caller refunds the payment.
         PermissionDeniedError: the order is being paid by another payment.
     """
+    paid_now = False  # this call's committed try moved it to paid (not a repeated confirmation)
 
     async def work(session: AsyncSession) -> OrderRead:
+        nonlocal paid_now
+        paid_now = False
         order = await session.scalar(
             select(Order).where(Order.id == order_id, tenant_filter(Order)).with_for_update()
         )
@@ -543,16 +558,21 @@ async def confirm_payment(
             raise PermissionDeniedError(f"order {order_id} is paid through another payment")
         if order.status != OrderStatus.PENDING_PAYMENT and order.payment_reference == payment_reference:
             return order_read(order)
-        return await _move(
+        moved = await _move(
             session,
             order,
             OrderStatus.PAID,
             actor=None,
             changes={"payment_reference": payment_reference, "stock_held": False},
         )
+        paid_now = True
+        return moved
 
     with tenant_scope(tenant_id):
-        return await db.run(work)
+        result = await db.run(work)
+    if paid_now:
+        record_order_paid(result.currency, result.total_minor)
+    return result
 
 
 async def move_by_system(

@@ -13,7 +13,9 @@ handler. Each round (``run_batch``):
 4. send the bad records to the dead-letter topic (key, value and headers, plus
    ``dlq-reason``, ``dlq-stage``, ``dlq-topic``, ``dlq-partition``, ``dlq-offset``),
    confirmed by the broker: a bad record never blocks its partition;
-5. only then **commit** the next offsets, synchronously.
+5. only then **commit** the next offsets, synchronously; a handler that keeps records'
+   effects in memory for a while (the windows stage) gives a ``CommitPosition`` that caps
+   each partition's commit at its ``safe_offsets``, so a restart reads those records again.
 
 So a crash anywhere before the commit re-reads the batch (the effect may be written
 twice: handlers are idempotent, the sink upserts by event id) and a crash after it
@@ -28,14 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from folio.core.errors import FolioError
+from folio.core.telemetry import traced_consume
 from folio.streaming.envelope import (
     Headers,
     OutgoingRecord,
@@ -44,9 +49,18 @@ from folio.streaming.envelope import (
     decode_record,
 )
 from folio.streaming.event_schemas import EventSchemas, SchemaViolationError
+from folio.streaming.metrics import record_batch, record_handled
 from folio.streaming.producer import DeliveryError, EventProducer
 
-__all__ = ["BatchReport", "RecordHandler", "Rejected", "StreamConsumer", "consumer_config"]
+__all__ = [
+    "BatchReport",
+    "CommitPosition",
+    "RecordHandler",
+    "Rejected",
+    "StreamConsumer",
+    "commit_offsets",
+    "consumer_config",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +76,39 @@ class Rejected:
 
     record: StreamRecord
     reason: str
+
+
+Partition = tuple[str, int]
+"""``(topic, partition)``."""
+
+
+class CommitPosition(Protocol):
+    """A handler whose effect of some records is not durable yet when it returns (held in memory).
+
+    ``safe_offsets`` names, per partition, the first offset whose effect is not durable
+    (or the next offset when all are): the consumer never commits past it, so after a
+    crash those records are read again and their effect rebuilt. It is asked after each
+    batch; a partition it does not name is committed as usual.
+    """
+
+    def safe_offsets(self) -> Mapping[Partition, int]:
+        """Per partition, the offset from which a restart must read again."""
+        ...
+
+
+def commit_offsets(
+    last: Mapping[Partition, int], safe: Mapping[Partition, int], assigned: set[Partition]
+) -> dict[Partition, int]:
+    """The offsets to commit after a batch: one past its ``last`` record, or a lower ``safe`` offset.
+
+    A partition absent from the batch is committed at its ``safe`` offset while it is
+    still ``assigned`` (its windows may have closed meanwhile); never one given away.
+    """
+    positions = {place: offset + 1 for place, offset in last.items()}
+    for place, offset in safe.items():
+        if place in positions or place in assigned:
+            positions[place] = min(positions.get(place, offset), offset)
+    return positions
 
 
 def consumer_config(
@@ -94,6 +141,18 @@ class BatchReport:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Sorted:
+    """One poll's records, decoded: the handler's, the dead letters, and the offsets they span."""
+
+    first: dict[tuple[str, int], int] = field(default_factory=dict)
+    last: dict[tuple[str, int], int] = field(default_factory=dict)
+    good: list[StreamRecord] = field(default_factory=list)
+    bad: list[OutgoingRecord] = field(default_factory=list)
+    by_place: dict[tuple[str, int, int], Message] = field(default_factory=dict)
+    polled: int = 0
+
+
 class StreamConsumer:
     """One member of a consumer group running one stage (see the module docstring)."""
 
@@ -110,7 +169,15 @@ class StreamConsumer:
         dead_letter_topic: str,
         batch_size: int = 200,
         poll_timeout_s: float = 1.0,
+        fill_batch: bool = False,
     ) -> None:
+        """A member of ``config``'s group; connects on its first batch.
+
+        A batch is up to ``batch_size`` records. By default it is what has arrived once
+        the first record has (waiting up to ``poll_timeout_s`` for that one), so a quiet
+        topic's records pass at once; with ``fill_batch`` a poll waits up to
+        ``poll_timeout_s`` for the batch to fill (the lake's files: fewer, larger).
+        """
         self.config = dict(config)
         self.stage = str(config["group.id"])
         self.topics = list(topics)
@@ -119,8 +186,19 @@ class StreamConsumer:
         self.dead_letter_topic = dead_letter_topic
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
+        self.fill_batch = fill_batch
         self._consumer: Consumer | None = None
         self._backoff_s = 0.0
+
+    def _take(self) -> list[Message]:
+        """The next batch (see ``__init__``): blocks up to ``poll_timeout_s``."""
+        consumer = self._client()
+        if self.fill_batch:
+            return list(consumer.consume(self.batch_size, self.poll_timeout_s))
+        first = consumer.poll(self.poll_timeout_s)
+        if first is None:
+            return []
+        return [first, *consumer.consume(self.batch_size - 1, 0)] if self.batch_size > 1 else [first]
 
     def _client(self) -> Consumer:
         if self._consumer is None:
@@ -128,52 +206,26 @@ class StreamConsumer:
             self._consumer.subscribe(self.topics)
         return self._consumer
 
-    async def run_batch(self, handle: RecordHandler) -> BatchReport:
-        """Poll, dead-letter the bad, handle the good, commit: one round (see the module docstring)."""
-        consumer = self._client()
-        messages: list[Message] = await asyncio.to_thread(
-            consumer.consume, self.batch_size, self.poll_timeout_s
-        )
+    async def run_batch(
+        self, handle: RecordHandler, *, position: CommitPosition | None = None
+    ) -> BatchReport:
+        """Poll, dead-letter the bad, handle the good, commit: one round (see the module docstring).
+
+        ``position``, when given, caps the commit (``CommitPosition``).
+        """
+        messages = await asyncio.to_thread(self._take)
         report = BatchReport()
-        first: dict[tuple[str, int], int] = {}
-        last: dict[tuple[str, int], int] = {}
-        good: list[StreamRecord] = []
-        bad: list[OutgoingRecord] = []
-        by_place: dict[tuple[str, int, int], Message] = {}
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's local code
-                    log.warning("stream.consume_error", stage=self.stage, error=str(error))
-                continue
-            topic, partition, offset = (
-                str(message.topic()),
-                int(message.partition() or 0),
-                int(message.offset() or 0),
-            )
-            first.setdefault((topic, partition), offset)
-            last[(topic, partition)] = offset
-            report.polled += 1
-            try:
-                record = decode_record(
-                    topic=topic,
-                    partition=partition,
-                    offset=offset,
-                    key=message.key(),
-                    value=message.value(),
-                    headers=message.headers(),
-                )
-                self.schemas.check(record.family, record.type, record.schema_version, record.payload)
-            except (UndecodableRecordError, SchemaViolationError) as exc:
-                bad.append(self._dead_letter(message, reason=str(exc)))
-            else:
-                good.append(record)
-                by_place[(topic, partition, offset)] = message
+        batch = self._sort(messages)
+        first, last, good, bad, by_place = batch.first, batch.last, batch.good, batch.bad, batch.by_place
+        report.polled = batch.polled
         if not report.polled:
             return report
+        started = time.monotonic()
+        rejected: list[Rejected] = []
         try:
             if good:
-                rejected = await handle(good)
+                with self._traced(good):
+                    rejected = await handle(good)
                 report.handled = len(good) - len(rejected)
                 bad += [
                     self._dead_letter(
@@ -195,9 +247,81 @@ class StreamConsumer:
                 "stream.batch_failed", stage=self.stage, error=report.errors[-1], polled=report.polled
             )
             await asyncio.to_thread(self._rewind, first)
+            self._count_retried(messages)
             return report
-        report.committed = await asyncio.to_thread(self._commit, last)
+        safe = position.safe_offsets() if position is not None else {}
+        positions = commit_offsets(last, safe, self.assigned() if safe else set())
+        report.committed = await asyncio.to_thread(self._commit, positions)
+        self._count_done(good, rejected, bad, time.monotonic() - started)
         return report
+
+    def _sort(self, messages: list[Message]) -> _Sorted:
+        """Decode and check each polled record: the good ones, the bad ones (as dead letters), the offsets."""
+        batch = _Sorted()
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's local code
+                    log.warning("stream.consume_error", stage=self.stage, error=str(error))
+                continue
+            topic, partition, offset = (
+                str(message.topic()),
+                int(message.partition() or 0),
+                int(message.offset() or 0),
+            )
+            batch.first.setdefault((topic, partition), offset)
+            batch.last[(topic, partition)] = offset
+            batch.polled += 1
+            try:
+                record = decode_record(
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    key=message.key(),
+                    value=message.value(),
+                    headers=message.headers(),
+                )
+                self.schemas.check(record.family, record.type, record.schema_version, record.payload)
+            except (UndecodableRecordError, SchemaViolationError) as exc:
+                batch.bad.append(self._dead_letter(message, reason=str(exc)))
+            else:
+                batch.good.append(record)
+                batch.by_place[(topic, partition, offset)] = message
+        return batch
+
+    def _count_done(
+        self, good: list[StreamRecord], rejected: list[Rejected], bad: list[OutgoingRecord], seconds: float
+    ) -> None:
+        """Count a committed batch: its handled records (with their age), its dead letters, its time."""
+        set_aside = {(item.record.topic, item.record.partition, item.record.offset) for item in rejected}
+        for record in good:
+            if (record.topic, record.partition, record.offset) not in set_aside:
+                record_handled(self.stage, record.topic, record.occurred_at)
+        now = dt.datetime.now(dt.UTC)
+        for item in bad:
+            record_handled(self.stage, _header(item, "dlq-topic"), now, outcome="dead_lettered")
+        record_batch(self.stage, seconds)
+
+    def _count_retried(self, messages: list[Message]) -> None:
+        """Count a failed batch's records as retried (they are read again)."""
+        now = dt.datetime.now(dt.UTC)
+        for message in messages:
+            if message.error() is None:
+                record_handled(self.stage, str(message.topic()), now, outcome="retried")
+
+    def _traced(self, records: list[StreamRecord]) -> contextlib.AbstractContextManager[object]:
+        """The batch's span, below the first traced record's producer; each other trace gets a receive span.
+
+        A batch none of whose records is traced starts no trace.
+        """
+        parents = list(dict.fromkeys(record.traceparent for record in records if record.traceparent))
+        if not parents:
+            return contextlib.nullcontext()
+        attributes = {"messaging.system": "kafka", "messaging.consumer.group.name": self.stage}
+        for other in parents[1:]:
+            with traced_consume(f"{self.stage} receive", other, attributes=attributes):
+                pass
+        return traced_consume(f"{self.stage} process", parents[0], attributes=attributes)
 
     def _dead_letter(self, message: Message, *, reason: str) -> OutgoingRecord:
         original = message.headers() or []
@@ -225,9 +349,9 @@ class StreamConsumer:
             with contextlib.suppress(KafkaException):  # revoked meanwhile: its new owner reads it
                 consumer.seek(TopicPartition(topic, partition, offset))
 
-    def _commit(self, last: dict[tuple[str, int], int]) -> bool:
+    def _commit(self, positions: dict[Partition, int]) -> bool:
         offsets = [
-            TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()
+            TopicPartition(topic, partition, offset) for (topic, partition), offset in positions.items()
         ]
         try:
             self._client().commit(offsets=offsets, asynchronous=False)
@@ -236,11 +360,13 @@ class StreamConsumer:
             return False
         return True
 
-    async def run(self, handle: RecordHandler, *, stop: asyncio.Event) -> None:
+    async def run(
+        self, handle: RecordHandler, *, stop: asyncio.Event, position: CommitPosition | None = None
+    ) -> None:
         """Run rounds until ``stop`` is set, backing off while a batch keeps failing; then leave the group."""
         try:
             while not stop.is_set():
-                report = await self.run_batch(handle)
+                report = await self.run_batch(handle, position=position)
                 if report.errors:
                     self._backoff_s = min(max(self._backoff_s * 2, self.MIN_BACKOFF_S), self.MAX_BACKOFF_S)
                     with contextlib.suppress(TimeoutError):
@@ -263,6 +389,10 @@ class StreamConsumer:
             await asyncio.to_thread(consumer.close)
 
 
+def _header(record: OutgoingRecord, name: str) -> str:
+    value = next((value for key, value in record.headers if key == name), b"")
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
 def _reason(record: OutgoingRecord) -> str:
-    reason = next((value for name, value in record.headers if name == "dlq-reason"), b"")
-    return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+    return _header(record, "dlq-reason")

@@ -13,6 +13,7 @@ puts every event of one aggregate in one partition, in order. Its **headers**:
 ``occurred-at``     when the event was published (ISO 8601, UTC): the event time
 ``correlation-id``  the request that caused it, when known
 ``trace-id``        its trace, when known
+``traceparent``     W3C trace context of the span that produced it (``folio.core.telemetry``)
 ==================  ======================================================
 """
 
@@ -34,6 +35,7 @@ __all__ = [
     "UndecodableRecordError",
     "aggregate_key",
     "decode_record",
+    "envelope_headers",
     "outgoing_from_event",
 ]
 
@@ -73,10 +75,12 @@ class StreamRecord:
     topic: str
     partition: int
     offset: int
+    traceparent: str | None = None
+    """The producing span's W3C trace context: a stage's span (and the records it derives) continue it."""
 
     def headers(self) -> Headers:
         """The envelope's headers, as a stage passes them on to the records it derives."""
-        return _headers(
+        return envelope_headers(
             event_id=self.event_id,
             family=self.family,
             event_type=self.type,
@@ -85,6 +89,7 @@ class StreamRecord:
             occurred_at=self.occurred_at,
             correlation_id=self.correlation_id,
             trace_id=self.trace_id,
+            traceparent=self.traceparent,
         )
 
 
@@ -93,7 +98,7 @@ def aggregate_key(tenant_id: uuid.UUID | None, aggregate: str) -> str:
     return f"{tenant_id or '-'}:{aggregate}"
 
 
-def _headers(
+def envelope_headers(
     *,
     event_id: str,
     family: str,
@@ -103,8 +108,15 @@ def _headers(
     occurred_at: dt.datetime,
     correlation_id: str | None,
     trace_id: str | None,
+    traceparent: str | None = None,
 ) -> Headers:
-    optional = {"tenant-id": tenant_id, "correlation-id": correlation_id, "trace-id": trace_id}
+    """An envelope's Kafka headers: id, type, version, family, time; shop, correlation, trace if known."""
+    optional = {
+        "tenant-id": tenant_id,
+        "correlation-id": correlation_id,
+        "trace-id": trace_id,
+        "traceparent": traceparent,
+    }
     return [
         ("event-id", event_id.encode()),
         ("event-type", event_type.encode()),
@@ -122,7 +134,7 @@ def outgoing_from_event(event: ClaimedEvent, *, topic: str) -> OutgoingRecord:
         topic=topic,
         key=aggregate_key(event.tenant_id, event.key or str(event.id)),
         value=json.dumps(event.payload, separators=(",", ":")).encode(),
-        headers=_headers(
+        headers=envelope_headers(
             event_id=event_id,
             family=event.topic,
             event_type=event.type,
@@ -131,6 +143,7 @@ def outgoing_from_event(event: ClaimedEvent, *, topic: str) -> OutgoingRecord:
             occurred_at=event.created_at,
             correlation_id=event.correlation_id,
             trace_id=event.trace_id,
+            traceparent=event.traceparent,
         ),
         event_id=event_id,
     )
@@ -187,4 +200,5 @@ def decode_record(
         topic=topic,
         partition=partition,
         offset=offset,
+        traceparent=header("traceparent", required=False),
     )

@@ -20,6 +20,7 @@ aborted atomically, for a broker that honours ``isolation.level=read_committed``
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from folio.streaming.envelope import OutgoingRecord
+from folio.core.telemetry import TRACEPARENT, Span, mark_error, start_publish_span
+from folio.streaming.envelope import Headers, OutgoingRecord
 
 __all__ = ["DeliveryError", "EventProducer", "ensure_topics", "producer_config"]
 
@@ -94,6 +96,7 @@ class EventProducer:
         ]
         if not records:
             return outcomes
+        records, spans = _traced(records)
         producer = self._client()
 
         def report(index: int) -> Any:
@@ -125,6 +128,11 @@ class EventProducer:
             producer.flush(self.delivery_timeout_s + 5.0)
 
         await asyncio.to_thread(produce_all)
+        for span, outcome in zip(spans, outcomes, strict=True):
+            if span is not None:
+                if outcome is not None:
+                    mark_error(span, str(outcome))
+                span.end()
         if any(outcome is not None for outcome in outcomes):
             await self.close()  # a fresh producer id after an outage (see the module docstring)
         return outcomes
@@ -166,6 +174,30 @@ class EventProducer:
         producer, self._producer = self._producer, None
         if producer is not None:
             await asyncio.to_thread(producer.flush, 1.0)
+
+
+def _traced(records: Sequence[OutgoingRecord]) -> tuple[list[OutgoingRecord], list[Span | None]]:
+    """Each record that continues a trace with a publish span of its own, its ``traceparent`` naming it.
+
+    A record without one (a dead letter of an untraced record) starts no trace.
+    """
+    traced: list[OutgoingRecord] = []
+    spans: list[Span | None] = []
+    for record in records:
+        if not any(name == TRACEPARENT for name, _ in record.headers):
+            traced.append(record)
+            spans.append(None)
+            continue
+        span, carried = start_publish_span(
+            f"{record.topic} publish",
+            parent=record.headers,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic},
+        )
+        headers: Headers = [(name, value) for name, value in record.headers if name not in carried]
+        headers += [(name, value.encode()) for name, value in carried.items()]
+        traced.append(dataclasses.replace(record, headers=headers))
+        spans.append(span)
+    return traced, spans
 
 
 async def ensure_topics(bootstrap_servers: str, names: Sequence[str], *, partitions: int) -> list[str]:

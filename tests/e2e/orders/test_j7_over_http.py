@@ -1,21 +1,24 @@
-"""J7 on a whole `folio up`, over the API and in Chromium: a customer buys a book, pays, staff ship it.
+"""J7 and J10 on a whole `folio up`: a customer buys a book and staff ship it; the analyst asks about it.
 
 Every hop is the real one: the gateway's /api/v1 reaches the orders gRPC service
 (which asks users), checkout opens a Checkout Session with the official stripe
 library on Folio's payments (/stripe), the customer pays on the hosted page, the
 payment's event goes outbox -> relay -> RabbitMQ -> the webhook worker -> the orders'
 payment-events route, which verifies its Stripe signature and marks the order paid.
-Both tests share one `folio up`; the browser's runs last (Playwright's sync API holds
-an event loop in the test's thread while it is open).
+J10 follows a sale into the lake (Kafka, the `streams` process's lake stage) and runs
+the daily flow (Prefect, its own environment) over it. The tests share the suite's one
+whole `folio up` (``folio_platform``); the browser's runs last (Playwright's sync API
+holds an event loop in the test's thread while it is open).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,66 +29,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.core.db import Database
-from folio.core.settings import Settings
 from folio.streaming.api import AnalyticsOrderEvent
 from tests.e2e.entrypoints.web.test_search_page import run_async
-from tests.support.folio_up import FolioUp, running_folio_up
-from tests.support.gateway_server import FAST_ARGON2_ENV
-from tests.support.identity import Session, add_member_and_login, register_and_login
+from tests.support.folio_up import FolioUp
+from tests.support.identity import Session, add_member_and_login
+from tests.support.journeys import PAID_WITHIN_S, TITLE, buy_and_pay, log_tail, shop_with_a_cart
 
 pytestmark = pytest.mark.e2e
 
-PAID_WITHIN_S = 90.0
-"""How long the payment's webhook may take to travel (the worker starts with the platform)."""
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def _log_tail(home: Path, process: str) -> str:
-    """The end of one `folio up` process's log: what a failed wait needs to be understood."""
-    log = home / ".folio" / "logs" / f"{process}.jsonl"
-    return log.read_text(encoding="utf-8")[-4000:] if log.exists() else f"(no {log})"
-
-
-@pytest.fixture(scope="module")
-def up(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FolioUp]:
-    """One `folio up` for the module's journeys, on the suite's servers."""
-    env = {"FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute()), **FAST_ARGON2_ENV}
-    home = tmp_path_factory.mktemp("j7")
-    with running_folio_up(home, env=env) as running:
-        yield running
-
-
-async def _shop_with_a_cart(http: httpx.AsyncClient) -> tuple[Session, Session, str]:
-    """A new shop's owner, a customer with one copy of a listing (two in stock) in the cart, its id."""
-    owner = await register_and_login(http)
-    customer = await add_member_and_login(http, owner, "customer")
-    work = await http.post(
-        "/api/v1/catalog/works", json={"title": "Seitsemän veljestä"}, headers=owner.headers
-    )
-    assert work.status_code == 201, work.text
-    listing = await http.post(
-        "/api/v1/catalog/listings",
-        json={"work_id": work.json()["id"], "price_cents": 1490, "currency": "EUR", "stock": 2},
-        headers=owner.headers,
-    )
-    assert listing.status_code == 201, listing.text
-    listing_id: str = listing.json()["id"]
-    cart = await http.put(f"/api/v1/cart/items/{listing_id}", json={"quantity": 1}, headers=customer.headers)
-    assert cart.status_code == 200, cart.text
-    return owner, customer, listing_id
-
-
-async def _wait_for_status(
-    http: httpx.AsyncClient, order_url: str, headers: dict[str, str], status: str
-) -> dict[str, Any]:
-    """The order once it reaches ``status``, or as it is when ``PAID_WITHIN_S`` runs out."""
-    deadline = time.monotonic() + PAID_WITHIN_S
-    while True:
-        order: dict[str, Any] = (await http.get(order_url, headers=headers)).json()
-        if order["status"] == status or time.monotonic() > deadline:
-            return order
-        await asyncio.sleep(1.0)  # the API's per-member rate limit is 100 a minute
+@pytest.fixture
+def up(folio_platform: FolioUp) -> FolioUp:
+    """The suite's one whole `folio up` (``tests/e2e/conftest.py``), shared with the other journeys."""
+    return folio_platform
 
 
 async def _analytics_events(db: Database, order_id: str) -> list[str]:
@@ -109,39 +65,8 @@ async def _analytics_events(db: Database, order_id: str) -> list[str]:
 async def test_a_customer_buys_a_book_and_the_shop_ships_it(up: FolioUp, pg_database: Database) -> None:
     """Cart, idempotent checkout, 4242 on the hosted page, paid by the signed webhook, then shipped."""
     async with httpx.AsyncClient(base_url=up.url, timeout=30) as http:
-        owner, customer, listing_id = await _shop_with_a_cart(http)
-        key = {"Idempotency-Key": str(uuid.uuid4()), **customer.headers}
-        placed = await http.post("/api/v1/orders", headers=key)
-        assert placed.status_code == 201, placed.text
-        order = placed.json()
-        assert (order["status"], order["total_minor"]) == ("pending_payment", 1490)
-        assert order["payment_url"] is not None, order
-        assert (await http.post("/api/v1/orders", headers=key)).json()["id"] == order[
-            "id"
-        ]  # a retry: one order
-
-        async with httpx.AsyncClient(timeout=30) as browser:
-            page = await browser.get(order["payment_url"])
-            assert page.status_code == 200, page.text
-            token = _CSRF.search(page.text)
-            assert token is not None, page.text
-            paid_page = await browser.post(
-                order["payment_url"],
-                data={
-                    "csrf_token": token.group(1),
-                    "email": "",
-                    "number": "4242 4242 4242 4242",
-                    "expiry": "12 / 34",
-                    "cvc": "123",
-                },
-            )
-            assert paid_page.status_code == 303, paid_page.text
-
+        owner, _, listing_id, order = await buy_and_pay(http, up)
         order_url = f"/api/v1/orders/{order['id']}"
-        paid = await _wait_for_status(http, order_url, customer.headers, "paid")
-        assert paid["status"] == "paid", f"{paid}\n{up.output[-2000:]}\n{_log_tail(up.home, 'worker-1')}"
-        assert paid["payment_reference"] == order["payment_reference"]
-
         for move, status in (("pack", "packed"), ("ship", "shipped"), ("deliver", "delivered")):
             moved = await http.post(f"{order_url}/{move}", headers=owner.headers)
             assert (moved.status_code, moved.json()["status"]) == (200, status), moved.text
@@ -152,7 +77,54 @@ async def test_a_customer_buys_a_book_and_the_shop_ships_it(up: FolioUp, pg_data
         assert stock == 1
         # The paid order's events reached the analytics table through Kafka (the `streams` process).
         events = await _analytics_events(pg_database, order["id"])
-        assert {"OrderPlaced", "OrderPaid"} <= set(events), f"{events}\n{_log_tail(up.home, 'streams')}"
+        assert {"OrderPlaced", "OrderPaid"} <= set(events), f"{events}\n{log_tail(up.home, 'streams')}"
+
+
+def _lake_rows(up: FolioUp, columns: str, source: str, shop: uuid.UUID) -> list[dict[str, Any]]:
+    """``folio lake query --output json`` (JSON Lines): ``columns`` of one shop's rows of a table or view."""
+    sql = f"SELECT {columns} FROM {source} WHERE shop_id = '{shop}' ORDER BY ALL"  # noqa: S608 - the test's own names
+    done = up.folio("lake", "query", "--output", "json", sql)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+async def test_the_analyst_asks_about_the_day_in_the_lake(up: FolioUp) -> None:
+    """J10: a sale and an abandoned cart reach the lake through Kafka; the daily flow's aggregates answer."""
+    async with httpx.AsyncClient(base_url=up.url, timeout=30) as http:
+        owner, _, listing_id, order = await buy_and_pay(http, up)
+        browser = await add_member_and_login(http, owner, "customer")
+        cart = await http.put(
+            f"/api/v1/cart/items/{listing_id}", json={"quantity": 1}, headers=browser.headers
+        )
+        assert cart.status_code == 200, cart.text
+    shop = owner.tenant_id
+
+    deadline = time.monotonic() + PAID_WITHIN_S
+    landed: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:  # the streams process's lake stage writes every few seconds
+        landed = _lake_rows(up, "event_type, order_id", "order_events", shop)
+        if len(landed) >= 4:  # two carts, placed, paid
+            break
+        await asyncio.sleep(2.0)
+    assert sorted(row["event_type"] for row in landed) == [
+        "CartItemAdded",
+        "CartItemAdded",
+        "OrderPaid",
+        "OrderPlaced",
+    ], f"{landed}\n{log_tail(up.home, 'streams')}"
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    flow = up.folio("flows", "run", "--date", today, "--shop", str(shop), "--json", timeout=300)
+    assert flow.returncode == 0, flow.stdout[-2000:] + flow.stderr[-3000:]
+    assert json.loads(flow.stdout.splitlines()[-1])["state"] == "Completed"
+
+    sales = _lake_rows(up, "orders_paid, revenue_minor, currency", "shop_daily_sales", shop)
+    assert sales == [{"orders_paid": 1, "revenue_minor": 1490, "currency": "EUR"}]
+    funnel = _lake_rows(up, "carts, placed, paid", "shop_daily_funnel", shop)
+    assert funnel == [{"carts": 2, "placed": 1, "paid": 1}]
+    best = _lake_rows(up, "title, units", "best_sellers", shop)
+    assert best == [{"title": TITLE, "units": 1}]
+    assert order["id"] in {row["order_id"] for row in landed}
 
 
 def _badge_once_reloaded(page: Page, status: str) -> str:
@@ -170,7 +142,7 @@ def test_a_customer_buys_a_book_in_the_browser(up: FolioUp, chromium: Browser, a
 
     async def stock() -> tuple[Session, Session, str]:
         async with httpx.AsyncClient(base_url=up.url, timeout=30) as http:
-            return await _shop_with_a_cart(http)
+            return await shop_with_a_cart(http)
 
     _, customer, _ = run_async(stock)
     context = chromium.new_context(base_url=up.url, viewport={"width": 1280, "height": 900})
@@ -203,6 +175,6 @@ def test_a_customer_buys_a_book_in_the_browser(up: FolioUp, chromium: Browser, a
 
         paid = _badge_once_reloaded(page, "Paid")
         page.screenshot(path=str(artifacts / "j7-browser-paid.png"), full_page=True)
-        assert paid == "Paid", f"{up.output[-2000:]}\n{_log_tail(up.home, 'worker-1')}"
+        assert paid == "Paid", f"{up.output[-2000:]}\n{log_tail(up.home, 'worker-1')}"
     finally:
         context.close()

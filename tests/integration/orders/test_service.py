@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,12 @@ from tests.integration.orders.conftest import Shop, new_listing, new_shop
 from tests.support.identity import create_member
 
 pytestmark = pytest.mark.integration
+
+PLACED_PAID_REVENUE = (
+    "folio_orders_placed_total",
+    "folio_orders_paid_total",
+    "folio_orders_revenue_minor_units_total",
+)
 
 
 async def stock_of(db: Database, shop: Shop, listing_id: uuid.UUID) -> int:
@@ -97,6 +104,33 @@ async def test_the_cart_prices_lines_from_the_listings_now(any_database: Databas
         await set_cart_item(any_database, principal=other.customer, listing_id=lear.id, quantity=1)
 
 
+async def test_a_listing_new_to_a_cart_is_published_for_the_funnel(
+    any_database: Database, shop: Shop
+) -> None:
+    """``CartItemAdded`` when a listing enters a cart; a new quantity or its removal publishes nothing."""
+    listing = await new_listing(any_database, shop)
+    await set_cart_item(any_database, principal=shop.customer, listing_id=listing.id, quantity=1)
+    await set_cart_item(any_database, principal=shop.customer, listing_id=listing.id, quantity=3)
+    await set_cart_item(any_database, principal=shop.customer, listing_id=listing.id, quantity=0)
+
+    async def work(session: AsyncSession) -> list[tuple[str, dict[str, object]]]:
+        rows = await session.execute(
+            select(OutboxEvent.type, OutboxEvent.payload).where(
+                OutboxEvent.topic == "carts", OutboxEvent.tenant_id == shop.tenant_id
+            )
+        )
+        return [(kind, payload) for kind, payload in rows]
+
+    [(kind, payload)] = await any_database.run(work)
+    assert kind == "CartItemAdded"
+    assert payload == {
+        "customer_id": str(shop.customer.actor_id),
+        "listing_id": str(listing.id),
+        "work_id": str(listing.work_id),
+        "quantity": 1,
+    }
+
+
 async def test_checkout_freezes_prices_holds_stock_and_publishes(
     any_database: Database, shop: Shop, settings: Settings
 ) -> None:
@@ -122,6 +156,27 @@ async def test_checkout_freezes_prices_holds_stock_and_publishes(
     again = await place_order(any_database, principal=shop.customer, idempotency_key="checkout-1")
     assert (again.id, again.total_minor) == (order.id, 2500)  # replayed, not re-priced, no new stock taken
     assert await stock_of(any_database, shop, listing.id) == 3
+
+
+def _counted(metric: str, currency: str) -> float:
+    """The process's business counter ``metric`` for ``currency`` (0 before its first count)."""
+    return REGISTRY.get_sample_value(metric, {"currency": currency}) or 0.0
+
+
+async def test_business_metrics_count_each_order_once(any_database: Database, shop: Shop) -> None:
+    """Placed and paid orders and revenue are counted once each: a replayed key or payment adds nothing."""
+    listing = await new_listing(any_database, shop, price=700, currency="CHF")
+    before = [_counted(name, "CHF") for name in PLACED_PAID_REVENUE]
+    await set_cart_item(any_database, principal=shop.customer, listing_id=listing.id, quantity=3)
+    order = await place_order(any_database, principal=shop.customer, idempotency_key="metrics-1")
+    await place_order(any_database, principal=shop.customer, idempotency_key="metrics-1")
+    for _ in range(2):
+        await confirm_payment(
+            any_database, tenant_id=shop.tenant_id, order_id=order.id, payment_reference="cs_test_metrics"
+        )
+
+    after = [_counted(name, "CHF") for name in PLACED_PAID_REVENUE]
+    assert [now - then for now, then in zip(after, before, strict=True)] == [1.0, 1.0, 2100.0]
 
 
 async def test_checkout_refuses_what_it_cannot_sell(any_database: Database, shop: Shop) -> None:

@@ -14,15 +14,17 @@ from tests.support.imports import loaded_by
 
 pytestmark = pytest.mark.unit
 
-USED_ON_DEMAND = ("pandas", "numpy", "rdata", "xarray", "fpdf")
-"""Loaded by the one task that needs them: importing an Austen data set, writing a PDF."""
+USED_ON_DEMAND = ("pandas", "numpy", "rdata", "xarray", "fpdf", "pyarrow", "duckdb", "deltalake")
+"""Loaded by the one task that needs them: importing an Austen data set, writing a PDF, reading the lake."""
 
 PROCESSES = {
     "folio.entrypoints.gateway.__main__": USED_ON_DEMAND,
     "folio.entrypoints.grpc.__main__": (*USED_ON_DEMAND, "flask"),
     "folio.entrypoints.worker.__main__": (*USED_ON_DEMAND, "flask"),
-    # `folio up` itself and `folio search sync`, which wires the platform after this import.
-    "folio.entrypoints.cli": (*USED_ON_DEMAND, "flask"),
+    "folio.entrypoints.streams.__main__": (*USED_ON_DEMAND, "flask"),
+    # `folio up` itself, `folio search sync` and `folio inbox watch` (whose watchdog observer
+    # starts with the watch), which wire the platform after this import.
+    "folio.entrypoints.cli": (*USED_ON_DEMAND, "flask", "watchdog"),
 }
 
 

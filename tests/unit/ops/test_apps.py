@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -36,7 +37,30 @@ def test_supervised_processes_log_to_their_file_only(settings: Settings) -> None
 
 def test_lite_mode_has_no_search_worker(settings: Settings) -> None:
     """Lite mode has no search engine, so nothing to keep in sync; the gRPC services run all the same."""
-    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway", "users", "orders"]
+    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == [
+        "gateway",
+        "users",
+        "orders",
+        "traces",
+    ]
+
+
+def test_every_process_traces_to_the_receiver_folio_up_runs_but_the_receiver(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telemetry is on under `folio up`, exporting to `folio traces collect`, which never traces itself."""
+    monkeypatch.delenv("FOLIO_TELEMETRY_ENABLED", raising=False)
+    monkeypatch.delenv("FOLIO_TELEMETRY_ENDPOINT", raising=False)
+    specs = {spec.name: spec for spec in folio_processes(settings, {})}
+    receiver = specs["traces"]
+    assert list(receiver.argv[1:]) == ["-m", "folio", "traces", "collect"]
+    assert receiver.ports == {"traces.port": settings.traces.port}
+    assert receiver.env["FOLIO_TELEMETRY_ENABLED"] == "false"
+    for name in ("gateway", "users", "orders", "search-sync", "worker-1", "streams"):
+        assert specs[name].env["FOLIO_TELEMETRY_ENABLED"] == "true", name
+        assert specs[name].env["FOLIO_TELEMETRY_ENDPOINT"] == f"http://127.0.0.1:{settings.traces.port}"
+    monkeypatch.setenv("FOLIO_TELEMETRY_ENABLED", "false")  # the person's choice stands
+    assert "FOLIO_TELEMETRY_ENABLED" not in folio_processes(settings, {})[0].env
 
 
 def test_the_grpc_services_run_as_their_own_processes_on_their_ports(settings: Settings) -> None:
@@ -86,7 +110,7 @@ def test_a_companion_app_joins_through_its_declared_process_spec(
     _install_companion(tmp_path, "tracker_app", COMPANION)
     monkeypatch.syspath_prepend(str(tmp_path))
     specs = folio_processes(settings, {"FOLIO_X": "1"}, lite=True)
-    assert [spec.name for spec in specs] == ["gateway", "users", "orders", "tracker"]
+    assert [spec.name for spec in specs] == ["gateway", "users", "orders", "traces", "tracker"]
     assert specs[-1].env["FOLIO_X"] == "1"
     assert specs[0].argv[1:] == ["-m", "folio.entrypoints.gateway"]  # Folio's own gateway kept its name
 
@@ -97,4 +121,25 @@ def test_a_broken_companion_does_not_stop_the_platform(
     """A companion whose declaration fails to import is skipped; Folio's processes still run."""
     _install_companion(tmp_path, "broken_tracker_app", "raise ImportError('missing dependency')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == ["gateway", "users", "orders"]
+    assert [spec.name for spec in folio_processes(settings, {}, lite=True)] == [
+        "gateway",
+        "users",
+        "orders",
+        "traces",
+    ]
+
+
+def test_prometheus_scrapes_the_inbox_once_it_is_ready(settings: Settings, tmp_path: Path) -> None:
+    """Once ready, a file-discovery target ``inbox`` names its metrics port."""
+    services = settings.services.model_copy(update={"data_dir": tmp_path})
+    settings = settings.model_copy(update={"services": services})
+    inbox = next(spec for spec in folio_processes(settings, {}) if spec.name == "inbox")
+    assert inbox.after_ready is not None
+
+    inbox.after_ready()
+
+    [target] = (tmp_path / "prometheus" / "targets").glob("*.json")
+    assert target.name == "inbox.json"
+    [group] = json.loads(target.read_text())
+    assert group["targets"] == [f"{settings.inbox.metrics_host}:{settings.inbox.metrics_port}"]
+    assert group["labels"]["service"] == "inbox"

@@ -22,6 +22,7 @@ from folio.core.logging.sampling import EventSampler
 from folio.core.logging.shipping import SearchLogShipper
 from folio.core.settings.logging import LoggingSettings
 from folio.core.settings.services import SearchSettings
+from folio.core.telemetry import add_trace_id
 
 _FOLIO_HANDLER = "folio"
 
@@ -84,6 +85,7 @@ def configure_logging(
     sampler = EventSampler(settings.sampling)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         _service_adder(service),

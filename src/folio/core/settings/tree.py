@@ -27,10 +27,13 @@ from folio.core.settings.cache import CacheSettings
 from folio.core.settings.database import DatabaseSettings
 from folio.core.settings.fields import INSECURE_DEFAULT, has_marker, setting
 from folio.core.settings.gateway import GatewaySettings
+from folio.core.settings.graphql import GraphQLSettings
 from folio.core.settings.grpc import GrpcSettings
 from folio.core.settings.logging import LoggingSettings
 from folio.core.settings.security import SecuritySettings
 from folio.core.settings.services import ServicesSettings
+from folio.core.settings.telemetry import TelemetrySettings
+from folio.flows.settings import FlowsSettings
 from folio.identity.settings import IdentitySettings
 from folio.inbox.settings import InboxSettings
 from folio.lake.settings import LakeSettings
@@ -40,6 +43,7 @@ from folio.messaging.settings import MessagingSettings
 from folio.orders.settings import OrdersSettings
 from folio.payments.settings import PaymentsSettings
 from folio.streaming.settings import StreamingSettings
+from folio.traces.settings import TracesSettings
 from folio.usage.settings import TenancySettings
 
 Profile = Literal["dev", "test", "prod"]
@@ -57,6 +61,7 @@ class Settings(FolioSettingsBase):
     home: Path = setting(Path(".folio"), description="Folio's working folder (data, logs, state).")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
@@ -66,6 +71,7 @@ class Settings(FolioSettingsBase):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     services: ServicesSettings = Field(default_factory=ServicesSettings)
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+    graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     locks: LockSettings = Field(default_factory=LockSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
@@ -73,6 +79,8 @@ class Settings(FolioSettingsBase):
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    flows: FlowsSettings = Field(default_factory=FlowsSettings)
+    traces: TracesSettings = Field(default_factory=TracesSettings)
 
     @model_validator(mode="after")
     def _prod_refuses_insecure_defaults(self) -> Self:

@@ -29,6 +29,7 @@ from folio.entrypoints.cli.plugins import completion_command, load_plugins, plug
 from folio.entrypoints.cli.services import process_failure, services_group
 from folio.entrypoints.cli.up import up_command
 from folio.entrypoints.worker.registrars import REGISTRARS
+from folio.flows.cli import flows_group
 from folio.identity.cli import list_tenants_command, resolve_shop
 from folio.inbox.cli import inbox_group
 from folio.lake.cli import lake_group
@@ -39,6 +40,7 @@ from folio.payments.cli import payments_group
 from folio.pdfindex.cli import pdf_group
 from folio.search.cli import search_group
 from folio.textanalysis.cli import text_group
+from folio.traces.cli import traces_group
 from folio.usage.cli import quota_group, usage_command
 
 if TYPE_CHECKING:
@@ -147,6 +149,8 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
         payments_group,
         lake_group,
         inbox_group,
+        flows_group,
+        traces_group,
     ):
         cli.add_command(group)
     load_plugins(cli)

@@ -13,6 +13,7 @@ import uvicorn
 
 from folio.core.logging import configure_logging
 from folio.core.settings import SettingsReloader, active_config_file, load_settings
+from folio.core.telemetry import instrument_fastapi, shutdown_telemetry, start_telemetry
 from folio.entrypoints.gateway.app import create_app
 
 
@@ -20,14 +21,17 @@ def main() -> None:
     """Load settings, configure logging and serve until SIGTERM."""
     settings = load_settings()
     runtime = configure_logging(settings.logging, service="gateway", search=settings.services.search)
+    start_telemetry(settings.telemetry, service="gateway", libraries=("redis", "httpx"))
     reloader = SettingsReloader(settings, functools.partial(load_settings))
     reloader.subscribe(lambda _settings, _paths: runtime.apply_levels())
     reloader.install_sighup()
     config_file = active_config_file()
     if config_file is not None:
         reloader.watch(config_file)
+    app = create_app(settings)
+    instrument_fastapi(app)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.gateway.host,
         port=settings.gateway.port,
         log_config=None,
@@ -40,6 +44,7 @@ def main() -> None:
         uvicorn.Server(config).run()
     finally:
         reloader.stop()
+        shutdown_telemetry()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from folio.catalog.http import v2_router as catalog_v2_router
 from folio.core.settings import Settings, load_settings
 from folio.entrypoints.gateway.api_docs import install_api_docs
 from folio.entrypoints.gateway.body_limit import BodyLimitMiddleware
-from folio.entrypoints.gateway.health import Liveness
+from folio.entrypoints.gateway.graphql import graphql_routes
+from folio.entrypoints.gateway.health import Liveness, add_service_checks
 from folio.entrypoints.gateway.health import router as health_router
 from folio.entrypoints.gateway.limits import enforce_api_limits, usage_flusher
 from folio.entrypoints.gateway.middleware import (
@@ -36,6 +37,8 @@ from folio.entrypoints.gateway.problems import install_problem_handlers
 from folio.entrypoints.web import mount_web_app
 from folio.httpkit.body_limits import api_body_limits
 from folio.identity.http import account_router, auth_router
+from folio.live.api import serving_live
+from folio.live.http import router as live_router
 from folio.orders.http import OPENAPI_TAGS as ORDERS_OPENAPI_TAGS
 from folio.orders.http import payment_events_router
 from folio.orders.http import router as orders_router
@@ -85,7 +88,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.platform = wired = platform or build_platform(settings)
+        app.state.platform = wired = platform or add_service_checks(build_platform(settings))
         breakers = DatabaseBreakerCollector(wired.database)
         app.state.metrics.registry.register(breakers)
         try:
@@ -98,7 +101,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                     wired.database,
                     interval_s=wired.settings.tenancy.usage_flush_interval_s,
                 ),
+                serving_live(wired.settings, registry=app.state.metrics.registry) as live_hub,
             ):
+                app.state.live_hub = live_hub  # the live routes' fan-out (folio.live.http)
                 with startup_heap_frozen():
                     yield
         finally:
@@ -152,6 +157,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(payment_events_router, prefix="/api/v1")
     app.include_router(orders_router, prefix="/api/v1", dependencies=limited)
     app.include_router(payments_keys_router, prefix="/api/v1", dependencies=limited)
+    # The same authentication, rate limits and quota as /api (docs/graphql.md).
+    app.include_router(graphql_routes(settings.graphql, limits=limited))
+    # Long-lived streams: authenticated once when they open (a token in the subprotocol or
+    # the query string, which the API's limiter does not read), not metered per message.
+    app.include_router(live_router, prefix="/api/v1")
     # Stripe's wire format, for the official `stripe` library: its own key auth and errors.
     app.include_router(stripe_router, prefix="/stripe")
     if docs:

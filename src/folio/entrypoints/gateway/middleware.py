@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from folio.core.db import Database, read_your_writes_scope
+from folio.core.exemplars import observe
 from folio.core.logging.context import accept_correlation_id, request_context, trace_id_from
 from folio.core.resilience import BreakerState
 from folio.entrypoints.gateway.problems import problem_response, unhandled_problem
@@ -73,7 +74,7 @@ class HttpMetrics:
         timed = self._timed.get((method, route))
         if timed is None:
             timed = self._timed[method, route] = self.latency.labels(method, route)
-        timed.observe(seconds)
+        observe(timed, seconds)  # with the trace id as its bucket's exemplar
 
 
 _BREAKER_LEVEL = {BreakerState.CLOSED: 0.0, BreakerState.HALF_OPEN: 1.0, BreakerState.OPEN: 2.0}

@@ -7,6 +7,7 @@ import sys
 
 from folio.core.logging import configure_logging, shutdown_logging
 from folio.core.settings import load_settings
+from folio.core.telemetry import shutdown_telemetry, start_telemetry
 from folio.entrypoints.grpc import SERVICES, serve
 from folio.ops.services.prometheus import register_scrape_target, unregister_scrape_target
 
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = load_settings()
     configure_logging(settings.logging, service=name, search=settings.services.search)
+    start_telemetry(settings.telemetry, service=name, libraries=("redis", "httpx"))
     endpoint = settings.grpc.users if name == "users" else settings.grpc.orders
     # Named after the port too: with the mesh on, two orders servers register side by side.
     target = f"{name}-grpc-{endpoint.port}"
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not settings.lite_mode:
             unregister_scrape_target(settings, target)
+        shutdown_telemetry()
         shutdown_logging()
     return 0
 

@@ -1,1 +1,1 @@
-"""The event pipeline's processes: ``python -m folio.entrypoints.streams relay|transform|sink``."""
+"""The event pipeline's processes: ``python -m folio.entrypoints.streams relay|transform|sink|lake``."""

@@ -1,9 +1,11 @@
 """``python -m folio.entrypoints.streams <stage>|all``: one process of the Kafka event pipeline.
 
-``all`` (what ``folio up`` runs) runs the three stages as tasks of one process. ``relay``
+``all`` (what ``folio up`` runs) runs every stage as tasks of one process. ``relay``
 publishes the outbox to Kafka (one relay at a time, under the lock
-``streaming:kafka-relay``); ``transform`` and ``sink`` are consumer-group members: the
-per-stage forms scale one stage out (several processes share its partitions). SIGTERM
+``streaming:kafka-relay``); ``transform``, ``sink`` and ``lake`` are consumer-group members: the
+per-stage forms scale one stage out (several processes share its partitions). ``live``
+is the live dashboard's stage (``folio.live``: the pipeline does not know it, this
+entry point runs it beside the others; it needs the cache server). SIGTERM
 or SIGINT stops every stage between batches; a consumer leaves its group so its
 partitions move at once.
 """
@@ -14,12 +16,19 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from redis.asyncio import Redis
 
 from folio.bootstrap import build_platform
 from folio.core.logging import configure_logging
 from folio.core.settings import Settings, load_settings
+from folio.core.telemetry import shutdown_telemetry, start_telemetry
+from folio.lake.api import LAKE
+from folio.live.api import STAGE as LIVE_STAGE
+from folio.live.api import live_available, run_live_feed
 from folio.locks.api import LOCKS
 from folio.streaming.api import RELAY_LOCK, STAGES, STREAMS
 
@@ -43,12 +52,47 @@ async def serve(settings: Settings, stage: str) -> None:
             # One try per standby round, not a busy wait on the lock.
             return locks.hold(RELAY_LOCK, ttl_s=lease_s, wait_s=0)
 
+        lake = platform.get(LAKE)
         if stage == ALL:
-            await streams.run_all(platform.database, stop=stop, exclusive=exclusive)
+            await _with_live(
+                settings,
+                streams.run_all(platform.database, stop=stop, exclusive=exclusive, lake=lake),
+                lambda redis: run_live_feed(streams, platform.database, redis, stop=stop),
+                stop=stop,
+            )
+        elif stage == LIVE_STAGE:
+            async with Redis.from_url(settings.cache_url) as redis:
+                await run_live_feed(streams, platform.database, redis, stop=stop)
         else:
-            await streams.run_stage(stage, platform.database, stop=stop, exclusive=exclusive)
+            await streams.run_stage(stage, platform.database, stop=stop, exclusive=exclusive, lake=lake)
     finally:
         await platform.aclose()
+
+
+async def _with_live(
+    settings: Settings,
+    pipeline: Coroutine[Any, Any, None],
+    live: Callable[[Redis], Coroutine[Any, Any, None]],
+    *,
+    stop: asyncio.Event,
+) -> None:
+    """Run the pipeline's stages and the live stage together; when one ends or fails, ``stop`` ends the other.
+
+    Without a cache server (``cache.backend = "memory"``) there is no live stage.
+    """
+    if not live_available(settings):
+        await pipeline
+        return
+    async with Redis.from_url(settings.cache_url) as redis:
+        tasks = [
+            asyncio.create_task(pipeline, name="pipeline"),
+            asyncio.create_task(live(redis), name="live"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            stop.set()
+            await asyncio.wait(tasks)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -58,15 +102,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         description="One stage of the Kafka event pipeline; SIGTERM stops it between batches.",
     )
     parser.add_argument(
-        "stage", choices=(*STAGES, ALL), help="The stage this process runs (all: the three, as tasks)."
+        "stage",
+        choices=(*STAGES, LIVE_STAGE, ALL),
+        help="The stage this process runs (all: every stage, as tasks).",
     )
     args = parser.parse_args(argv)
     settings = load_settings()
-    configure_logging(
-        settings.logging, service=f"{settings.service_name}-{args.stage}", search=settings.services.search
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, args.stage))
+    service = f"{settings.service_name}-{args.stage}"
+    configure_logging(settings.logging, service=service, search=settings.services.search)
+    start_telemetry(settings.telemetry, service=service)
+    config = settings.streaming
+    if config.metrics_port:
+        # The stages' RED metrics (folio.streaming.metrics); `folio up` has Prometheus scrape them.
+        from prometheus_client import start_http_server
+
+        start_http_server(config.metrics_port, addr=config.metrics_host)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings, args.stage))
+    finally:
+        shutdown_telemetry()
 
 
 if __name__ == "__main__":

@@ -41,10 +41,13 @@ from folio.core.settings import Settings
 from folio.entrypoints.web import dev
 from folio.identity import api as identity
 from folio.identity import web as identity_web
+from folio.live import web as live_web
 from folio.orders import web as orders_web
 from folio.payments import web as payments_web
 from folio.search import web as search_web
+from folio.slo import web as slo_web
 from folio.tasks import web as tasks_web
+from folio.traces import web as traces_web
 from folio.webkit.access import current_principal, install_signed_in_caller
 from folio.webkit.security import install_security_headers
 from folio.webkit.sessions import configure_sessions
@@ -91,6 +94,9 @@ def create_web_app(settings: Settings) -> Flask:
     app.register_blueprint(search_web.blueprint, url_prefix="/search")
     app.register_blueprint(payments_web.blueprint, url_prefix="/pay")
     app.register_blueprint(orders_web.blueprint, url_prefix="/shop")
+    app.register_blueprint(live_web.blueprint, url_prefix="/live")
+    app.register_blueprint(slo_web.blueprint, url_prefix="/ops")
+    app.register_blueprint(traces_web.blueprint, url_prefix="/traces")
     if settings.profile in DEV_PROFILES:
         app.register_blueprint(dev.blueprint, url_prefix="/dev")
     _install_error_pages(app)

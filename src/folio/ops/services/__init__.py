@@ -12,6 +12,7 @@ from folio.ops.services.kafka import KafkaService
 from folio.ops.services.nginx import NginxService
 from folio.ops.services.object_store import ObjectStoreService
 from folio.ops.services.postgres import PostgresService
+from folio.ops.services.prefect import PrefectService
 from folio.ops.services.prometheus import PrometheusService
 from folio.ops.services.rabbitmq import RabbitMQService
 from folio.ops.services.redis import RedisService, RedlockService
@@ -28,4 +29,5 @@ SERVICE_TYPES: tuple[type[Service], ...] = (
     ObjectStoreService,
     SearchService,
     EnvoyService,
+    PrefectService,
 )

@@ -12,7 +12,13 @@ The configuration is rendered from ``deploy/prometheus/prometheus.yml.j2`` into
 
 It runs as the ``prometheus`` account with its TSDB in ``data_dir/tsdb``, listens on
 ``services.prometheus`` host:port only, and has ``--web.enable-lifecycle`` on
-(``POST /-/reload`` re-reads the configuration).
+(``POST /-/reload`` re-reads the configuration) and ``--enable-feature=exemplar-storage``
+(the exemplars Folio's histograms attach, a trace id per bucket, are kept and queryable).
+
+It evaluates the rules in ``deploy/prometheus/rules/`` (the SLO recording and burn-rate
+alerting rules, docs/slo.md), copied to ``data_dir/rules`` before every start so the
+``prometheus`` account reads its own copy. ``PROMTOOL`` checks and unit-tests them;
+``AMTOOL`` validates ``deploy/prometheus/alertmanager.yml``, the routing of their alerts.
 """
 
 from __future__ import annotations
@@ -26,10 +32,28 @@ from folio.ops.health import http_probe
 from folio.ops.process import ProcessSpec
 from folio.ops.service import AptPackage, Requirement, Service
 from folio.ops.services.accounts import SystemAccount
-from folio.ops.templates import render_deploy_template
+from folio.ops.templates import deploy_template, render_deploy_template
+
+__all__ = [
+    "AMTOOL",
+    "PROMTOOL",
+    "RULE_FILES",
+    "PrometheusService",
+    "register_scrape_target",
+    "unregister_scrape_target",
+]
 
 _OS_USER = "prometheus"
 _BINARY = "/usr/bin/prometheus"
+
+PROMTOOL = AptPackage("prometheus", "/usr/bin/promtool")
+"""Prometheus's own checker (``check config``, ``check rules``, ``test rules``), from the same package."""
+
+AMTOOL = AptPackage("prometheus-alertmanager", "/usr/bin/amtool")
+"""Alertmanager's checker (``check-config``): optional, no service of the harness needs it."""
+
+RULE_FILES = ("slo.rules.yml",)
+"""The rule files under ``deploy/prometheus/rules/`` Prometheus evaluates."""
 _MAX_SCRAPE_TIMEOUT_S = 10
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -44,6 +68,11 @@ class PrometheusService(Service):
     def config_file(self) -> Path:
         """The rendered prometheus.yml."""
         return self.data_dir / "prometheus.yml"
+
+    @property
+    def rules_dir(self) -> Path:
+        """Folder of the rule files Prometheus evaluates (copies of ``RULE_FILES``)."""
+        return self.data_dir / "rules"
 
     @property
     def targets_dir(self) -> Path:
@@ -66,6 +95,7 @@ class PrometheusService(Service):
                     f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
                     f"--web.listen-address={cfg.host}:{cfg.port}",
                     "--web.enable-lifecycle",
+                    "--enable-feature=exemplar-storage",
                 ],
                 http_probe(f"{cfg.url}/-/ready"),
                 ports={"services.prometheus.port": cfg.port},
@@ -94,6 +124,7 @@ class PrometheusService(Service):
             envoy_host=self.settings.services.envoy.host,
             envoy_admin_port=self.settings.services.envoy.admin_port,
             targets_dir=str(self.targets_dir),
+            rule_files=[str(self.rules_dir / name) for name in RULE_FILES],
         )
 
     def _prepare(self) -> None:
@@ -103,6 +134,9 @@ class PrometheusService(Service):
         account.ensure_reachable(self.data_dir, managed_root=self.settings.services.data_dir)
         account.own_dir(self.data_dir / "tsdb", 0o750)
         self.targets_dir.mkdir(exist_ok=True)
+        self.rules_dir.mkdir(exist_ok=True)
+        for name in RULE_FILES:
+            _write_atomically(self.rules_dir / name, deploy_template("prometheus", "rules", name).read_text())
         _write_atomically(self.config_file, self.render())
 
 

@@ -123,11 +123,15 @@ async def test_the_liveness_answer_is_the_documented_route_s(client: httpx.Async
     assert "/healthz" in app.openapi()["paths"]
 
 
-async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
-    """/readyz runs the database check and reports it."""
+async def test_readyz_checks_the_database_and_the_orders_service(client: httpx.AsyncClient) -> None:
+    """/readyz reports the database and the orders gRPC service (none runs here: degraded, not down)."""
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert set(body["checks"]) == {"database", "orders"}
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["orders"].startswith("failed: ServiceUnavailableError: unavailable")
 
 
 async def test_readyz_is_a_503_problem_when_a_dependency_fails(gateway_settings: Settings) -> None:
@@ -254,6 +258,30 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'folio_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
     assert 'route="unmatched",status="404"' in text
     assert "folio_http_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_in_openmetrics_link_a_latency_bucket_to_the_requests_trace(
+    client: httpx.AsyncClient,
+) -> None:
+    """Asked for OpenMetrics, /metrics carries the traced request's id as an exemplar, and one ``# EOF``."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    await client.get("/healthz", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+
+    open_metrics = await client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    classic = (await client.get("/metrics")).text
+
+    assert open_metrics.headers["content-type"].startswith("application/openmetrics-text")
+    buckets = [
+        line
+        for line in open_metrics.text.splitlines()
+        if line.startswith("folio_http_request_duration_seconds_bucket") and 'route="/healthz"' in line
+    ]
+    assert any(f'# {{trace_id="{trace_id}"}}' in line for line in buckets), buckets
+    assert open_metrics.text.count("# EOF") == 1
+    assert "# EOF" not in classic
+    assert "trace_id" not in classic  # the classic text format has no exemplars
 
 
 async def test_openapi_documents_health_and_the_problem_shape(client: httpx.AsyncClient) -> None:
