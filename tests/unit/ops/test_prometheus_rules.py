@@ -59,9 +59,10 @@ def test_promtool_accepts_the_rendered_config_and_its_rules(service: PrometheusS
 
 
 def amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run Debian's amtool (optional: the test skips where the package is not installed)."""
-    if not AMTOOL.is_present():
-        pytest.skip(f"{AMTOOL.command} is not installed (Debian package {AMTOOL.package}, optional)")
+    """Run Debian's amtool, which `folio services up` installs with Prometheus (absent: a failure)."""
+    assert AMTOOL.is_present(), (
+        f"{AMTOOL.command} is missing: run `folio services up` (Debian {AMTOOL.package})"
+    )
     return subprocess.run([AMTOOL.command, *args], capture_output=True, text=True, check=False, timeout=60)
 
 

@@ -81,7 +81,7 @@ class PrometheusService(Service):
 
     def requirements(self) -> list[Requirement]:
         """Debian's prometheus."""
-        return [AptPackage("prometheus", _BINARY)]
+        return [AptPackage("prometheus", _BINARY), AMTOOL]  # amtool: `make test` checks the routing
 
     def processes(self) -> list[ProcessSpec]:
         """One Prometheus server."""
