@@ -42,7 +42,7 @@ def test_lite_mode_serves_and_stops_cleanly(tmp_path: Path) -> None:
         gateway_pid = _gateway_pid(tmp_path / ".folio")
         ready = httpx.get(f"{up.url}/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"database": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "orders": "ok"}  # orders: its gRPC health
         missing = httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": "lite-check-1"})
         assert missing.status_code == 404
         assert missing.headers["x-request-id"] == "lite-check-1"
@@ -112,7 +112,12 @@ def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Sett
     with running_folio_up(tmp_path, env=env) as up:
         ready = httpx.get(f"{up.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "database-replica": "ok", "cache": "ok"}
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "database-replica": "ok",
+            "cache": "ok",
+            "orders": "ok",
+        }
         request_id = f"full-{uuid.uuid4().hex[:12]}"
         assert (
             httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": request_id}).status_code == 404
