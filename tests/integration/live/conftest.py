@@ -59,7 +59,10 @@ def token_for(settings: Settings, tenant_id: uuid.UUID, role: Role = Role.OWNER)
 async def served(api_app: FastAPI) -> AsyncIterator[str]:
     """The gateway app (its lifespan and hub running) behind uvicorn on a free port: its ``host:port``."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api_app, port=port, lifespan="off", log_level="warning"))
+    # log_config=None: uvicorn's own dictConfig would detach its loggers from the suite's logging.
+    server = uvicorn.Server(
+        uvicorn.Config(api_app, port=port, lifespan="off", log_level="warning", log_config=None)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, no event to wait on
         await asyncio.sleep(0.02)

@@ -12,6 +12,7 @@ import folio.flows.api
 from folio.core.settings import Settings
 from folio.entrypoints.cli import build_cli
 from folio.flows.api import FlowsEnvironmentMissingError, flows_environment, run_flows_command
+from folio.flows.settings import FlowsSettings
 from folio.ops.apps import folio_processes
 from folio.ops.services import SERVICE_TYPES
 from folio.ops.services.prefect import PrefectService
@@ -25,9 +26,13 @@ def with_flows(settings: Settings, **flows: object) -> Settings:
 
 
 def test_the_defaults_point_at_the_checkout_and_the_local_server(settings: Settings) -> None:
-    """The flows project is this checkout's flows/ with its .venv; the server is 127.0.0.1:21485."""
+    """The flows project is this checkout's flows/ with its .venv; the server is 127.0.0.1:21485 by default.
+
+    The suite's settings may move the port (a newcomer check's clone runs its own block).
+    """
     flows = settings.flows
-    assert flows.url == "http://127.0.0.1:21485/api"
+    assert FlowsSettings.model_fields["port"].default == 21485
+    assert flows.url == f"http://127.0.0.1:{flows.port}/api"
     assert flows.project_dir == Path(__file__).resolve().parents[3] / "flows"
     assert flows.python == flows.project_dir / ".venv" / "bin" / "python"
     assert flows.schedule_cron == "30 2 * * *"
@@ -73,10 +78,11 @@ def test_the_harness_runs_prefect_from_the_flows_environment(settings: Settings)
 
     assert PrefectService in SERVICE_TYPES
     prefect = str(settings.flows.python.with_name("prefect"))
-    assert list(spec.argv) == [prefect, "server", "start", "--host", "127.0.0.1", "--port", "21485"]
-    assert spec.ports == {"flows.port": 21485}
+    port = settings.flows.port
+    assert list(spec.argv) == [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    assert spec.ports == {"flows.port": port}
     assert spec.env["PREFECT_HOME"] == str(service.data_dir / "home")
-    assert service.endpoints()["ui"] == "http://127.0.0.1:21485"
+    assert service.endpoints()["ui"] == f"http://127.0.0.1:{port}"
     assert PrefectService(with_flows(settings, api_url="http://elsewhere:4200/api")).processes() == []
 
 
