@@ -11,13 +11,13 @@ what is published while it listens.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 
+from folio.core.channels import live_channel, orders_channel
 from folio.core.errors import ServiceUnavailableError
 
 __all__ = ["Channels", "live_channel", "orders_channel"]
@@ -26,16 +26,6 @@ log = structlog.get_logger(__name__)
 
 POLL_S = 0.5
 """The longest one read of a subscription waits before the generator runs again."""
-
-
-def orders_channel(tenant_id: uuid.UUID) -> str:
-    """The shop's order-status channel."""
-    return f"folio:orders:{tenant_id}"
-
-
-def live_channel(tenant_id: uuid.UUID) -> str:
-    """The shop's live-metrics channel."""
-    return f"folio:live:{tenant_id}"
 
 
 class Channels:

@@ -16,6 +16,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from folio.core.channels import LIVE_PATTERN, LIVE_PREFIX, live_channel, orders_channel, tenant_of_channel
+
 __all__ = [
     "LIVE_PATTERN",
     "LiveKeys",
@@ -24,30 +26,6 @@ __all__ = [
     "orders_channel",
     "tenant_of_channel",
 ]
-
-LIVE_PREFIX = "folio:live:"
-LIVE_PATTERN = f"{LIVE_PREFIX}*"
-"""What the gateway's one subscription per process listens to."""
-
-
-def live_channel(tenant_id: uuid.UUID) -> str:
-    """The shop's metric updates: ``folio:live:<tenant_id>``."""
-    return f"{LIVE_PREFIX}{tenant_id}"
-
-
-def orders_channel(tenant_id: uuid.UUID) -> str:
-    """The shop's order status changes: ``folio:orders:<tenant_id>``."""
-    return f"folio:orders:{tenant_id}"
-
-
-def tenant_of_channel(channel: str) -> uuid.UUID | None:
-    """The shop a ``folio:live:<tenant_id>`` channel belongs to; None for anything else."""
-    if not channel.startswith(LIVE_PREFIX):
-        return None
-    try:
-        return uuid.UUID(channel.removeprefix(LIVE_PREFIX))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
