@@ -11,8 +11,9 @@ has no ``data`` and the HTTP status of its problem; an answer with ``data`` is a
 WebSocket ``/graphql`` (``graphql-transport-ws``) is strawberry's handler. The
 connection authenticates in its ``connection_init`` payload (``Authorization: Bearer
 ...`` or ``X-API-Key``, or the same headers on the upgrade request) with the platform's
-authenticator, the REST API's; a bad credential closes it with 4403. Subscriptions
-then read only the caller's shop's channels.
+authenticator, the REST API's; a bad credential closes it with 4403. The gateway's
+``admit_connection`` then counts the connection against the caller's rate limits: over
+them it closes with 4429. Subscriptions then read only the caller's shop's channels.
 
 The router's lifespan opens what the route needs (the persisted-query store and the
 subscriptions' Redis client, the response cache and its commit listener) after the
@@ -22,7 +23,7 @@ gateway's lifespan wired the platform, and closes them before it is closed.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -34,12 +35,15 @@ from redis.asyncio import Redis
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from folio.core.cache import CACHES
-from folio.core.errors import FolioError, ValidationFailedError
+from folio.core.errors import FolioError, RateLimitedError, ValidationFailedError
 from folio.core.platform import Platform
+from folio.core.security import Principal
 from folio.core.settings.graphql import GraphQLSettings
 from folio.core.text import CleanText
 from folio.graphqlkit.channels import Channels
@@ -51,12 +55,16 @@ from folio.graphqlkit.schema import ComposedSchema
 from folio.httpkit.principal import AUTHENTICATOR, CurrentPrincipal
 from folio.httpkit.wiring import platform_of
 
-__all__ = ["CACHE_HEADER", "GraphQLBody", "GraphQLRuntime", "graphql_router"]
+__all__ = ["CACHE_HEADER", "ConnectionAdmission", "GraphQLBody", "GraphQLRuntime", "graphql_router"]
 
 CACHE_HEADER = "X-Folio-Cache"
 """Says whether the response cache answered (``hit``), filled (``miss``) or was not used (``bypass``)."""
 
 _HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+ConnectionAdmission = Callable[[Platform, Principal], Awaitable[None]]
+"""Counts a subscription connection of a caller; raises ``RateLimitedError`` to refuse it (4429)."""
+RATE_LIMITED_CLOSE_CODE = 4429
 
 
 MAX_DOCUMENT_CHARS = 100_000
@@ -115,11 +123,29 @@ def _bearer(authorization: object) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+class _TransportHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+    """``graphql-transport-ws``, closing a connection its caller's rate limits refuse with 4429."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Strawberry's, except that a ``RateLimitedError`` from ``on_ws_connect`` closes with 4429."""
+        try:
+            await super().handle_connection_init(message)
+        except RateLimitedError as refused:
+            await self.websocket.close(code=RATE_LIMITED_CLOSE_CODE, reason=str(refused)[:120])
+
+
 class _SubscriptionRouter(GraphQLRouter[GraphQLContext, None]):
-    """Strawberry's WebSocket handler, authenticating each connection as the REST API does."""
+    """Strawberry's WebSocket handler, authenticating and admitting each connection as the REST API does."""
+
+    graphql_transport_ws_handler_class = _TransportHandler
+    admit: ConnectionAdmission | None = None
 
     async def on_ws_connect(self, context: GraphQLContext) -> dict[str, object] | None:
-        """Authenticate the connection from its ``connection_init`` payload, else its upgrade headers."""
+        """Authenticate the connection from its ``connection_init`` payload, else its upgrade headers.
+
+        Then ``admit`` counts it (a ``RateLimitedError`` goes through: ``_TransportHandler``
+        closes with 4429); any other refusal closes with 4403.
+        """
         sent: dict[str, Any] = {str(k).lower(): v for k, v in (context.connection_params or {}).items()}
         headers = context.request.headers if context.request is not None else {}
         authenticate = context.platform.get(AUTHENTICATOR)
@@ -130,6 +156,13 @@ class _SubscriptionRouter(GraphQLRouter[GraphQLContext, None]):
             )
         except FolioError as refused:
             raise ConnectionRejectionError(problem_of(refused)) from None
+        if self.admit is not None:
+            try:
+                await self.admit(context.platform, context.principal)
+            except RateLimitedError:
+                raise
+            except FolioError as refused:
+                raise ConnectionRejectionError(problem_of(refused)) from None
         return None
 
 
@@ -138,9 +171,14 @@ def graphql_router(
     *,
     settings: GraphQLSettings,
     limits: Sequence[params.Depends] = (),
+    admit_connection: ConnectionAdmission | None = None,
     path: str = "/graphql",
 ) -> APIRouter:
-    """The ``path`` routes over ``composed``; ``limits``: the HTTP route's extra dependencies."""
+    """The ``path`` routes over ``composed``.
+
+    ``limits``: the HTTP route's extra dependencies; ``admit_connection``: what counts a
+    WebSocket connection once its caller is known (None: connections are not counted).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -230,6 +268,7 @@ def graphql_router(
         allow_queries_via_get=False,
         context_getter=subscription_context,
     )
+    subscriptions.admit = admit_connection
     # Only strawberry's WebSocket route: HTTP is the route above (limits, APQ, the cache).
     router.routes.extend(route for route in subscriptions.routes if isinstance(route, APIWebSocketRoute))
     return router

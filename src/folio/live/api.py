@@ -11,7 +11,11 @@ Key contracts (``docs/live.md`` has the design, the policy and the figures):
 - **Feed.** ``run_live_feed`` is a stage of the event pipeline (group ``folio.live``),
   run by the ``streams`` process; each event is counted once (its id is marked).
 - **Fan-out.** ``serving_live`` runs one ``LiveHub`` per gateway process: one Redis
-  subscription, a bounded queue per client (``QueuePolicy``: coalesce, drop, disconnect).
+  subscription, a bounded queue per client (``QueuePolicy``: coalesce, drop, disconnect),
+  at most ``live.max_connections_per_shop`` clients of a shop.
+- **Admission.** ``admit_connection`` counts a connection attempt as one request of its
+  caller in the REST API's rate-limit windows (the live routes and GraphQL's subscription
+  sockets call it).
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from folio.core.settings import Settings
+from folio.live.admission import admit_connection
 from folio.live.feed import FEED_FAMILIES, LOW_STOCK, STAGE, LiveFeed, run_live_feed, updates_for
-from folio.live.hub import Frame, LiveHub, LiveMetrics
+from folio.live.hub import Frame, LiveHub, LiveMetrics, TooManyClientsError
 from folio.live.messages import LIVE_PATTERN, LiveKeys, LiveMessage, live_channel, orders_channel
 from folio.live.queue import ClientQueue, ClientTooSlowError, Offered, QueuePolicy, Taken
 from folio.live.resume import ResumePlan, plan_resume
+from folio.live.settings import LiveSettings
 from folio.live.store import HISTORY_LENGTH, Backlog, LiveStore, Update
 from folio.webkit.session_store import sessions_in_redis
 
@@ -46,12 +52,15 @@ __all__ = [
     "LiveKeys",
     "LiveMessage",
     "LiveMetrics",
+    "LiveSettings",
     "LiveStore",
     "Offered",
     "QueuePolicy",
     "ResumePlan",
     "Taken",
+    "TooManyClientsError",
     "Update",
+    "admit_connection",
     "live_available",
     "live_channel",
     "orders_channel",
@@ -92,7 +101,9 @@ async def serving_live(
         settings.cache_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S
     )
     redis = Redis.from_pool(pool)
-    hub = LiveHub(redis, metrics=LiveMetrics(registry))
+    hub = LiveHub(
+        redis, metrics=LiveMetrics(registry), max_clients_per_shop=settings.live.max_connections_per_shop
+    )
     try:
         async with hub.running():
             yield hub

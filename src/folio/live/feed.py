@@ -10,7 +10,9 @@ and publishes an order's status on ``folio:orders:<tenant_id>``:
   currency, minor units);
 - ``CartItemAdded``: ``active_carts`` (carts changed in the last 30 minutes, not checked out;
   a cart event older than its customer's last order, read after it, opens nothing);
-- ``listing.changed``: ``stock_alert:<listing_id>`` when the stock is at most ``LOW_STOCK``.
+- ``listing.changed``: ``stock_alert:<listing_id>`` when the stock is at most ``LOW_STOCK``;
+  when it is above (restocked) or the listing is gone, the alert is cleared (a null value,
+  out of the snapshot), which the store publishes only if an alert was raised.
 
 Every orders event also goes to ``folio:orders:<tenant_id>`` (not counted, not kept).
 A Redis outage raises ``ServiceUnavailableError``, so the consumer rewinds the batch
@@ -100,12 +102,13 @@ class LiveFeed:
             await self.store.redis.publish(orders_channel(tenant_id), json.dumps(status))
 
     async def _stock_alert(self, tenant_id: uuid.UUID, listing_id: uuid.UUID) -> list[Update]:
+        series = f"stock_alert:{listing_id}"
         found = await catalog.get_listings_for_search(self.db, tenant_id=tenant_id, ids=[listing_id])
         if not found or found[0].listing.stock > self.low_stock:
-            return []
+            return [Update(series, "clear")]
         listing = found[0]
         alert = {"listing_id": str(listing_id), "title": listing.work.title, "stock": listing.listing.stock}
-        return [Update(f"stock_alert:{listing_id}", "json", value=alert)]
+        return [Update(series, "json", value=alert)]
 
 
 async def run_live_feed(streams: Streams, db: Database, redis: Redis, *, stop: asyncio.Event) -> None:

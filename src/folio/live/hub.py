@@ -6,7 +6,8 @@ waits: a slow client only fills its own queue. Each connection (WebSocket or SSE
 from its queue in its own task, through ``LiveHub.stream``: the backlog first (the
 messages it missed, or a snapshot), then what arrives, a snapshot again whenever its
 queue dropped something. When the subscription breaks (Redis restarted) it is opened
-again with a doubling pause and every client resyncs from a snapshot.
+again with a doubling pause and every client resyncs from a snapshot. A shop holds at
+most ``max_clients_per_shop`` connections in one process (``live.max_connections_per_shop``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from folio.live.queue import ClientQueue, Offered, QueuePolicy
 from folio.live.resume import ResumePlan
 from folio.live.store import Backlog, LiveStore
 
-__all__ = ["Frame", "LiveHub", "LiveMetrics", "from_snapshot"]
+__all__ = ["Frame", "LiveHub", "LiveMetrics", "TooManyClientsError", "from_snapshot"]
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,12 @@ MIN_BACKOFF_S = 0.2
 POLL_S = 0.5
 """The longest one read of the subscription waits: how soon the hub notices it must stop."""
 MAX_BACKOFF_S = 10.0
+UNLIMITED_CLIENTS = 1_000_000
+"""The cap of a hub made without one (tests, benchmarks)."""
+
+
+class TooManyClientsError(Exception):
+    """The shop has as many live connections open in this process as it may."""
 
 
 class LiveMetrics:
@@ -86,12 +93,14 @@ class LiveHub:
         store: LiveStore | None = None,
         policy: QueuePolicy | None = None,
         metrics: LiveMetrics | None = None,
+        max_clients_per_shop: int = UNLIMITED_CLIENTS,
     ) -> None:
         """A hub on ``redis``; nothing connects until ``run``."""
         self.redis = redis
         self.store = store or LiveStore(redis)
         self.policy = policy or QueuePolicy()
         self.metrics = metrics or LiveMetrics(None)
+        self.max_clients_per_shop = max_clients_per_shop
         self._clients: dict[uuid.UUID, set[ClientQueue]] = {}
         self._subscribed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -104,6 +113,10 @@ class LiveHub:
     def clients_of(self, tenant_id: uuid.UUID) -> int:
         """How many connections of ``tenant_id`` this process serves."""
         return len(self._clients.get(tenant_id, ()))
+
+    def has_room(self, tenant_id: uuid.UUID) -> bool:
+        """Whether one more connection of ``tenant_id`` would stay within ``max_clients_per_shop``."""
+        return self.clients_of(tenant_id) < self.max_clients_per_shop
 
     def queue_lengths(self, tenant_id: uuid.UUID) -> list[int]:
         """How many messages each client of ``tenant_id`` has waiting (what backpressure bounds)."""
@@ -182,8 +195,12 @@ class LiveHub:
 
         The queue is registered before the backlog is read, so nothing published in
         between is lost; what the backlog already covers is skipped. Ends with
-        ``ClientTooSlowError`` when the queue is closed for being too far behind.
+        ``ClientTooSlowError`` when the queue is closed for being too far behind. Raises
+        ``TooManyClientsError`` first when the shop has no room (checked and registered
+        with no wait in between, so connections opening together cannot all squeeze in).
         """
+        if not self.has_room(tenant_id):
+            raise TooManyClientsError(f"{self.max_clients_per_shop} live connections of this shop are open")
         queue = ClientQueue(self.policy)
         self._clients.setdefault(tenant_id, set()).add(queue)
         self.metrics.clients.inc()

@@ -34,7 +34,7 @@ DAY_TTL_S = 3 * 24 * 3600
 ACTIVE_CART_S = 1800
 """A cart is active while it changed within this many seconds and no order was placed from it."""
 
-Operation = Literal["count", "sum", "json", "cart_open", "cart_close"]
+Operation = Literal["count", "sum", "json", "clear", "cart_open", "cart_close"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class Update:
     - ``sum``: the day's ``series:<field>`` grows by ``amount``; the value is the object of
       every field of the series (revenue per currency, minor units).
     - ``json``: the value is ``value`` as given (a stock alert).
+    - ``clear``: the series ends: its value is null and it leaves the snapshot. Only a
+      series the snapshot holds is cleared; otherwise the update is no message at all.
     - ``cart_open`` / ``cart_close``: customer ``field``'s cart becomes active / is
       checked out (a cart event older than its customer's last checkout opens nothing);
       the value is how many carts are active.
@@ -74,7 +76,12 @@ for _ = 1, tonumber(ARGV[8]) do
   local series, op, field, arg = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   i = i + 4
   local value
-  if op == 'count' then
+  -- A clear is only news when the snapshot holds the series (an alert was raised).
+  local emit = true
+  if op == 'clear' then
+    emit = redis.call('HDEL', KEYS[4], series) == 1
+    value = cjson.null
+  elseif op == 'count' then
     value = redis.call('HINCRBY', KEYS[5], series, tonumber(arg))
     redis.call('EXPIRE', KEYS[5], ARGV[5])
   elseif op == 'sum' then
@@ -106,12 +113,16 @@ for _ = 1, tonumber(ARGV[8]) do
     redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - window)
     value = redis.call('ZCARD', KEYS[6])
   end
-  local seq = redis.call('INCR', KEYS[2])
-  local message = cjson.encode({seq = seq, series = series, value = value, at = at})
-  redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[3], seq .. '-0', 'm', message)
-  redis.call('HSET', KEYS[4], series, message)
-  redis.call('PUBLISH', ARGV[1], message)
-  out[#out + 1] = message
+  if emit then
+    local seq = redis.call('INCR', KEYS[2])
+    local message = cjson.encode({seq = seq, series = series, value = value, at = at})
+    redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[3], seq .. '-0', 'm', message)
+    if op ~= 'clear' then
+      redis.call('HSET', KEYS[4], series, message)
+    end
+    redis.call('PUBLISH', ARGV[1], message)
+    out[#out + 1] = message
+  end
 end
 return out
 """

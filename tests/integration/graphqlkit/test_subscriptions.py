@@ -20,6 +20,7 @@ from folio.core.settings import Settings
 from folio.entrypoints.gateway.app import create_app
 from folio.graphqlkit import live_channel, orders_channel
 from tests.conftest import free_port
+from tests.integration.live.conftest import spend_request_window
 from tests.integration.orders.conftest import Shop, new_shop, serving
 
 pytestmark = pytest.mark.integration
@@ -108,7 +109,7 @@ async def test_order_updates_carry_the_callers_shop_only(
 async def test_live_metrics_stream_the_series_asked_for(
     served: str, redis: Redis, pg_database: Database, migrated_postgres: Settings, headers_of: Any
 ) -> None:
-    """liveMetrics(series: ["revenue"]) skips other series and malformed messages."""
+    """liveMetrics(series: ["revenue"]) skips other series, malformed messages and non-numeric values."""
     shop: Shop = await new_shop(pg_database, migrated_postgres)
     ws = await subscribed(
         served, headers_of(shop.owner), 'subscription { liveMetrics(series: ["revenue"]) { seq value } }'
@@ -117,8 +118,10 @@ async def test_live_metrics_stream_the_series_asked_for(
         channel = live_channel(shop.tenant_id)
         await publish_until_heard(redis, channel, {"seq": 1, "series": "orders", "value": 3, "at": AT})
         await redis.publish(channel, "not json")
-        await redis.publish(channel, json.dumps({"seq": 2, "series": "revenue", "value": 12.5, "at": AT}))
-        assert await next_payload(ws) == {"data": {"liveMetrics": {"seq": 2, "value": 12.5}}}
+        per_currency = {"seq": 2, "series": "revenue", "value": {"EUR": 1490}, "at": AT}
+        await redis.publish(channel, json.dumps(per_currency))
+        await redis.publish(channel, json.dumps({"seq": 3, "series": "revenue", "value": 12.5, "at": AT}))
+        assert await next_payload(ws) == {"data": {"liveMetrics": {"seq": 3, "value": 12.5}}}
     finally:
         await ws.close()
 
@@ -143,3 +146,20 @@ async def test_a_connection_with_a_bad_token_is_closed_4403(served: str) -> None
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), timeout=5)
         assert ws.close_code == 4403
+
+
+async def test_a_connection_past_the_callers_request_window_is_closed_4429(
+    served: str,
+    pg_database: Database,
+    migrated_postgres: Settings,
+    redis_limiter: RateLimiter,
+    headers_of: Any,
+) -> None:
+    """A connection counts as a request of its caller: with its REST window spent, it is closed 4429."""
+    shop: Shop = await new_shop(pg_database, migrated_postgres)
+    await spend_request_window(redis_limiter, migrated_postgres, shop.staff)
+    async with connect(f"ws://{served}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": headers_of(shop.staff)}))
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), timeout=5)
+        assert ws.close_code == 4429

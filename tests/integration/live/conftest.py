@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from folio.core.ratelimit import RateLimiter
 from folio.core.security import Principal, Role
 from folio.core.settings import Settings
 from folio.identity.api import issue_access_token
@@ -38,9 +39,14 @@ async def shops(redis: Redis) -> AsyncIterator[Callable[[], uuid.UUID]]:
 
     yield new_shop
     for tenant_id in made:
-        keys = [key async for key in redis.scan_iter(match=f"folio:live:{tenant_id}:*", count=500)]
-        if keys:
-            await redis.delete(*keys)
+        await drop_live_state(redis, tenant_id)
+
+
+async def drop_live_state(redis: Redis, tenant_id: uuid.UUID) -> None:
+    """Delete the live keys of ``tenant_id`` (``folio:live:<id>:*``)."""
+    keys = [key async for key in redis.scan_iter(match=f"folio:live:{tenant_id}:*", count=500)]
+    if keys:
+        await redis.delete(*keys)
 
 
 @pytest.fixture
@@ -53,6 +59,17 @@ def token_for(settings: Settings, tenant_id: uuid.UUID, role: Role = Role.OWNER)
     """An access token of a member of ``tenant_id`` (verified without the database)."""
     principal = Principal(tenant_id=tenant_id, role=role, user_id=uuid.uuid4(), via="token")
     return issue_access_token(settings, principal)
+
+
+async def spend_request_window(limiter: RateLimiter, settings: Settings, principal: Principal) -> None:
+    """Spend ``principal``'s per-credential window as the REST API's requests do (its keys)."""
+    for _ in range(100_000):
+        admission = await limiter.admit(
+            [(settings.api.rate_limit_per_key, ("api", principal.rate_limit_key))]
+        )
+        if admission.refused_by is not None:
+            return
+    raise AssertionError("the window never filled")
 
 
 @pytest.fixture

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from folio.catalog.api import ListingUpdate, update_listing
 from folio.core.db import Database
 from folio.core.settings import Settings
-from folio.live.api import FEED_FAMILIES, live_channel, orders_channel, run_live_feed
-from folio.streaming.api import EventSchemas, OutgoingRecord, Streams
+from folio.live.api import FEED_FAMILIES, LiveFeed, LiveStore, live_channel, orders_channel, run_live_feed
+from folio.streaming.api import EventSchemas, OutgoingRecord, StreamRecord, Streams
 from folio.streaming.envelope import envelope_headers
+from tests.integration.live.conftest import drop_live_state
+from tests.integration.orders.conftest import new_listing, new_shop
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +128,49 @@ async def test_an_order_paid_publishes_the_shops_counts_revenue_and_status(
         (order, "pending_payment", 1),
         (order, "paid", 2),
     ]
+
+
+def listing_changed(tenant_id: uuid.UUID, listing_id: uuid.UUID) -> StreamRecord:
+    """The catalogue's ``listing.changed`` event of ``listing_id``, as the stage reads it."""
+    return StreamRecord(
+        event_id=f"outbox-{uuid.uuid4().hex}",
+        family="catalog",
+        type="listing.changed",
+        schema_version=1,
+        tenant_id=tenant_id,
+        occurred_at=AT,
+        correlation_id=None,
+        trace_id=None,
+        key=str(listing_id),
+        payload={"entity_id": str(listing_id)},
+        topic="folio.catalog",
+        partition=0,
+        offset=0,
+    )
+
+
+async def test_a_restocked_listing_clears_its_stock_alert(
+    migrated_postgres: Settings, pg_database: Database, redis: Redis, store: LiveStore
+) -> None:
+    """Well stocked: no message; low: an alert; restocked: the alert cleared (null), out of the snapshot."""
+    shop = await new_shop(pg_database, migrated_postgres)
+    listing = await new_listing(pg_database, shop, stock=5, title="Ulysses")
+    series = f"stock_alert:{listing.id}"
+    feed = LiveFeed(store, pg_database)
+    try:
+        await feed([listing_changed(shop.tenant_id, listing.id)])
+        assert (await store.snapshot(shop.tenant_id)).seq == 0  # nothing to clear: no message, no seq
+        for stock in (1, 4):
+            await update_listing(
+                pg_database, principal=shop.staff, listing_id=listing.id, data=ListingUpdate(stock=stock)
+            )
+            await feed([listing_changed(shop.tenant_id, listing.id)])
+        history = (await store.backlog(shop.tenant_id, 0)).messages
+        assert [(json.loads(m.text)["series"], json.loads(m.text)["value"]) for m in history] == [
+            (series, {"listing_id": str(listing.id), "title": "Ulysses", "stock": 1}),
+            (series, None),
+        ]
+        snapshot = await store.snapshot(shop.tenant_id)
+        assert (snapshot.seq, snapshot.messages) == (2, ())
+    finally:
+        await drop_live_state(redis, shop.tenant_id)

@@ -1,4 +1,4 @@
-"""The live routes through a served gateway: WebSocket and SSE, auth, shops apart, resume, slow clients."""
+"""The live routes through a served gateway: WebSocket and SSE, auth, shops apart, resume, limits."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ import pytest
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
-from folio.core.security import Role
+from folio.core.ratelimit import RateLimiter
+from folio.core.security import Principal, Role
 from folio.core.settings import Settings
+from folio.identity.api import issue_access_token
 from folio.live.api import LiveMessage, LiveStore, QueuePolicy, Update
-from tests.integration.live.conftest import token_for
+from tests.conftest import free_port
+from tests.integration.entrypoints.web.conftest import Browser, register_shop, web_app, web_settings
+from tests.integration.live.conftest import spend_request_window, token_for
+from tests.integration.orders.conftest import serving
+
+__all__ = ["web_app", "web_settings"]  # fixtures: the gateway whose web app signs members in
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +181,72 @@ async def test_server_sent_events_resume_from_last_event_id(
         )
         assert (refused.status_code, refused.headers["content-type"]) == (403, "application/problem+json")
         assert (await http.get("/api/v1/live/events")).status_code == 401
+
+
+async def test_connections_past_the_callers_rate_or_the_shops_cap_are_refused(
+    served: str,
+    api_app: FastAPI,
+    settings: Settings,
+    redis_limiter: RateLimiter,
+    shops: Callable[[], uuid.UUID],
+) -> None:
+    """A spent request window: 4429 / 429 with Retry-After; a shop at its cap: the same for its others."""
+    shop = shops()
+    member = Principal(tenant_id=shop, role=Role.STAFF, user_id=uuid.uuid4(), via="token")
+    token = issue_access_token(settings, member)
+    await spend_request_window(redis_limiter, api_app.state.platform.settings, member)
+    assert await closed_with(socket(served, token)) == 4429
+    async with httpx.AsyncClient(base_url=f"http://{served}", timeout=10) as http:
+        refused = await http.get("/api/v1/live/events", headers={"Authorization": f"Bearer {token}"})
+        assert (refused.status_code, refused.json()["code"]) == (429, "rate-limited")
+        assert int(refused.headers["retry-after"]) >= 1
+        api_app.state.live_hub.max_clients_per_shop = 1
+        async with socket(served, token_for(settings, shop)) as first:
+            assert (await frame(first))["type"] == "snapshot"
+            assert await closed_with(socket(served, token_for(settings, shop))) == 4429
+            full = await http.get("/api/v1/live/events", params={"access_token": token_for(settings, shop)})
+            assert (full.status_code, full.headers["retry-after"]) == (429, "10")
+        async with socket(served, token_for(settings, shops())) as elsewhere:  # the cap is per shop
+            assert (await frame(elsewhere))["type"] == "snapshot"
+
+
+@pytest.fixture
+async def served_web(web_app: FastAPI) -> AsyncIterator[tuple[str, Browser]]:
+    """The gateway with cheap password hashing, served on a free port, and a browser of it."""
+    port = free_port()
+    async with (
+        serving(web_app, port),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
+        await web_app.state.live_hub.subscribed.wait()
+        yield f"127.0.0.1:{port}", Browser(client)
+
+
+async def test_the_web_session_opens_the_stream_from_the_gateways_own_pages_only(
+    served_web: tuple[str, Browser],
+) -> None:
+    """A signed-in owner's cookie streams (WS and SSE) from the own origin; a foreign origin is 4403 / 403."""
+    host, owner = served_web
+    await register_shop(owner)
+    cookie = {"Cookie": f"folio_session={owner.client.cookies['folio_session']}"}
+
+    def by_cookie(origin: str) -> connect:
+        return connect(
+            f"ws://{host}/api/v1/live/ws",
+            subprotocols=["folio.live.v1"],  # type: ignore[list-item]
+            additional_headers=cookie,
+            origin=origin,  # type: ignore[arg-type]
+        )
+
+    async with by_cookie(f"http://{host}") as ws:
+        assert (await frame(ws))["type"] == "snapshot"
+    assert await closed_with(by_cookie("https://evil.example")) == 4403
+    async with owner.client.stream("GET", "/api/v1/live/events", headers=cookie) as response:
+        assert response.status_code == 200
+        assert (await anext(events(response)))["event"] == "snapshot"
+    foreign = await owner.client.get(
+        "/api/v1/live/events", headers={**cookie, "Origin": "https://evil.example"}
+    )
+    assert (foreign.status_code, foreign.json()["code"]) == (403, "permission-denied")
+    await owner.press("/app/logout")
+    assert await closed_with(by_cookie(f"http://{host}")) == 4401  # the old session id is worthless

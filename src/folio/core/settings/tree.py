@@ -37,6 +37,7 @@ from folio.flows.settings import FlowsSettings
 from folio.identity.settings import IdentitySettings
 from folio.inbox.settings import InboxSettings
 from folio.lake.settings import LakeSettings
+from folio.live.settings import LiveSettings
 from folio.locks.settings import LockSettings
 from folio.mail.settings import MailSettings
 from folio.messaging.settings import MessagingSettings
@@ -81,6 +82,7 @@ class Settings(FolioSettingsBase):
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     flows: FlowsSettings = Field(default_factory=FlowsSettings)
     traces: TracesSettings = Field(default_factory=TracesSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
 
     @model_validator(mode="after")
     def _prod_refuses_insecure_defaults(self) -> Self:

@@ -13,8 +13,9 @@ from fastapi import APIRouter, params
 
 from folio.catalog.graphql import SCHEMA as CATALOG
 from folio.graphqlkit import ComposedSchema, GraphQLSettings, SchemaPart, compose_schema, graphql_router
-from folio.graphqlkit.live import SCHEMA as LIVE
 from folio.identity.graphql import SCHEMA as IDENTITY
+from folio.live.api import admit_connection
+from folio.live.graphql import SCHEMA as LIVE
 from folio.orders.graphql import SCHEMA as ORDERS
 from folio.search.graphql import SCHEMA as SEARCH
 from folio.tasks.graphql import SCHEMA as TASKS
@@ -31,5 +32,11 @@ def gateway_schema(settings: GraphQLSettings | None = None) -> ComposedSchema:
 
 
 def graphql_routes(settings: GraphQLSettings, *, limits: Sequence[params.Depends]) -> APIRouter:
-    """``/graphql`` over the composed schema; ``limits`` are the REST API's rate-limit dependencies."""
-    return graphql_router(gateway_schema(settings), settings=settings, limits=limits)
+    """``/graphql`` over the composed schema; ``limits`` are the REST API's rate-limit dependencies.
+
+    A subscription socket reads the live dashboard's channels: it is admitted as a live
+    stream is (``folio.live.api.admit_connection``: one request of its caller).
+    """
+    return graphql_router(
+        gateway_schema(settings), settings=settings, limits=limits, admit_connection=admit_connection
+    )

@@ -36,6 +36,7 @@
       const parts = Object.keys(value).sort().map((currency) => money(value[currency], currency));
       return parts.length ? parts.join(" · ") : "0";
     }
+    if (value === null) return "cleared";
     return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
 
@@ -53,10 +54,22 @@
     line.setAttribute("points", drawn.map((p, i) => `${(i * step).toFixed(1)},${(30 - (p / top) * 28).toFixed(1)}`).join(" "));
   }
 
+  function noAlerts() {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = "None.";
+    alerts.replaceChildren(empty);
+  }
+
   function alert(message) {
     const id = message.series.slice("stock_alert:".length);
-    alerts.querySelector(".empty")?.remove();
     let item = alerts.querySelector(`[data-listing="${CSS.escape(id)}"]`);
+    if (message.value === null) { // restocked: the alert is cleared
+      item?.remove();
+      if (!alerts.children.length) noAlerts();
+      return;
+    }
+    alerts.querySelector(".empty")?.remove();
     if (!item) {
       item = document.createElement("li");
       item.dataset.listing = id;
@@ -82,6 +95,7 @@
 
   function receive(frame) {
     if (frame.type === "snapshot") {
+      noAlerts(); // a snapshot holds every alert still raised, and only those
       frame.messages.forEach(show);
       lastSeq = frame.seq;
     } else if (lastSeq === null || frame.seq > lastSeq) {

@@ -1,8 +1,11 @@
-"""The live shop metrics as a GraphQL subscription, relayed from the live dashboard's channel.
+"""The live context's part of the GraphQL schema: ``liveMetrics``, relayed from the live channel.
 
-``liveMetrics`` streams what the pipeline publishes on ``folio:live:<tenant_id>``
+``liveMetrics`` streams what the live stage publishes on ``folio:live:<tenant_id>``
 (``{"seq", "series", "value", "at"}``) for the caller's shop, optionally only some
-series. It holds no metric logic: the live dashboard's publisher owns the values.
+series. It holds no metric logic: the feed (``folio.live.feed``) owns the values. Its
+``value`` is a ``Float``, so only the numeric series travel; a series whose value is an
+object (``revenue`` per currency, a ``stock_alert:<listing_id>``) or null (a cleared
+alert) is skipped.
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ import strawberry
 from strawberry.types import Info
 
 from folio.core.security import STAFF_ROLES, require_role
-from folio.graphqlkit.channels import live_channel
-from folio.graphqlkit.context import GraphQLContext, context_of
-from folio.graphqlkit.fields import subscription
-from folio.graphqlkit.schema import SchemaPart
+from folio.graphqlkit import GraphQLContext, SchemaPart, context_of, subscription
+from folio.live.messages import live_channel
 
 __all__ = ["SCHEMA", "LiveMetric"]
 
@@ -34,11 +35,18 @@ class LiveMetric:
 
     @classmethod
     def of(cls, message: dict[str, Any]) -> LiveMetric:
-        """The metric a channel message carries (``KeyError``/``ValueError`` when it is not one)."""
+        """The metric a channel message carries.
+
+        ``KeyError``/``ValueError`` when it is not one, ``TypeError`` when its value is not a
+        number (an object-valued series, or a cleared alert's null).
+        """
+        value = message["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"series {message.get('series')!r} has no numeric value")
         return cls(
             seq=int(message["seq"]),
             series=str(message["series"]),
-            value=float(message["value"]),
+            value=float(value),
             at=dt.datetime.fromisoformat(str(message["at"])),
         )
 
@@ -58,8 +66,8 @@ class LiveSubscription:
         async for message in context.channels.listen(live_channel(context.caller.tenant_id)):
             try:
                 metric = LiveMetric.of(message)
-            except (KeyError, ValueError):
-                continue  # not the channel's contract: the publisher's bug
+            except (KeyError, TypeError, ValueError):
+                continue  # not the contract (the publisher's bug), or a value a Float cannot carry
             if wanted is None or metric.series in wanted:
                 yield metric
 
