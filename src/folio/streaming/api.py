@@ -11,6 +11,7 @@ discussion):
 - **Schemas.** Every event type has ``schemas/events/<topic>/<Type>.v<N>.json``; the
   relay refuses (sets aside in the outbox) a payload that does not match, consumers
   dead-letter it. ``scripts/event_schemas.py --check`` refuses a breaking change.
+  ``broker_schemas`` gives the broker a per-topic copy (Tansu's registry; value only).
 - **Consumers.** ``StreamConsumer`` stages commit offsets only after their effect is
   durable (at least once); bad records go to ``<prefix>dlq`` with the reason.
 - **Sink.** ``AnalyticsSink`` upserts by event id: redeliveries add no row.
@@ -24,6 +25,7 @@ discussion):
 
 from __future__ import annotations
 
+from folio.streaming.broker_schemas import broker_schemas, write_broker_schemas
 from folio.streaming.compatibility import breaking_changes, fields_of, published_record
 from folio.streaming.consumer import (
     BatchReport,
@@ -95,6 +97,7 @@ __all__ = [
     "WindowStage",
     "aggregate_key",
     "breaking_changes",
+    "broker_schemas",
     "consumer_config",
     "decode_record",
     "ensure_topics",
@@ -106,4 +109,5 @@ __all__ = [
     "published_record",
     "read_schema_files",
     "streams_for",
+    "write_broker_schemas",
 ]

@@ -12,9 +12,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio.core.db import Database
 from folio.core.outbox import count_pending
-from folio.core.settings import Settings
-from folio.ops.services.kafka import KafkaService
-from folio.ops.services.object_store import s3_client
 from folio.streaming.api import FACTS_FAMILY, AnalyticsSink, RecordHandler, Rejected, StreamRecord, Streams
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT
 from tests.integration.messaging.conftest import eventually
 from tests.integration.streaming.conftest import (
+    OwnBroker,
     Private,
     delete_shop_rows,
     lost_and_duplicated,
@@ -161,74 +158,6 @@ async def test_a_sink_killed_mid_batch_and_restarted_loses_and_duplicates_nothin
         await asyncio.gather(*upstream)
         _end(first)
         _end(second)
-
-
-class OwnBroker:
-    """A Tansu of the test's own, started from the harness's service spec on a free port and its own bucket.
-
-    The suite's broker is never stopped: other tests use it.
-    """
-
-    def __init__(self, settings: Settings, home: Path) -> None:
-        tag = uuid.uuid4().hex[:8]
-        kafka = settings.services.kafka.model_copy(
-            update={"port": free_port(), "bucket": f"test-kafka-{tag}", "bootstrap_servers": None}
-        )
-        services = settings.services.model_copy(update={"kafka": kafka, "data_dir": home})
-        self.settings = settings.model_copy(update={"services": services})
-        (self.spec,) = KafkaService(self.settings).processes()
-        self.bootstrap = kafka.bootstrap
-        self.log = home / "tansu.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the broker (its log, in the bucket, kept from any previous run) and wait until it answers."""
-        if self.spec.prepare is not None:
-            self.spec.prepare()
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                list(self.spec.argv),
-                env={**os.environ, **self.spec.env},
-                cwd=self.spec.cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while (problem := self.spec.probe()) is not None:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the test's broker did not start ({problem}):\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL the broker, as a crash would."""
-        process, self.process = self.process, None
-        if process is not None:
-            process.kill()
-            process.wait(timeout=10)
-
-    def drop_bucket(self) -> None:
-        """Delete the broker's bucket and everything in it."""
-        store = self.settings.services.object_store
-        client = s3_client(store)
-        bucket = self.settings.services.kafka.bucket
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": keys})  # type: ignore[typeddict-item]
-        client.delete_bucket(Bucket=bucket)
-
-
-@pytest.fixture
-def own_broker(
-    settings: Settings, tmp_path: Path, require_service: Callable[[str], None]
-) -> Iterator[OwnBroker]:
-    """A started ``OwnBroker``; killed and its bucket dropped afterwards."""
-    require_service("object_store")
-    broker = OwnBroker(settings, tmp_path)
-    broker.start()
-    yield broker
-    broker.kill()
-    broker.drop_bucket()
 
 
 async def test_a_broker_restart_loses_and_duplicates_nothing(

@@ -208,6 +208,11 @@ class KafkaSettings(FolioSettingsBase):
     bootstrap_servers: str | None = setting(
         None, description="Use an external Kafka cluster instead of the local broker."
     )
+    validate_schemas: bool = setting(
+        default=True,
+        description="Let the local broker refuse records whose value matches none of its topic's "
+        "event schemas (Tansu's schema registry, written from schemas/events before each start).",
+    )
 
     @property
     def bootstrap(self) -> str:

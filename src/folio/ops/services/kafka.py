@@ -6,6 +6,13 @@ bucket of the object store, so the log survives a restart; that is why the broke
 starts after ``object_store`` and creates its bucket before it starts. With
 ``storage = "memory"`` the log is lost on every restart.
 
+With ``services.kafka.validate_schemas`` (the default) the broker checks every record
+produced to an event family's topic against that family's schemas: before each start
+``python -m folio.streaming.broker_schemas`` writes one ``<topic>.json`` per family into
+``data_dir/schemas`` (the harness runs the pipeline's code as a process, never imports it),
+and Tansu reads them through ``--schema-registry``. Dead letters and topics without
+schemas are not checked; ``docs/events.md`` says what is.
+
 With ``services.kafka.bootstrap_servers`` set, Folio uses that Kafka cluster instead
 and runs nothing locally (``processes()`` is empty).
 """
@@ -16,11 +23,13 @@ import importlib.resources
 import importlib.util
 import socket
 import struct
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
 from folio.ops.health import Probe
-from folio.ops.process import ProcessSpec
+from folio.ops.process import ProcessError, ProcessSpec
 from folio.ops.service import Requirement, Service, WheelBinary
 from folio.ops.services.object_store import ensure_bucket
 
@@ -31,6 +40,8 @@ _PROBE_CLIENT_ID = b"folio-probe"
 # Tansu keeps its state under clusters/<id>/ in the bucket; a fixed id keeps that
 # path stable across restarts and Tansu upgrades.
 _CLUSTER_ID = "folio"
+_SCHEMAS_DIR = "schemas"
+_SCHEMAS_TIMEOUT_S = 60
 
 
 def tansu_binary() -> Path:
@@ -119,6 +130,9 @@ class KafkaService(Service):
             "--advertised-listener-url", listener,
             "--storage-engine", storage,
         ]  # fmt: skip
+        if cfg.validate_schemas:
+            # Tansu resolves a file:// registry against its working directory, even an absolute path.
+            argv += ["--schema-registry", f"file://./{_SCHEMAS_DIR}"]
         env: dict[str, str] = {}
         if cfg.storage == "s3":
             # Tansu reads the S3 endpoint and credentials from the environment (the
@@ -135,6 +149,8 @@ class KafkaService(Service):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             if cfg.storage == "s3":
                 ensure_bucket(store, cfg.bucket)
+            if cfg.validate_schemas:
+                self.write_broker_schemas()
 
         return [
             self.spec(
@@ -147,6 +163,23 @@ class KafkaService(Service):
                 prepare=prepare,
             )
         ]
+
+    def write_broker_schemas(self) -> None:
+        """Write the event families' schemas for Tansu's registry; ``ProcessError`` with its output if not."""
+        argv = [
+            sys.executable, "-m", "folio.streaming.broker_schemas",
+            str(self.data_dir / _SCHEMAS_DIR), "--prefix", self.settings.streaming.topic_prefix,
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=_SCHEMAS_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ProcessError(f"`{' '.join(argv)}` took over {_SCHEMAS_TIMEOUT_S} s") from None
+        if done.returncode != 0:
+            raise ProcessError(
+                f"`{' '.join(argv)}` failed with code {done.returncode}: {done.stderr.strip()}"
+            )
 
     def endpoints(self) -> dict[str, str]:
         """The bootstrap address clients connect to."""
