@@ -36,7 +36,8 @@ test: sync ## The whole suite with its real services (what CI runs)
 	@# Starting the servers is measured too: it is where their set-up code runs.
 	$(RUN) coverage erase
 	$(RUN) coverage run -m folio services up
-	$(RUN) pytest --cov-append
+	@# The slowest tests are named at the end: the suite has a time budget (docs/development.md).
+	$(RUN) pytest --cov-append --durations=30
 
 test-unit: sync ## Unit tests only, no services needed
 	$(RUN) pytest -m unit --no-cov

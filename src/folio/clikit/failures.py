@@ -17,8 +17,9 @@ failed, so ``folio --help`` stays fast.
 from __future__ import annotations
 
 import errno
+import importlib
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,11 +64,33 @@ class FolioGroup(click.Group):
 
     ``failures`` are rules tried after the built-in ones, for conditions of the tiers
     above this package (``click.group(cls=FolioGroup, failures=[...])``).
+
+    ``lazy`` names subcommands by where they live (``"folio.mail.cli:mail_group"``; the
+    attribute may also be a function that returns the command): a module is imported only
+    when its command runs, so ``folio up`` does not load every context's command line.
+    ``--help`` imports them all, to print each one's summary.
     """
 
-    def __init__(self, *args: Any, failures: Sequence[FailureRule] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        failures: Sequence[FailureRule] = (),
+        lazy: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.failures = tuple(failures)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The loaded and the lazy subcommands' names, sorted."""
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The subcommand ``cmd_name``, imported on first use when it is a lazy one."""
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(_load_command(self.lazy[cmd_name]), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; an expected failure prints its lines and exits non-zero."""
@@ -86,6 +109,16 @@ class FolioGroup(click.Group):
             if cli.verbosity >= 2:  # noqa: PLR2004 - -vv is debug
                 click.echo("".join(traceback.format_exception(exc)), err=True)
             ctx.exit(failure.exit_code)
+
+
+def _load_command(location: str) -> click.Command:
+    """The command at ``"module:attribute"``: the attribute itself, or what calling it returns."""
+    module_name, _, attribute = location.partition(":")
+    found = getattr(importlib.import_module(module_name), attribute)
+    command = found if isinstance(found, click.Command) else found()
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{location} is not a click command")
+    return command
 
 
 def explain(

@@ -16,38 +16,45 @@ from typing import TYPE_CHECKING
 
 import click
 
-from folio.audit.cli import audit_group
-from folio.catalog.cli import catalog_group
 from folio.clikit import CliContext
-from folio.clikit.failures import FolioGroup
-from folio.datasets.cli import data_group
-from folio.entrypoints.cli.config import config_group
-from folio.entrypoints.cli.db import db_group, tenants_migrate_command
-from folio.entrypoints.cli.grpc import grpc_group
-from folio.entrypoints.cli.outbox import outbox_group
-from folio.entrypoints.cli.plugins import completion_command, load_plugins, plugins_group
-from folio.entrypoints.cli.services import process_failure, services_group
-from folio.entrypoints.cli.up import up_command
-from folio.entrypoints.worker.registrars import REGISTRARS
-from folio.flows.cli import flows_group
-from folio.identity.cli import list_tenants_command, resolve_shop
-from folio.inbox.cli import inbox_group
-from folio.lake.cli import lake_group
-from folio.mail.cli import mail_group
-from folio.messaging.cli import queues_group
-from folio.orders.cli import orders_group
-from folio.payments.cli import payments_group
-from folio.pdfindex.cli import pdf_group
-from folio.search.cli import search_group
-from folio.textanalysis.cli import text_group
-from folio.traces.cli import traces_group
-from folio.usage.cli import quota_group, usage_command
+from folio.clikit.failures import Failure, FolioGroup
+from folio.entrypoints.cli.plugins import load_plugins
 
 if TYPE_CHECKING:
+    from folio.core.data_migrations import TenantTarget
     from folio.core.platform import Platform
     from folio.core.settings import Settings
 
-__all__ = ["build_cli", "main"]
+__all__ = ["build_cli", "main", "queues_group", "tenants_group"]
+
+COMMANDS = {
+    # The platform's own.
+    "up": "folio.entrypoints.cli.up:up_command",
+    "services": "folio.entrypoints.cli.services:services_group",
+    "config": "folio.entrypoints.cli.config:config_group",
+    "db": "folio.entrypoints.cli.db:db_group",
+    "outbox": "folio.entrypoints.cli.outbox:outbox_group",
+    "grpc": "folio.entrypoints.cli.grpc:grpc_group",
+    "plugins": "folio.entrypoints.cli.plugins:plugins_group",
+    "completion": "folio.entrypoints.cli.plugins:completion_command",
+    # Each context's.
+    "mail": "folio.mail.cli:mail_group",
+    "tenants": "folio.entrypoints.cli:tenants_group",
+    "audit": "folio.audit.cli:audit_group",
+    "data": "folio.datasets.cli:data_group",
+    "text": "folio.textanalysis.cli:text_group",
+    "pdf": "folio.pdfindex.cli:pdf_group",
+    "search": "folio.search.cli:search_group",
+    "queues": "folio.entrypoints.cli:queues_group",
+    "catalog": "folio.catalog.cli:catalog_group",
+    "orders": "folio.orders.cli:orders_group",
+    "payments": "folio.payments.cli:payments_group",
+    "lake": "folio.lake.cli:lake_group",
+    "inbox": "folio.inbox.cli:inbox_group",
+    "flows": "folio.flows.cli:flows_group",
+    "traces": "folio.traces.cli:traces_group",
+}
+"""Every built-in command, by where it lives: imported only when it runs (``FolioGroup``'s ``lazy``)."""
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -63,12 +70,30 @@ def build_platform(settings: Settings) -> Platform:
     return bootstrap.build_platform(settings)
 
 
-def _tenants_group() -> click.Group:
+async def resolve_shop(platform: Platform, slug: str) -> TenantTarget:
+    """The shop resolver of identity, imported on first use (a ``clikit.ShopResolver``)."""
+    from folio.identity.cli import resolve_shop as resolve
+
+    return await resolve(platform, slug)
+
+
+def process_failure(exc: BaseException, settings: Settings | None) -> Failure | None:
+    """The harness's failure rule (a server that did not start), imported once a command has failed."""
+    from folio.entrypoints.cli.services import process_failure as explain_process
+
+    return explain_process(exc, settings)
+
+
+def tenants_group() -> click.Group:
     """``folio tenants``, assembled from three owners.
 
     Shops are identity's (``list``), their quotas and usage the usage context's
     (``quota``, ``usage``), their data migrations the platform's (``migrate``).
     """
+    from folio.entrypoints.cli.db import tenants_migrate_command
+    from folio.identity.cli import list_tenants_command
+    from folio.usage.cli import quota_group, usage_command
+
     group = click.Group(
         "tenants", help="Operate on shops (tenants): list them, set quotas, read usage, run data migrations."
     )
@@ -77,12 +102,21 @@ def _tenants_group() -> click.Group:
     return group
 
 
+def queues_group() -> click.Group:
+    """``folio queues``, over the queues every worker registrar declares."""
+    from folio.entrypoints.worker.registrars import REGISTRARS
+    from folio.messaging.cli import queues_group as group_over
+
+    return group_over(REGISTRARS)
+
+
 def build_cli() -> click.Group:
     """The ``folio`` command with its built-in groups and every installed plugin."""
 
     @click.group(
         cls=FolioGroup,
         failures=[process_failure],
+        lazy=COMMANDS,
         context_settings=CONTEXT_SETTINGS,
         epilog="""\b
 Examples:
@@ -124,35 +158,6 @@ see `folio config show`. Shell completion: `folio completion bash`.""",
             shop_resolver=resolve_shop,
         )
 
-    platform_commands = (
-        up_command,
-        services_group,
-        config_group,
-        db_group,
-        outbox_group,
-        grpc_group,
-        plugins_group,
-    )
-    for command in (*platform_commands, completion_command):
-        cli.add_command(command)
-    for group in (
-        mail_group,
-        _tenants_group(),
-        audit_group,
-        data_group,
-        text_group,
-        pdf_group,
-        search_group,
-        queues_group(REGISTRARS),
-        catalog_group,
-        orders_group,
-        payments_group,
-        lake_group,
-        inbox_group,
-        flows_group,
-        traces_group,
-    ):
-        cli.add_command(group)
     load_plugins(cli)
     return cli
 

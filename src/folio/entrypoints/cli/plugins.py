@@ -37,14 +37,15 @@ _statuses: list[PluginStatus] = []
 def load_plugins(cli: click.Group) -> list[PluginStatus]:
     """Add every plugin command to ``cli``; returns what happened to each entry point."""
     _statuses.clear()
+    built_in = set(cli.list_commands(click.Context(cli)))  # lazy commands included, none imported
     for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
-        status = _load_one(cli, ep.name, ep.value, ep.load)
+        status = _load_one(cli, built_in, ep.name, ep.value, ep.load)
         _statuses.append(status)
     return list(_statuses)
 
 
-def _load_one(cli: click.Group, name: str, target: str, load: object) -> PluginStatus:
-    if name in cli.commands:
+def _load_one(cli: click.Group, built_in: set[str], name: str, target: str, load: object) -> PluginStatus:
+    if name in built_in:
         return PluginStatus(name, target, loaded=False, problem=f"`folio {name}` is built in; plugin ignored")
     try:
         command = load()  # type: ignore[operator]
