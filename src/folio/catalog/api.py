@@ -7,6 +7,8 @@ which consumers (the search context) follow with ``claim_changes`` /
 ``mark_changes_synced`` / ``mark_change_failed`` (at-least-once, per consumer name;
 see ``folio.catalog.outbox`` and ``folio.core.outbox``) and read back
 with ``get_works``, ``iter_works``, ``get_listings_for_search`` and ``iter_listings``.
+``get_visible_works`` is ``get_work`` for a batch of ids (one query, the same visibility
+rule): GraphQL's work loader reads through it.
 The orders context holds stock in its own transaction with ``take_stock`` /
 ``return_stock`` (``folio.catalog.stock``: no oversell under concurrent checkouts).
 ``snapshot_catalog_to_lake`` writes each shop's listings with their works to the data
@@ -49,6 +51,7 @@ from folio.catalog.service import (
     delete_listing,
     get_listing,
     get_listings_for_search,
+    get_visible_works,
     get_work,
     get_works,
     iter_listings,
@@ -97,6 +100,7 @@ __all__ = [
     "generate_previews",
     "get_listing",
     "get_listings_for_search",
+    "get_visible_works",
     "get_work",
     "get_works",
     "import_source",

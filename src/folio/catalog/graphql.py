@@ -125,13 +125,8 @@ async def load_listings(context: GraphQLContext, ids: list[uuid.UUID]) -> list[L
 
 
 async def load_works(context: GraphQLContext, ids: list[uuid.UUID]) -> list[WorkRead | None]:
-    """The works among ``ids`` the caller's shop may see (published, or its own), in their order."""
-    shop = context.caller.tenant_id
-    found = {
-        work.id: work
-        for work in await service.get_works(context.platform.database, ids)
-        if work.published or work.owner_tenant_id == shop
-    }
+    """The works among ``ids`` the caller's shop may see, in their order (None: missing, or not visible)."""
+    found = await service.get_visible_works(context.platform.database, principal=context.caller, work_ids=ids)
     return [found.get(work_id) for work_id in ids]
 
 

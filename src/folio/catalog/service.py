@@ -77,6 +77,7 @@ __all__ = [
     "delete_listing",
     "get_listing",
     "get_listings_for_search",
+    "get_visible_works",
     "get_work",
     "get_work_preview_key",
     "get_works",
@@ -110,11 +111,14 @@ def _isbn_conflict(existing: Work) -> ConflictError:
     )
 
 
+def _may_see(work: Work | WorkRead, principal: Principal) -> bool:
+    """Whether the caller's shop may see ``work``: every shop sees it once published, its owner always."""
+    return work.published or work.owner_tenant_id == principal.tenant_id
+
+
 def _visible(work: Work | None, principal: Principal) -> Work | None:
-    """``work`` if the caller's shop may see it (published, or its own), else None."""
-    if work is None or work.published or work.owner_tenant_id == principal.tenant_id:
-        return work
-    return None
+    """``work`` if the caller's shop may see it, else None."""
+    return work if work is None or _may_see(work, principal) else None
 
 
 async def create_work(db: Database, *, principal: Principal, data: WorkCreate) -> WorkRead:
@@ -240,9 +244,25 @@ async def get_work(
     """
     load = functools.partial(_load_work, db, work_id)
     found = await (reads.work(work_id, load) if reads is not None else load())
-    if not (found.published or found.owner_tenant_id == principal.tenant_id):
+    if not _may_see(found, principal):
         raise _work_not_found(work_id)
     return found
+
+
+async def get_visible_works(
+    db: Database, *, principal: Principal, work_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, WorkRead]:
+    """The works among ``work_ids`` the caller's shop may see, by id, in one query (a batch ``get_work``).
+
+    The visibility rule is ``get_work``'s; a missing id and a work the shop may not see
+    are both simply absent from the answer.
+    """
+
+    async def work(session: AsyncSession) -> dict[uuid.UUID, WorkRead]:
+        found = await WorkRepository(session).by_ids(work_ids)
+        return {record.id: WorkRead.model_validate(record) for record in found if _may_see(record, principal)}
+
+    return await db.run(work, readonly=True)
 
 
 async def _load_work(db: Database, work_id: uuid.UUID) -> WorkRead:

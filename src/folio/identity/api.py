@@ -41,7 +41,14 @@ from folio.identity.schemas import (
     TokenPair,
     UserRead,
 )
-from folio.identity.service import get_tenant_by_slug, get_user, list_tenants, principal_for, register_shop
+from folio.identity.service import (
+    get_tenant_by_slug,
+    get_user,
+    is_platform_operator,
+    list_tenants,
+    principal_for,
+    register_shop,
+)
 from folio.identity.tokens import (
     issue_access_token,
     issue_token_pair,
@@ -82,6 +89,7 @@ __all__ = [
     "get_me",
     "get_tenant_by_slug",
     "get_user",
+    "is_platform_operator",
     "issue_access_token",
     "issue_token_pair",
     "last_used_buffer",

@@ -25,9 +25,16 @@ from folio.identity.events import publish_shop_registered
 from folio.identity.models import Membership, Tenant, User
 from folio.identity.passwords import ensure_password_acceptable, hash_password
 from folio.identity.repository import IdentityRepository
-from folio.identity.schemas import RegisterShop, Registration, TenantRead, UserRead
+from folio.identity.schemas import RegisterShop, Registration, TenantRead, UserRead, normalise_email
 
-__all__ = ["get_tenant_by_slug", "get_user", "list_tenants", "principal_for", "register_shop"]
+__all__ = [
+    "get_tenant_by_slug",
+    "get_user",
+    "is_platform_operator",
+    "list_tenants",
+    "principal_for",
+    "register_shop",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -141,6 +148,24 @@ async def get_user(db: Database, user_id: uuid.UUID) -> UserRead:
         return UserRead.model_validate(user)
 
     return await db.run(work, readonly=True)
+
+
+async def is_platform_operator(db: Database, *, settings: Settings, user_id: uuid.UUID) -> bool:
+    """Whether ``user_id``'s account e-mail is one of ``security.platform_operators`` (any case).
+
+    Operators see the whole installation (the ops and trace pages) from any shop they
+    are signed in to. Read on the primary, like ``principal_for``: an access decision
+    must not rest on a lagging replica. While the list is empty nothing is read.
+    """
+    operators = {normalise_email(address) for address in settings.security.platform_operators}
+    if not operators:
+        return False
+
+    async def work(session: AsyncSession) -> bool:
+        user = await IdentityRepository(session).user_by_id(user_id)
+        return user is not None and normalise_email(user.email) in operators
+
+    return await db.run(work)
 
 
 async def principal_for(

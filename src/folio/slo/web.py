@@ -7,9 +7,11 @@ table: each objective's target, the 30-day error budget left and the burn rate o
 last hour (``slo:*`` series the rules in ``deploy/prometheus/rules/`` record; "no data"
 until Prometheus evaluates them).
 
-Owners and admins only: the metrics are the platform's, not one shop's. The business board
-(revenue of every shop) is not served here, only as a Grafana dashboard for operators. A
-Prometheus that does not answer is a 503 page saying so. The web app's assembly
+Platform operators only (``security.platform_operators``, whatever shop they are signed in
+to; ``operator_required``): the metrics are the whole installation's, not one shop's, so a
+shop's owner gets the 403 page. The business board (revenue of every shop) is not served
+here, only as a Grafana dashboard for operators. A Prometheus that does not answer is a 503
+page saying so. The web app's assembly
 (``folio.entrypoints.web``) registers ``blueprint`` at ``/ops``.
 """
 
@@ -27,7 +29,7 @@ from folio.slo.objectives import OBJECTIVES, SLO_WINDOW
 from folio.slo.prometheus import PrometheusReader, Sample
 from folio.slo.rules import BURN_RATE_ALERTS
 from folio.slo.views import ERRORS, LATENCY, SLO, Board
-from folio.webkit.access import manager_required
+from folio.webkit.access import operator_required
 
 __all__ = ["PAGES", "WINDOWS", "blueprint"]
 
@@ -58,14 +60,14 @@ class ObjectiveRow:
 
 
 @blueprint.get("/")
-@manager_required
+@operator_required
 def index() -> ResponseReturnValue:
     """The ops pages open on the SLOs."""
     return redirect(url_for("ops.page", name="slo"))
 
 
 @blueprint.get("/<name>")
-@manager_required
+@operator_required
 def page(name: str) -> ResponseReturnValue:
     """One board's charts over ``?window=`` (1h, 6h or 1d); the SLO board with its table."""
     board = PAGES.get(name) or abort(404)

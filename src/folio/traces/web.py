@@ -1,6 +1,7 @@
 """The trace pages: search kept traces and open one as a waterfall (``/app/traces``).
 
-Owners and admins only, like the ops pages: traces show every shop's requests. A trace id
+Platform operators only (``operator_required``), like the ops pages: traces show every
+shop's requests, so a shop's owner gets the 403 page. A trace id
 comes from a log line's ``trace_id`` or a response's ``traceparent`` header (its second
 field); ``/app/traces/<trace id>`` opens it. The web app's assembly registers ``blueprint``.
 """
@@ -13,7 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from folio.traces.api import TraceQuery, get_trace, search_traces
-from folio.webkit.access import manager_required
+from folio.webkit.access import operator_required
 from folio.webkit.bridge import portal
 
 __all__ = ["RANGES", "blueprint"]
@@ -32,7 +33,7 @@ def _number(raw: str | None) -> float | None:
 
 
 @blueprint.get("/")
-@manager_required
+@operator_required
 def search() -> ResponseReturnValue:
     """Kept traces, newest first, filtered by service, operation, min duration, errors and time range."""
     wanted = request.args.get("trace_id", "").strip().lower()
@@ -53,7 +54,7 @@ def search() -> ResponseReturnValue:
 
 
 @blueprint.get("/<trace_id>")
-@manager_required
+@operator_required
 def show(trace_id: str) -> ResponseReturnValue:
     """One trace as a waterfall: each span a bar at its offset, indented below its parent."""
     here = portal()

@@ -1,4 +1,4 @@
-"""Who is asking, per request: the session's member, re-checked, and the role guards of the views.
+"""Who is asking, per request: the session's member, re-checked, and the access guards of the views.
 
 The session stores only ``tenant_id`` and ``user_id`` (plus names for the page header),
 written by ``sign_in``. Before each view the member's current principal is resolved
@@ -6,13 +6,16 @@ again by the ``PrincipalLookup`` the web app's assembly installs
 (``install_signed_in_caller``; identity's ``principal_for``), so a role change or a
 removal takes effect on the member's very next click; a member who is gone is signed
 out. The guards then compare that principal's role, never anything the session
-claims. Webkit itself knows no context: it sits below identity.
+claims. Platform operators (``security.platform_operators``) are asked of the
+``OperatorCheck`` installed beside the lookup (identity's ``is_platform_operator``), in
+the same call: being one does not depend on the shop or the role. Webkit itself knows
+no context: it sits below identity.
 
 Replicas: readonly service calls may go to a streaming replica, which can lag. Two
 rules keep the web app from acting on stale data:
 
-- The principal is always resolved on the primary (the lookup must read there: an
-  access decision must see the role change or removal that just happened).
+- The principal and the operator check are always resolved on the primary (both must
+  read there: an access decision must see the role change or removal that just happened).
 - For ``STICKY_PRIMARY_S`` after a member's successful POST, all of that member's reads
   go to the primary (``folio.core.db.pin_reads_to_primary``), so the page they are
   redirected to shows what they just did (the gateway's read-your-writes scope only
@@ -39,11 +42,14 @@ from folio.webkit.security import STATIC_ENDPOINT
 from folio.webkit.sessions import rotate_session
 
 __all__ = [
+    "OperatorCheck",
     "PrincipalLookup",
     "current_principal",
     "install_signed_in_caller",
+    "is_operator",
     "login_required",
     "manager_required",
+    "operator_required",
     "safe_next",
     "sign_in",
     "sign_out",
@@ -63,7 +69,18 @@ class PrincipalLookup(Protocol):
         """The principal ``user_id`` is in shop ``tenant_id``, with their current role."""
 
 
+class OperatorCheck(Protocol):
+    """Whether a user is one of the installation's platform operators (identity's ``is_platform_operator``).
+
+    Must read on the primary, like the lookup.
+    """
+
+    def __call__(self, db: Database, /, *, user_id: uuid.UUID) -> Awaitable[bool]:
+        """True when ``user_id`` operates the platform, whatever shop they are signed in to."""
+
+
 _LOOKUP = "folio.principal_lookup"
+_OPERATOR_CHECK = "folio.operator_check"
 
 SESSION_TENANT = "tenant_id"
 SESSION_USER = "user_id"
@@ -77,12 +94,13 @@ SUCCESS_LIMIT = 400
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 
 
-def install_signed_in_caller(app: Flask, *, lookup: PrincipalLookup) -> None:
-    """Resolve the session's member with ``lookup`` before every page; pin reads after a POST.
+def install_signed_in_caller(app: Flask, *, lookup: PrincipalLookup, operator_check: OperatorCheck) -> None:
+    """Resolve the session's member (``lookup``, ``operator_check``) before each page; pin reads after a POST.
 
-    The web app's assembly calls this once, with identity's lookup.
+    The web app's assembly calls this once, with identity's lookup and check.
     """
     app.extensions[_LOOKUP] = lookup
+    app.extensions[_OPERATOR_CHECK] = operator_check
 
     @app.before_request
     def _principal() -> None:
@@ -96,6 +114,11 @@ def current_principal() -> Principal | None:
     """The signed-in member of this request, or None."""
     principal: Principal | None = g.get("principal")
     return principal
+
+
+def is_operator() -> bool:
+    """Whether this request's signed-in member is a platform operator (False when nobody is signed in)."""
+    return bool(g.get("operator", False))
 
 
 def signed_in() -> Principal:
@@ -117,17 +140,18 @@ def sign_out() -> None:
 
 
 def _load_principal() -> None:
-    """Resolve the session's member into ``g.principal`` (before every view)."""
-    g.principal = None
+    """Resolve the session's member into ``g.principal`` and ``g.operator`` (before every view)."""
+    g.principal, g.operator = None, False
     tenant_id, user_id = session.get(SESSION_TENANT), session.get(SESSION_USER)
     if not tenant_id or not user_id:
         return
     here = portal()
     sticky = float(session.get(SESSION_PRIMARY_UNTIL) or 0) > time.time()
     try:
-        g.principal = here.call(
+        g.principal, g.operator = here.call(
             _resolve_principal,
             current_app.extensions[_LOOKUP],
+            current_app.extensions[_OPERATOR_CHECK],
             here.database,
             tenant_id=uuid.UUID(str(tenant_id)),
             user_id=uuid.UUID(str(user_id)),
@@ -146,12 +170,23 @@ def _remember_writes(response: Response) -> Response:
 
 
 async def _resolve_principal(
-    lookup: PrincipalLookup, db: Database, *, tenant_id: uuid.UUID, user_id: uuid.UUID, sticky: bool
-) -> Principal:
-    """The member's principal, read on the primary; ``sticky`` pins the whole request there too."""
+    lookup: PrincipalLookup,
+    operator_check: OperatorCheck,
+    db: Database,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    sticky: bool,
+) -> tuple[Principal, bool]:
+    """The member's principal and whether they are an operator, read on the primary.
+
+    ``sticky`` pins the whole request there too. One portal call for both: the view
+    thread waits on the loop once.
+    """
     if sticky:
         pin_reads_to_primary()
-    return await lookup(db, tenant_id=tenant_id, user_id=user_id)
+    principal = await lookup(db, tenant_id=tenant_id, user_id=user_id)
+    return principal, await operator_check(db, user_id=user_id)
 
 
 def _guard(check: Callable[[Principal], bool]) -> Callable[[View], View]:
@@ -181,6 +216,9 @@ staff_required = _guard(lambda principal: principal.is_staff)
 
 manager_required = _guard(lambda principal: principal.is_manager)
 """Only owners and admins (member management)."""
+
+operator_required = _guard(lambda _principal: is_operator())
+"""Only platform operators, whatever their role in the shop they are in (the ops and trace pages)."""
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -18,6 +18,7 @@ from folio.catalog.api import (
     create_work,
     delete_listing,
     get_listing,
+    get_visible_works,
     get_work,
     list_listings,
     list_listings_after,
@@ -119,6 +120,21 @@ async def test_customers_read_but_do_not_write(any_database: Database) -> None:
         await create_work(any_database, principal=customer, data=WorkCreate(title="Nope"))
     work = await create_work(any_database, principal=owner, data=WorkCreate(title="Readable"))
     assert (await get_work(any_database, principal=customer, work_id=work.id)).id == work.id
+
+
+async def test_a_batch_read_sees_what_get_work_sees(any_database: Database) -> None:
+    """``get_visible_works`` keeps a shop's own and published works; another's private one is absent."""
+    shop_a = await create_member(any_database)
+    shop_b = await create_member(any_database)
+    private = await create_work(any_database, principal=shop_a, data=WorkCreate(title="Shop A's Own"))
+    shared = await published_work(any_database, shop_a, "Everyone's")
+    ids = [private.id, shared.id, uuid.uuid4()]
+    seen_by_a = await get_visible_works(any_database, principal=shop_a, work_ids=ids)
+    assert set(seen_by_a) == {private.id, shared.id}
+    seen_by_b = await get_visible_works(any_database, principal=shop_b, work_ids=ids)
+    assert seen_by_b == {shared.id: await get_work(any_database, principal=shop_b, work_id=shared.id)}
+    with pytest.raises(NotFoundError):
+        await get_work(any_database, principal=shop_b, work_id=private.id)
 
 
 async def test_listing_lifecycle(any_database: Database, settings: Settings) -> None:

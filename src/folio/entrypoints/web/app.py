@@ -9,7 +9,7 @@ The pages live in their contexts (``folio.identity.web``, ``folio.tasks.web``,
 ``folio.search.web``, ``folio.payments.web``, ``folio.orders.web``, each a blueprint
 with its templates); the shared mechanics in ``folio.webkit``. This module only
 registers the blueprints, installs the shared mechanics (sessions, CSRF, security
-headers, the signed-in caller with identity's lookup) and owns what every page
+headers, the signed-in caller with identity's lookup and operator check) and owns what every page
 shares: the base layout, the stylesheet, the error pages and the developer pages
 (``dev``).
 
@@ -21,6 +21,7 @@ that quotes the request's correlation id, never the traceback.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from http import HTTPStatus
 
@@ -48,7 +49,7 @@ from folio.search import web as search_web
 from folio.slo import web as slo_web
 from folio.tasks import web as tasks_web
 from folio.traces import web as traces_web
-from folio.webkit.access import current_principal, install_signed_in_caller
+from folio.webkit.access import current_principal, install_signed_in_caller, is_operator
 from folio.webkit.security import install_security_headers
 from folio.webkit.sessions import configure_sessions
 
@@ -80,12 +81,21 @@ def create_web_app(settings: Settings) -> Flask:
     configure_sessions(app, settings, cookie_path=MOUNT_PATH)
     CSRFProtect(app)
     install_security_headers(app)
-    install_signed_in_caller(app, lookup=identity.principal_for)
+    install_signed_in_caller(
+        app,
+        lookup=identity.principal_for,
+        # The live settings: a reload of ``security.platform_operators`` applies on the next click.
+        operator_check=functools.partial(identity.is_platform_operator, settings=settings),
+    )
 
     @app.context_processor
     def _page_context() -> dict[str, object]:
         principal: Principal | None = current_principal()
-        return {"principal": principal, "dev_pages": settings.profile in DEV_PROFILES}
+        return {
+            "principal": principal,
+            "operator": is_operator(),
+            "dev_pages": settings.profile in DEV_PROFILES,
+        }
 
     app.add_template_filter(_reject_keys, "reject_keys")
     app.register_blueprint(identity_web.auth_blueprint)

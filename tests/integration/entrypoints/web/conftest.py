@@ -31,8 +31,18 @@ _FLASH = re.compile(r'<li class="flash flash-(\w+)">(.*?)</li>', re.S)
 
 
 @pytest.fixture
-def web_settings(migrated_postgres: Settings) -> Settings:
-    """The PostgreSQL settings with cheap password hashing and a short lockout threshold."""
+def operator_email() -> str:
+    """The address of this test's platform operator (no account has it until a test registers one)."""
+    return f"{unique('operator')}@example.com"
+
+
+@pytest.fixture
+def web_settings(migrated_postgres: Settings, operator_email: str) -> Settings:
+    """The PostgreSQL settings with cheap password hashing, a short lockout threshold and an operator.
+
+    The operator's address is listed in capitals: ``security.platform_operators`` is
+    compared without regard to case.
+    """
     identity = migrated_postgres.identity.model_copy(
         update={
             "argon2_time_cost": 1,
@@ -41,7 +51,10 @@ def web_settings(migrated_postgres: Settings) -> Settings:
             "lockout_threshold": LOCKOUT_THRESHOLD,
         }
     )
-    return migrated_postgres.model_copy(update={"identity": identity, "profile": "test"})
+    security = migrated_postgres.security.model_copy(update={"platform_operators": [operator_email.upper()]})
+    return migrated_postgres.model_copy(
+        update={"identity": identity, "security": security, "profile": "test"}
+    )
 
 
 @pytest.fixture
@@ -127,9 +140,9 @@ async def browser(web_app: FastAPI) -> AsyncIterator[Callable[[], Browser]]:
         await client.aclose()
 
 
-async def register_shop(browser: Browser, *, name: str = "Kallio Books") -> Shop:
-    """Register a shop through the web form; ``browser`` ends up signed in as its owner."""
-    slug, email = unique("kallio"), f"{unique('owner')}@example.com"
+async def register_shop(browser: Browser, *, name: str = "Kallio Books", email: str | None = None) -> Shop:
+    """Register a shop through the web form; ``browser`` ends up signed in as its owner (``email``'s)."""
+    slug, email = unique("kallio"), email or f"{unique('owner')}@example.com"
     response = await browser.submit(
         "/app/register",
         {
@@ -149,9 +162,9 @@ async def log_in(browser: Browser, shop: Shop, email: str, password: str = PASSW
     return await browser.submit("/app/login", {"shop_slug": shop.slug, "email": email, "password": password})
 
 
-async def invite(owner: Browser, *, role: str, name: str = "Sam Staff") -> str:
-    """Invite a new member with ``role`` through the members page; returns their e-mail."""
-    email = f"{unique(role)}@example.com"
+async def invite(owner: Browser, *, role: str, name: str = "Sam Staff", email: str | None = None) -> str:
+    """Invite a member with ``role`` (``email``, else a fresh address) on the members page; returns it."""
+    email = email or f"{unique(role)}@example.com"
     response = await owner.submit("/app/members", {"email": email, "display_name": name, "role": role})
     assert response.url.path == "/app/members", flashes(response)
     return email
@@ -165,9 +178,11 @@ async def reset_link_for(browser: Browser, email: str) -> str:
     return unescape(links[0])
 
 
-async def join(owner: Browser, newcomer: Browser, shop: Shop, *, role: str, name: str = "Sam") -> str:
-    """Invite someone with ``role``, let them set a password from the mail and log in."""
-    email = await invite(owner, role=role, name=name)
+async def join(
+    owner: Browser, newcomer: Browser, shop: Shop, *, role: str, name: str = "Sam", email: str | None = None
+) -> str:
+    """Invite someone new with ``role`` (``email``, else a fresh address), let them set a password, log in."""
+    email = await invite(owner, role=role, name=name, email=email)
     link = await reset_link_for(newcomer, email)
     response = await newcomer.submit(link, {"password": PASSWORD, "confirm": PASSWORD})
     assert response.url.path == "/app/login", flashes(response)

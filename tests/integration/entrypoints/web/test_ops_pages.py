@@ -1,4 +1,4 @@
-"""The ops pages (/app/ops) over the real Prometheus: the SLO table, scraped data drawn, managers only.
+"""The ops pages (/app/ops) over the real Prometheus: the SLO table, scraped data drawn, operators only.
 
 Data comes from a prometheus_client exporter registered with the harness's Prometheus
 (file discovery, as the suite's Prometheus test does), with a stage name of the test's own;
@@ -61,34 +61,51 @@ def scraped_stage(settings: Settings, reader: PrometheusReader) -> Iterator[str]
         thread.join(timeout=5)
 
 
-async def test_owner_sees_the_slo_table_and_charts(browser: BrowserFactory, reader: PrometheusReader) -> None:
+OPS_LINK = '<a href="/app/ops/">Ops</a>'
+
+
+async def test_an_operator_sees_the_slo_table_and_charts(
+    browser: BrowserFactory, reader: PrometheusReader, operator_email: str
+) -> None:
     """/app/ops/slo lists every objective with its target, and a chart section per panel."""
-    owner = browser()
-    await register_shop(owner)
-    page = await owner.get("/app/ops/")
+    operator = browser()
+    await register_shop(operator, email=operator_email)
+    page = await operator.get("/app/ops/")
     assert page.status_code == 200
     assert page.url.path == "/app/ops/slo"
     assert page.text.count('<tr class="objective') == len(OBJECTIVES)
     assert "Checkout latency" in page.text
     assert "99.9%" in page.text
     assert page.text.count('class="card chart"') == len(PAGES["slo"].panels)
+    assert OPS_LINK in page.text
 
 
-async def test_errors_page_draws_scraped_series(browser: BrowserFactory, scraped_stage: str) -> None:
+async def test_errors_page_draws_scraped_series(
+    browser: BrowserFactory, scraped_stage: str, operator_email: str
+) -> None:
     """A stage Prometheus scraped shows on the errors page as a line with its legend and last value."""
-    owner = browser()
-    await register_shop(owner)
-    page = await owner.get("/app/ops/errors", window="1h")
+    operator = browser()
+    await register_shop(operator, email=operator_email)
+    page = await operator.get("/app/ops/errors", window="1h")
     assert page.status_code == 200
     assert f'<span class="series">{scraped_stage} ok</span>' in page.text
     assert "<polyline" in page.text
 
 
-async def test_staff_and_unknown_pages_are_refused(browser: BrowserFactory, reader: PrometheusReader) -> None:
-    """Ops pages are owners' and admins': staff get 403; an unknown page is 404; anonymous must log in."""
-    owner, staff, anonymous = browser(), browser(), browser()
+async def test_managers_who_are_not_operators_are_refused(
+    browser: BrowserFactory, operator_email: str
+) -> None:
+    """A shop's owner (not an operator) and its staff get 403 and no link; anonymous must log in.
+
+    An unknown page is 404, for the operator only: nobody else learns which pages exist.
+    """
+    owner, staff, anonymous, operator = browser(), browser(), browser(), browser()
     shop = await register_shop(owner)
     await join(owner, staff, shop, role="staff")
+    assert (await owner.get("/app/ops/slo")).status_code == 403
+    assert OPS_LINK not in (await owner.get("/app/members")).text
     assert (await staff.get("/app/ops/latency")).status_code == 403
-    assert (await owner.get("/app/ops/business")).status_code == 404
+    assert (await owner.get("/app/ops/business")).status_code == 403
     assert (await anonymous.get("/app/ops/slo")).url.path == "/app/login"
+    await register_shop(operator, email=operator_email)
+    assert (await operator.get("/app/ops/business")).status_code == 404
