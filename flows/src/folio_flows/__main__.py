@@ -3,7 +3,8 @@
 ``run`` and ``backfill`` print one JSON object on stdout (the run's name, id, state and
 result or message) and exit 1 when the run failed; Prefect's logs go to stderr.
 ``status`` prints JSON Lines, newest run first. ``serve`` serves the daily flow with its
-cron schedule until stopped (``folio up``'s ``flows`` process).
+cron schedule until stopped (``folio up``'s ``flows`` process), and this process's
+Prometheus metrics (Prefect's client metrics among them) on ``FOLIO_FLOWS_METRICS_PORT``.
 """
 
 from __future__ import annotations
@@ -101,6 +102,19 @@ async def _recent_runs(limit: int) -> list[dict[str, Any]]:
     ]
 
 
+def _serve_metrics() -> None:
+    """Serve the default registry on ``FOLIO_FLOWS_METRICS_HOST``:``FOLIO_FLOWS_METRICS_PORT`` (0: none).
+
+    Prefect's own switch (``PREFECT_CLIENT_METRICS_ENABLED``) would bind every interface;
+    this binds the one Folio's settings name.
+    """
+    port = int(os.environ.get("FOLIO_FLOWS_METRICS_PORT") or 0)
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=os.environ.get("FOLIO_FLOWS_METRICS_HOST", "127.0.0.1"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line; its exit status."""
     args = _parser().parse_args(argv)
@@ -109,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from prefect.schedules import Cron
 
+        _serve_metrics()
         folio_daily.serve(
             name="daily",
             schedules=[Cron(args.cron, timezone=args.timezone)],

@@ -35,6 +35,7 @@ from prefect.tasks import exponential_backoff
 
 from folio_flows.checks import TABLE_CHECKS, TableResult, day_frame, validate
 from folio_flows.folio_cli import folio_json, folio_json_lines
+from folio_flows.telemetry import start_tracing
 
 FLOW_NAME = "folio-daily"
 BACKFILL_NAME = "folio-backfill"
@@ -45,6 +46,12 @@ _RETRIES = {
     "retry_delay_seconds": exponential_backoff(backoff_factor=2),
     "retry_jitter_factor": 0.5,
 }
+
+
+# Here, not in __main__: a run the schedule starts (``serve``) executes in a process Prefect
+# spawns, where importing this module (to unpickle the flow) is the only code of ours that runs
+# before Prefect starts the run's span. Nothing connects here: spans are exported later, in batches.
+start_tracing()
 
 
 class DataQualityError(RuntimeError):

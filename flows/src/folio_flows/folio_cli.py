@@ -3,6 +3,8 @@
 ``FOLIO_PYTHON`` names the interpreter of the Folio installation to drive (``folio up``
 and ``folio flows`` set it to their own); the rest of the environment (``FOLIO_*``)
 passes through, so the subprocess sees the same settings as whoever started the flow.
+While tracing, the subprocess also gets ``TRACEPARENT`` naming the task run's span
+(``folio_flows.telemetry``), so a Folio process that traces continues the flow's trace.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import os
 import subprocess
 from typing import Any
+
+from folio_flows.telemetry import trace_environment
 
 FOLIO_PYTHON = "FOLIO_PYTHON"
 _TIMEOUT_S = 1800
@@ -35,7 +39,12 @@ def folio(*args: str) -> str:
         )
     argv = list(args)
     done = subprocess.run(
-        [python, "-m", "folio", *argv], capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
+        [python, "-m", "folio", *argv],
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT_S,
+        check=False,
+        env={**os.environ, **trace_environment()},
     )
     if done.returncode != 0:
         raise FolioCommandError(argv, done.returncode, done.stderr)

@@ -25,8 +25,9 @@ or ``catalog``; ``op`` is ``upsert``, ``delete`` or ``reindex``.
 Consumers (the search sync) read the topic through ``claim_changes``,
 ``mark_changes_synced``, ``mark_change_failed`` and ``pending_change_count``: the
 general outbox's functions for one named consumer, with the events decoded into
-``CatalogChangeRead``. Delivery is at least once, retries and poisoning follow the
-consumer's ``RetryPolicy`` (see ``folio.core.outbox``).
+``CatalogChangeRead`` (with the writing span's ``traceparent``, which the outbox row keeps,
+so the sync continues the writer's trace). Delivery is at least once, retries and poisoning
+follow the consumer's ``RetryPolicy`` (see ``folio.core.outbox``).
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def _change(event: ClaimedEvent) -> CatalogChangeRead:
         op=str(payload.get("op")),
         created_at=event.created_at,
         attempts=event.attempts,
+        traceparent=event.traceparent,
     )
 
 

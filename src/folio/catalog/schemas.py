@@ -406,6 +406,11 @@ class CatalogChangeRead(BaseModel):
     op: str = Field(description="`upsert`, `delete` or `reindex`.")
     created_at: dt.datetime
     attempts: int
+    traceparent: str | None = Field(
+        default=None,
+        description="The W3C `traceparent` of the span that wrote the change (None when untraced), "
+        "so a consumer's span can continue the writer's trace.",
+    )
 
 
 class ImportRunRead(BaseModel):

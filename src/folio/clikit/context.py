@@ -15,8 +15,10 @@ Key contracts:
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
@@ -158,4 +160,41 @@ def run_on_platform(cli: CliContext, work: Callable[[Platform], Awaitable[T]]) -
         finally:
             await cli.aclose_platform()
 
-    return asyncio.run(main())
+    with _traced_command(cli):
+        return asyncio.run(main())
+
+
+@contextmanager
+def _traced_command(cli: CliContext) -> Iterator[None]:
+    """A command a traced process started (``TRACEPARENT``: the daily flow's tasks) is a span of its trace.
+
+    Other commands start no telemetry: a person at a terminal has no trace to join.
+    The span is named after the command (``folio tenants list``); its SQL and HTTP calls
+    hang below it. A process whose telemetry already runs (a test) keeps it running.
+    """
+    from folio.core.telemetry import TRACEPARENT_ENV
+
+    parent = os.environ.get(TRACEPARENT_ENV)
+    if not parent:
+        yield
+        return
+    from folio.core.telemetry import (
+        extract_context,
+        shutdown_telemetry,
+        start_telemetry,
+        telemetry_enabled,
+        tracer,
+    )
+
+    started_here = False
+    if not telemetry_enabled():
+        started_here = start_telemetry(cli.settings.telemetry, service="folio-cli") is not None
+    command = click.get_current_context(silent=True)
+    try:
+        # Named as typed, whatever the program's name (click's runner calls the root "cli").
+        name = " ".join(["folio", *(command.command_path.split()[1:] if command else [])])
+        with tracer().start_as_current_span(name, context=extract_context(parent)):
+            yield
+    finally:
+        if started_here:
+            shutdown_telemetry()

@@ -17,7 +17,12 @@ Key contracts:
   headers and Kafka record headers carry it through ``inject_context`` on publish and
   ``traced_consume`` on consume (a consumer span parented to the producer's). The outbox
   row keeps the writing request's ``traceparent`` (``current_traceparent``), so the relay's
-  later publish continues that request's trace (``traced_publish``).
+  later publish continues that request's trace (``traced_publish``). A batch of items from
+  several traces (Kafka records, outbox rows) is one consumer span below the first item's
+  trace, with a receive span in each other one (``traced_batch``).
+- A process started with ``TRACEPARENT`` in its environment (the W3C value; what the Prefect
+  flow gives the ``folio`` commands its tasks run) continues that trace: ``start_telemetry``
+  makes it the parent of the spans the process begins without another parent.
 - ``add_trace_id`` (a structlog processor in every process's chain) writes the current
   span's trace id into each log line, so a line links to its trace.
 """
@@ -25,8 +30,10 @@ Key contracts:
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from contextvars import Token
 from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import context as otel_context
@@ -42,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRACEPARENT",
+    "TRACEPARENT_ENV",
     "Library",
     "Span",
     "add_trace_id",
@@ -57,6 +65,7 @@ __all__ = [
     "start_publish_span",
     "start_telemetry",
     "telemetry_enabled",
+    "traced_batch",
     "traced_consume",
     "traced_publish",
     "tracer",
@@ -64,6 +73,9 @@ __all__ = [
 
 TRACEPARENT = "traceparent"
 """The W3C Trace Context header (and AMQP/Kafka header, and gRPC metadata key) Folio propagates."""
+
+TRACEPARENT_ENV = "TRACEPARENT"
+"""The environment variable that hands a process its parent's context (OpenTelemetry's proposed name)."""
 
 Library = Literal["redis", "httpx"]
 """A client library a process may ask ``start_telemetry`` to instrument."""
@@ -75,6 +87,8 @@ _INSTRUMENTORS: dict[Library, str] = {
 
 _provider: TracerProvider | None = None
 _instrumented: list[Any] = []
+# The context TRACEPARENT_ENV named, attached by start_telemetry and detached by shutdown_telemetry.
+_inherited: Token[otel_context.Context] | None = None
 
 
 def telemetry_enabled() -> bool:
@@ -94,9 +108,11 @@ def start_telemetry(
     ``exporter`` replaces the OTLP exporter (tests, the benchmark): spans then go to it in
     batches all the same, and the provider is not made the API's global one (OpenTelemetry
     allows that once per process), so ``shutdown_telemetry`` leaves the process as it found it.
-    Idempotent until then: a second call returns the provider of the first.
+    Idempotent until then: a second call returns the provider of the first. With
+    ``TRACEPARENT`` in the environment, the process's spans that have no other parent hang
+    below the span it names.
     """
-    global _provider  # noqa: PLW0603 - one tracer provider per process, as OpenTelemetry's API has
+    global _provider, _inherited  # noqa: PLW0603 - one tracer provider per process, as OpenTelemetry's API has
     if not settings.enabled:
         return None
     if _provider is not None:
@@ -131,13 +147,18 @@ def start_telemetry(
         instrumentor.instrument(tracer_provider=provider)
         _instrumented.append(instrumentor)
     _provider = provider
+    if parent := os.environ.get(TRACEPARENT_ENV):
+        _inherited = otel_context.attach(extract_context(parent))
     return provider
 
 
 def shutdown_telemetry() -> None:
     """Export what is buffered (bounded by the export timeout) and stop; nothing when it never started."""
-    global _provider
+    global _provider, _inherited  # noqa: PLW0603 - see start_telemetry
     provider, _provider = _provider, None
+    if _inherited is not None:
+        otel_context.detach(_inherited)
+        _inherited = None
     from opentelemetry.instrumentation.propagators import set_global_response_propagator
 
     while _instrumented:
@@ -304,6 +325,28 @@ def traced_consume(
         record_exception=True,
         set_status_on_exception=True,
     ) as span:
+        yield span
+
+
+@contextmanager
+def traced_batch(
+    name: str,
+    traceparents: Iterable[str | None],
+    *,
+    receive_name: str,
+    attributes: Mapping[str, str] | None = None,
+) -> Iterator[Span]:
+    """A consumer span ``name`` for a batch whose items carry ``traceparents`` (None: an untraced item).
+
+    The span hangs below the first traced item's span (it begins a trace when none is
+    traced), and every other trace in the batch gets a ``receive_name`` span, so each
+    writer's trace shows its item was consumed. Errors escaping the block mark the span.
+    """
+    parents = list(dict.fromkeys(parent for parent in traceparents if parent))
+    for other in parents[1:]:
+        with traced_consume(receive_name, other, attributes=attributes):
+            pass
+    with traced_consume(name, parents[0] if parents else None, attributes=attributes) as span:
         yield span
 
 

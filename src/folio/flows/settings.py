@@ -25,6 +25,17 @@ class FlowsSettings(FolioSettingsBase):
         LOOPBACK, description="Interface the Prefect server (`folio services up prefect`) binds."
     )
     port: int = setting(21485, ge=1, le=65_535, description="Port of the Prefect server (API and UI).")
+    metrics_host: str = setting(
+        LOOPBACK,
+        description="Interface the served flow's (`folio up`'s `flows`) Prometheus `/metrics` binds.",
+    )
+    metrics_port: int = setting(
+        21486,
+        ge=0,
+        le=65_535,
+        description="Port of the served flow's Prometheus `/metrics` (Prefect's client metrics and the "
+        "process's own); 0: not served. Only `serve` serves it, never a one-off run.",
+    )
     api_url: str | None = setting(
         None,
         description="A Prefect server's API elsewhere (`http://host:4200/api`); unset: the local one on "
@@ -71,13 +82,16 @@ class FlowsSettings(FolioSettingsBase):
         ``PREFECT_API_URL`` so Prefect runs the flow on its ephemeral server (a temporary
         one, its database in ``home``). ``home`` also holds the cached task results, so
         runs that share it share the cache. ``folio_python`` is the interpreter whose
-        ``folio`` the flow's tasks run; the schedule and drift factor come from here.
+        ``folio`` the flow's tasks run; the schedule, drift factor and (for ``serve``) metrics
+        port come from here.
         """
         env = {
             "FOLIO_PYTHON": folio_python,
             "FOLIO_FLOWS_SCHEDULE_CRON": self.schedule_cron,
             "FOLIO_FLOWS_SCHEDULE_TIMEZONE": self.schedule_timezone,
             "FOLIO_FLOWS_DRIFT_FACTOR": str(self.drift_factor),
+            "FOLIO_FLOWS_METRICS_HOST": self.metrics_host,
+            "FOLIO_FLOWS_METRICS_PORT": str(self.metrics_port),
             "PREFECT_HOME": str(home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "GX_ANALYTICS_ENABLED": "false",

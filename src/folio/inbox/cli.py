@@ -50,18 +50,16 @@ def inbox_group() -> None:
 @click.option("--no-metrics", is_flag=True, help="Do not serve Prometheus metrics on inbox.metrics_port.")
 @pass_cli
 def watch_command(cli: CliContext, folder: Path | None, settle_s: float | None, no_metrics: bool) -> None:
-    """Watch the inbox folder and load each complete file into the lake, until Ctrl-C or SIGTERM."""
+    """Watch the inbox folder and load each complete file into the lake, until Ctrl-C or SIGTERM.
+
+    Traced when ``telemetry.enabled`` (as under ``folio up``): each file's load is a span.
+    """
+    from folio.core.process_telemetry import process_telemetry
     from folio.inbox.api import inbox_folder, watch_inbox
 
     settings = cli.settings
     where = folder or inbox_folder(settings)
     config = settings.inbox
-    metrics_server = None
-    if config.metrics_port and not no_metrics:
-        from prometheus_client import start_http_server
-
-        metrics_server, metrics_thread = start_http_server(config.metrics_port, addr=config.metrics_host)
-    cli.console.print(f"watching {escape(str(where.absolute()))} (Ctrl-C stops)")
 
     async def work(platform: Platform) -> None:
         # SIGTERM (the supervisor's stop) and Ctrl-C end the watch; loads in flight finish first.
@@ -71,12 +69,14 @@ def watch_command(cli: CliContext, folder: Path | None, settle_s: float | None, 
             loop.add_signal_handler(signum, stop.set)
         await watch_inbox(platform, stop=stop, folder=where, settle_s=settle_s)
 
-    try:
+    with process_telemetry(
+        settings.telemetry,
+        service=settings.service_name,
+        metrics_port=0 if no_metrics else config.metrics_port,
+        metrics_host=config.metrics_host,
+    ):
+        cli.console.print(f"watching {escape(str(where.absolute()))} (Ctrl-C stops)")
         run_on_platform(cli, work)
-    finally:
-        if metrics_server is not None:
-            metrics_server.shutdown()
-            metrics_thread.join(timeout=5)
 
 
 @inbox_group.command("status", epilog=examples("folio inbox status", "folio inbox status --failures 20"))

@@ -18,6 +18,11 @@ Its outcomes:
 A watcher that died after the lake append and before the ledger write leaves a row in
 ``loading``; whoever takes it over (``Claim.taken_over``) first looks for the file's
 ``source`` in the table's manifest, so the rows are never appended twice.
+
+Each attempt is an ``inbox load`` span (a root: a dropped file carries no trace context)
+with the file's name, dataset, format and outcome; a retry or a quarantine marks it an
+error, so tail sampling keeps its trace, and ``folio_inbox_load_seconds`` carries its trace
+id as exemplar.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ import structlog
 
 from folio.core.columns import utcnow
 from folio.core.errors import ValidationFailedError
+from folio.core.exemplars import observe
 from folio.core.outbox import RetryPolicy
+from folio.core.telemetry import mark_error, tracer
 from folio.inbox import metrics
 from folio.inbox.datasets import DatasetDeclaration, FileFormat, dataset_for, format_of
 from folio.inbox.files import move_to_loaded, quarantine, sha256_of
@@ -121,8 +128,25 @@ class FileLoader:
         """
         file_format = format_of(path)
         dataset = dataset_for(path, self.datasets)
-        dataset_label = dataset.name if dataset else UNKNOWN
-        format_label = file_format.value if file_format else UNKNOWN
+        labels = _Labels(dataset.name if dataset else UNKNOWN, file_format.value if file_format else UNKNOWN)
+        attributes = {"inbox.file": path.name, "inbox.dataset": labels.dataset, "inbox.format": labels.format}
+        with tracer().start_as_current_span(
+            "inbox load", attributes=attributes, record_exception=True, set_status_on_exception=True
+        ) as span:
+            outcome = await self._handle(path, dataset, file_format, labels)
+            span.set_attribute("inbox.outcome", outcome.handled.value)
+            if outcome.handled in {Handled.RETRY, Handled.QUARANTINED}:
+                mark_error(span, outcome.error or outcome.handled.value)
+            return outcome
+
+    async def _handle(
+        self,
+        path: Path,
+        dataset: DatasetDeclaration | None,
+        file_format: FileFormat | None,
+        labels: _Labels,
+    ) -> FileOutcome:
+        dataset_label, format_label = labels.dataset, labels.format
         try:
             content_hash = await asyncio.to_thread(sha256_of, path)
         except FileNotFoundError:
@@ -147,7 +171,7 @@ class FileLoader:
         try:
             return await self._attempt(path, content_hash, claim, dataset, file_format)
         finally:
-            metrics.LOAD_SECONDS.labels(format_label).observe(time.perf_counter() - started)
+            observe(metrics.LOAD_SECONDS.labels(format_label), time.perf_counter() - started)
 
     async def _attempt(
         self,

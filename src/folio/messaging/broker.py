@@ -45,6 +45,7 @@ from folio.core.settings import Settings
 from folio.core.telemetry import traced_publish
 from folio.messaging.envelope import event_message, new_message
 from folio.messaging.errors import BrokerUnavailableError, PublishRefusedError, UnroutableMessageError
+from folio.messaging.metrics import record_published
 from folio.messaging.settings import MessagingSettings
 from folio.messaging.topology import (
     DEAD_LETTER_EXCHANGE,
@@ -164,16 +165,20 @@ class Publisher:
                 message, routing_key, mandatory=mandatory, timeout=self._broker.settings.publish_timeout_s
             )
         except PublishError as exc:
+            record_published(exchange, "returned")
             raise UnroutableMessageError(
                 f"no queue took the message routed {routing_key!r} on exchange {exchange or '(default)'!r}",
                 routing_key=routing_key,
             ) from exc
         except DeliveryError as exc:
+            record_published(exchange, "failed")
             raise PublishRefusedError(f"the broker refused the message routed {routing_key!r}") from exc
         except BROKER_ERRORS as exc:
+            record_published(exchange, "failed")
             raise BrokerUnavailableError(
                 f"publishing to the broker failed: {type(exc).__name__}: {exc}"
             ) from exc
+        record_published(exchange, "confirmed")
 
 
 class Broker:

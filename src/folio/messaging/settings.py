@@ -12,7 +12,7 @@ from typing import Self
 from pydantic import model_validator
 
 from folio.core.settings.base import FolioSettingsBase
-from folio.core.settings.fields import setting
+from folio.core.settings.fields import LOOPBACK, setting
 
 
 class MessagingSettings(FolioSettingsBase):
@@ -91,6 +91,14 @@ class MessagingSettings(FolioSettingsBase):
         default_factory=lambda: ["*refund*", "*password_reset*", "*passwordreset*"],
         description="Patterns (shell-style, case-insensitive) on `<topic>.<type>`: matching events go to "
         "their queues' urgent lane, which workers serve first.",
+    )
+    metrics_host: str = setting(LOOPBACK, description="Interface a worker's Prometheus `/metrics` binds.")
+    metrics_port: int = setting(
+        21491,
+        ge=0,
+        le=65_535,
+        description="Port of a worker's Prometheus `/metrics` (HTTP); 0: not served. Under `folio up` it is "
+        "the first replica's: replica n serves on this port plus n - 1 (21491-21492 for two replicas).",
     )
     inbox_retention_days: int = setting(
         14,

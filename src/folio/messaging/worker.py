@@ -26,6 +26,9 @@ Key contracts:
   from ``run`` until the stop, and ``rounds`` (``folio.messaging.jobs``) lets a round
   run only when no replica runs the job now or started it within its interval: one
   round per interval across all the replicas, not one per replica.
+- **Metrics** (``folio.messaging.metrics``): every delivery a worker finishes with is counted
+  per queue by outcome, its handling time observed (the trace id as exemplar) and the
+  handlers running counted in flight; ``WorkerStats`` keeps the same counts for this worker.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -46,13 +50,14 @@ from folio.core.columns import utcnow
 from folio.core.db import Database
 from folio.core.errors import FolioError
 from folio.core.logging.context import accept_correlation_id, request_context
-from folio.core.telemetry import mark_error, traced_consume
+from folio.core.telemetry import Span, mark_error, traced_consume
 from folio.core.tenancy import tenant_scope
 from folio.messaging.broker import BROKER_ERRORS, Broker
 from folio.messaging.envelope import Inbound, failed_copy, inbound
 from folio.messaging.errors import MalformedMessageError, failure_kind
 from folio.messaging.inbox import prune_inbox, record_message, was_processed
 from folio.messaging.jobs import JobRounds
+from folio.messaging.metrics import IN_FLIGHT, record_handled, record_handling_time
 from folio.messaging.registry import Consumer, HandlerRegistry, PeriodicJob, TransactionalConsumer
 from folio.messaging.settings import MessagingSettings
 from folio.messaging.slots import PrioritySlots
@@ -213,16 +218,17 @@ class Worker:
         task = asyncio.current_task()
         assert task is not None  # noqa: S101 - aio-pika calls it in a task
         if self._stopping:
-            await self._return(message)
+            await self._return(work, message)
             return
         self._waiting.add(task)
         try:
             async with self._slots.take(urgent=urgent):
                 self._waiting.discard(task)
                 self._running.add(task)
-                await self._process(consumer, work, urgent, message)
+                with IN_FLIGHT.labels(work.name).track_inprogress():
+                    await self._process(consumer, work, urgent, message)
         except asyncio.CancelledError:
-            await self._return(message)
+            await self._return(work, message)
             raise
         finally:
             self._waiting.discard(task)
@@ -232,10 +238,12 @@ class Worker:
         self, consumer: Consumer, work: QueuePlan, urgent: bool, message: AbstractIncomingMessage
     ) -> None:
         lane = work.urgent if urgent else work.name
+        started = time.perf_counter()
         try:
             view = inbound(message, queue=work.name, urgent=urgent)
         except MalformedMessageError as exc:
             await self._fail(work, lane, message, exc, attempt=1)
+            record_handling_time(work.name, time.perf_counter() - started)
             return
         with (
             request_context(accept_correlation_id(view.correlation_id)),
@@ -247,17 +255,36 @@ class Worker:
             ) as span,
         ):
             try:
-                applied = await self._apply(consumer, view)
-            except Exception as exc:  # noqa: BLE001 - every failure is judged by failure_kind
-                mark_error(span, f"{type(exc).__name__}: {exc}")
-                await self._fail(work, lane, message, exc, attempt=view.attempt)
-                return
-            if await self._settle(message, ack=True):
-                if applied:
-                    self.stats.applied += 1
-                else:
-                    self.stats.duplicates += 1
-                    log.info("worker.duplicate", queue=work.name, message_id=view.message_id)
+                await self._handle(consumer, work, message, lane=lane, view=view, span=span)
+            finally:
+                # Inside the span: the observation's exemplar names this message's trace.
+                record_handling_time(work.name, time.perf_counter() - started)
+
+    async def _handle(
+        self,
+        consumer: Consumer,
+        work: QueuePlan,
+        message: AbstractIncomingMessage,
+        *,
+        lane: str,
+        view: Inbound,
+        span: Span,
+    ) -> None:
+        """Apply ``view`` and ack ``message``, or send it on by its failure (``_fail``)."""
+        try:
+            applied = await self._apply(consumer, view)
+        except Exception as exc:  # noqa: BLE001 - every failure is judged by failure_kind
+            mark_error(span, f"{type(exc).__name__}: {exc}")
+            await self._fail(work, lane, message, exc, attempt=view.attempt)
+            return
+        if await self._settle(message, ack=True):
+            if applied:
+                self.stats.applied += 1
+                record_handled(work.name, "acked")
+            else:
+                self.stats.duplicates += 1
+                record_handled(work.name, "duplicate")
+                log.info("worker.duplicate", queue=work.name, message_id=view.message_id)
 
     async def _apply(self, consumer: Consumer, message: Inbound) -> bool:
         """Apply ``message`` unless the inbox has it; whether it was applied now."""
@@ -299,12 +326,13 @@ class Worker:
             )
         except FolioError as publish_error:
             log.warning("worker.fail_unpublished", queue=work.name, error=publish_error.detail)
-            await self._return(message)
+            await self._return(work, message)
             return
         if not await self._settle(message, ack=True):
             return
         if rung is not None:
             self.stats.retried += 1
+            record_handled(work.name, "retried")
             log.warning(
                 "worker.retry",
                 queue=work.name,
@@ -315,6 +343,9 @@ class Worker:
             )
         else:
             self.stats.dead_lettered += 1
+            record_handled(
+                work.name, "invalid" if isinstance(exc, MalformedMessageError) else "dead_lettered"
+            )
             log.error(
                 "worker.dead_lettered",
                 queue=work.name,
@@ -324,9 +355,10 @@ class Worker:
                 error=error,
             )
 
-    async def _return(self, message: AbstractIncomingMessage) -> None:
+    async def _return(self, work: QueuePlan, message: AbstractIncomingMessage) -> None:
         if await self._settle(message, ack=False):
             self.stats.returned += 1
+            record_handled(work.name, "returned")
 
     @staticmethod
     async def _settle(message: AbstractIncomingMessage, *, ack: bool) -> bool:

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import structlog
 
 from folio.core.settings import Settings
-from folio.ops.health import grpc_health_probe, http_probe
+from folio.ops.health import Probe, grpc_health_probe, http_probe
 from folio.ops.process import ProcessSpec, RestartPolicy
 from folio.ops.services.prometheus import register_scrape_target
 
@@ -107,24 +107,7 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
     env = {**env, **_telemetry_env(settings)}
     home = settings.home.absolute()
     gateway = settings.gateway
-    workers = (
-        []
-        if lite
-        else [
-            ProcessSpec(
-                name="search-sync",
-                argv=[sys.executable, "-m", "folio", "search", "sync"],
-                log_file=home / "logs" / "search-sync.out",
-                pid_file=home / "run" / "search-sync.pid",
-                probe=_started,
-                env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "search-sync"},
-                restart=RestartPolicy.ON_FAILURE,
-                max_restarts=5,
-                stop_timeout_s=15.0,
-            ),
-            *_worker_processes(settings, env),
-        ]
-    )
+    workers = [] if lite else [_search_sync_process(settings, env), *_worker_processes(settings, env)]
     return [
         ProcessSpec(
             name="gateway",
@@ -201,9 +184,7 @@ def _streams_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
         argv=[sys.executable, "-m", "folio.entrypoints.streams", "all"],
         log_file=home / "logs" / "streams.out",
         pid_file=home / "run" / "streams.pid",
-        probe=http_probe(f"http://{host}:{metrics_port}/metrics") if metrics_port else _started,
-        after_ready=(lambda: _scrape(settings, "streams", host, metrics_port)) if metrics_port else None,
-        ports={"streaming.metrics_port": metrics_port} if metrics_port else {},
+        **_metrics_endpoint(settings, "streams", host, metrics_port, "streaming.metrics_port"),
         env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "streams"},
         restart=RestartPolicy.ON_FAILURE,
         max_restarts=5,
@@ -217,6 +198,7 @@ def _flows_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
     It runs in the flows environment (Prefect cannot share Folio's), talks to the Prefect
     server ``folio services up`` started (``flows.url``), and its tasks run this
     interpreter's ``folio`` (``FOLIO_PYTHON``), with the variables ``folio flows run`` sets too.
+    It serves Prefect's client metrics on ``flows.metrics_port`` (target ``flows``).
     """
     home = settings.home.absolute()
     cfg = settings.flows
@@ -226,7 +208,7 @@ def _flows_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
         argv=[str(cfg.python), "-m", "folio_flows", "serve"],
         log_file=home / "logs" / "flows.out",
         pid_file=home / "run" / "flows.pid",
-        probe=_started,
+        **_metrics_endpoint(settings, "flows", cfg.metrics_host, cfg.metrics_port, "flows.metrics_port"),
         env={
             **env,
             **_LOG_TO_FILE_ONLY,
@@ -244,6 +226,52 @@ def _scrape(settings: Settings, name: str, host: str, port: int) -> None:
     register_scrape_target(settings, name, host, port)
 
 
+class _MetricsEndpoint(TypedDict, total=False):
+    """The ``ProcessSpec`` fields that say how a process serving ``/metrics`` is probed and scraped."""
+
+    probe: Probe
+    after_ready: Callable[[], None]
+    ports: Mapping[str, int]
+
+
+def _metrics_endpoint(settings: Settings, name: str, host: str, port: int, setting: str) -> _MetricsEndpoint:
+    """How ``name``, serving ``/metrics`` on ``host:port`` (chosen by ``setting``), is probed and scraped.
+
+    Ready once ``/metrics`` answers, when Prometheus is told to scrape it as target ``name``;
+    with port 0 (not served) ready once it runs, and not scraped.
+    """
+    if not port:
+        return {"probe": _started}
+    return {
+        "probe": http_probe(f"http://{host}:{port}/metrics"),
+        "after_ready": lambda: _scrape(settings, name, host, port),
+        "ports": {setting: port},
+    }
+
+
+def _search_sync_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+    """``folio search sync``: the catalogue's outbox into the engine; scraped as target ``search-sync``."""
+    home = settings.home.absolute()
+    search = settings.services.search
+    return ProcessSpec(
+        name="search-sync",
+        argv=[sys.executable, "-m", "folio", "search", "sync"],
+        log_file=home / "logs" / "search-sync.out",
+        pid_file=home / "run" / "search-sync.pid",
+        **_metrics_endpoint(
+            settings,
+            "search-sync",
+            search.sync_metrics_host,
+            search.sync_metrics_port,
+            "services.search.sync_metrics_port",
+        ),
+        env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "search-sync"},
+        restart=RestartPolicy.ON_FAILURE,
+        max_restarts=5,
+        stop_timeout_s=15.0,
+    )
+
+
 def _inbox_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
     """The folder-watch inbox (``folio inbox watch``): its ledger in the database, its files to the lake.
 
@@ -258,9 +286,7 @@ def _inbox_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
         argv=[sys.executable, "-m", "folio", "inbox", "watch"],
         log_file=home / "logs" / "inbox.out",
         pid_file=home / "run" / "inbox.pid",
-        probe=http_probe(f"http://{host}:{metrics_port}/metrics") if metrics_port else _started,
-        after_ready=(lambda: _scrape(settings, "inbox", host, metrics_port)) if metrics_port else None,
-        ports={"inbox.metrics_port": metrics_port} if metrics_port else {},
+        **_metrics_endpoint(settings, "inbox", host, metrics_port, "inbox.metrics_port"),
         env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "inbox"},
         restart=RestartPolicy.ON_FAILURE,
         max_restarts=5,
@@ -338,20 +364,32 @@ def _worker_processes(settings: Settings, env: Mapping[str, str]) -> list[Proces
     """``messaging.replicas`` workers (RabbitMQ consumers and the outbox relay), each stopped gracefully.
 
     The stop timeout outlasts the worker's grace period, so the supervisor's SIGKILL never
-    cuts a message short that was allowed to finish.
+    cuts a message short that was allowed to finish. Replica n serves its metrics on
+    ``messaging.metrics_port`` + n - 1 (its environment says so), scraped as ``worker-n``.
     """
     home = settings.home.absolute()
-    return [
-        ProcessSpec(
-            name=f"worker-{n}",
-            argv=[sys.executable, "-m", "folio.entrypoints.worker"],
-            log_file=home / "logs" / f"worker-{n}.out",
-            pid_file=home / "run" / f"worker-{n}.pid",
-            probe=_started,
-            env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": f"worker-{n}"},
-            restart=RestartPolicy.ON_FAILURE,
-            max_restarts=5,
-            stop_timeout_s=settings.messaging.shutdown_grace_s + 10.0,
+    messaging = settings.messaging
+    specs = []
+    for n in range(1, messaging.replicas + 1):
+        name = f"worker-{n}"
+        port = messaging.metrics_port + n - 1 if messaging.metrics_port else 0
+        setting = "messaging.metrics_port" + (f" + {n - 1} ({name})" if n > 1 else "")
+        specs.append(
+            ProcessSpec(
+                name=name,
+                argv=[sys.executable, "-m", "folio.entrypoints.worker"],
+                log_file=home / "logs" / f"{name}.out",
+                pid_file=home / "run" / f"{name}.pid",
+                **_metrics_endpoint(settings, name, messaging.metrics_host, port, setting),
+                env={
+                    **env,
+                    **_LOG_TO_FILE_ONLY,
+                    "FOLIO_SERVICE_NAME": name,
+                    "FOLIO_MESSAGING_METRICS_PORT": str(port),
+                },
+                restart=RestartPolicy.ON_FAILURE,
+                max_restarts=5,
+                stop_timeout_s=messaging.shutdown_grace_s + 10.0,
+            )
         )
-        for n in range(1, settings.messaging.replicas + 1)
-    ]
+    return specs

@@ -92,10 +92,20 @@ def search_group() -> None:
 @click.option(
     "--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Poll seconds."
 )
+@click.option(
+    "--no-metrics",
+    is_flag=True,
+    help="Do not serve Prometheus metrics on services.search.sync_metrics_port (--once never does).",
+)
 @prefix_option
 @pass_cli
-def sync_command(cli: CliContext, once: bool, interval: float, index_prefix: str) -> None:
-    """Apply the catalogue's pending changes to the search indexes (the search worker)."""
+def sync_command(cli: CliContext, once: bool, interval: float, no_metrics: bool, index_prefix: str) -> None:
+    """Apply the catalogue's pending changes to the search indexes (the search worker).
+
+    The worker serves its metrics (unless ``--no-metrics``) and, with ``telemetry.enabled``
+    (as under ``folio up``), traces each batch.
+    """
+    from folio.core.process_telemetry import process_telemetry
     from folio.search.api import SearchSync
 
     async def work(platform: Platform, backend: SearchBackend) -> tuple[int, int, bool]:
@@ -117,7 +127,14 @@ def sync_command(cli: CliContext, once: bool, interval: float, index_prefix: str
             if report.engine_down or report.claimed == 0 or report.failed:
                 return synced, failed, report.engine_down
 
-    synced, failed, down = _run(cli, index_prefix, work)
+    config = cli.settings.services.search
+    with process_telemetry(
+        cli.settings.telemetry,
+        service=cli.settings.service_name,
+        metrics_port=0 if once or no_metrics else config.sync_metrics_port,
+        metrics_host=config.sync_metrics_host,
+    ):
+        synced, failed, down = _run(cli, index_prefix, work)
     cli.console.print(f"synced {synced} change(s), {failed} failed")
     if down:
         cli.fail("the search engine cannot be reached; changes stay pending")

@@ -40,7 +40,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from folio.core.errors import FolioError
-from folio.core.telemetry import traced_consume
+from folio.core.telemetry import traced_batch
 from folio.streaming.envelope import (
     Headers,
     OutgoingRecord,
@@ -314,14 +314,15 @@ class StreamConsumer:
 
         A batch none of whose records is traced starts no trace.
         """
-        parents = list(dict.fromkeys(record.traceparent for record in records if record.traceparent))
-        if not parents:
+        traceparents = [record.traceparent for record in records]
+        if not any(traceparents):
             return contextlib.nullcontext()
-        attributes = {"messaging.system": "kafka", "messaging.consumer.group.name": self.stage}
-        for other in parents[1:]:
-            with traced_consume(f"{self.stage} receive", other, attributes=attributes):
-                pass
-        return traced_consume(f"{self.stage} process", parents[0], attributes=attributes)
+        return traced_batch(
+            f"{self.stage} process",
+            traceparents,
+            receive_name=f"{self.stage} receive",
+            attributes={"messaging.system": "kafka", "messaging.consumer.group.name": self.stage},
+        )
 
     def _dead_letter(self, message: Message, *, reason: str) -> OutgoingRecord:
         original = message.headers() or []

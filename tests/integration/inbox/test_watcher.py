@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 from folio.core.db import Database
 from folio.core.settings import Settings
 from folio.inbox.loader import FileOutcome, Handled
 from folio.inbox.watcher import InboxWatcher
 from folio.lake.api import Lake, lake_for
+from tests.support.tracing import recording_spans, spans_named
 from tests.unit.inbox.conftest import make_loader, orders_csv, with_local_lake
 
 pytestmark = pytest.mark.integration
@@ -175,3 +178,26 @@ async def test_a_bad_file_is_quarantined_and_the_others_load(
     assert seen == {"orders-bad.csv": Handled.QUARANTINED, "book_ratings-1.parquet": Handled.LOADED}
     reason = (folder / "quarantine" / "orders-bad.csv.reason.txt").read_text()
     assert "row 1, column 'currency': empty" in reason
+
+
+async def test_each_load_is_a_span_and_a_quarantined_one_an_error(
+    pg_database: Database, inbox_settings: Settings, tmp_path: Path
+) -> None:
+    """An `inbox load` span per file, naming it and its outcome; the quarantined file's is an error."""
+    folder, lake = tmp_path / "inbox", lake_for(inbox_settings)
+    folder.mkdir()
+    with recording_spans("inbox-test") as exporter:
+        async with watching(folder, pg_database, lake, inbox_settings) as outcomes:
+            (folder / "orders-good.csv").write_text(unique_rows(5)(2))
+            (folder / "orders-bad.csv").write_text(unique_rows(6)(2).replace(",EUR,", ",,", 1))
+            await outcomes.wait_for(2)
+    assert isinstance(exporter, InMemorySpanExporter)
+    loads = {span: dict(span.attributes or {}) for span in spans_named(exporter, "inbox load")}
+    by_file = {str(attributes["inbox.file"]): (span, attributes) for span, attributes in loads.items()}
+    assert {name: attributes["inbox.outcome"] for name, (_, attributes) in by_file.items()} == {
+        "orders-good.csv": "loaded",
+        "orders-bad.csv": "quarantined",
+    }
+    assert by_file["orders-good.csv"][0].status.status_code is StatusCode.UNSET
+    assert by_file["orders-bad.csv"][0].status.status_code is StatusCode.ERROR
+    assert by_file["orders-bad.csv"][1]["inbox.dataset"] == "orders"

@@ -43,6 +43,7 @@ def _start_worker(queue: WorkQueue, log_file: Path) -> subprocess.Popen[bytes]:
         "FOLIO_MESSAGING_RETRY_DELAYS_S": json.dumps(FAST.retry_delays_s),
         "FOLIO_MESSAGING_DELIVERY_LIMIT": str(FAST.delivery_limit),
         "FOLIO_SERVICE_NAME": "test-crash-worker",
+        "FOLIO_MESSAGING_METRICS_PORT": "0",  # beside a `folio up` whose worker-1 has the default port
         "FOLIO_LOGGING_FILE": str(log_file),
         "FOLIO_LOGGING_STDOUT": "false",
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis.asyncio import Redis
 
 from folio.catalog import api as catalog
@@ -19,6 +20,7 @@ from folio.core.cache import Caches
 from folio.core.db import Database
 from folio.core.security import Principal, Role
 from folio.core.settings import Settings
+from folio.core.telemetry import tracer
 from folio.search.api import (
     FACETS_CACHE,
     FacetCache,
@@ -33,6 +35,7 @@ from folio.search.indexes import ensure_index, listing_document
 from tests.conftest import free_port
 from tests.support.identity import Session, register_and_login
 from tests.support.search import generated_listing, generated_work
+from tests.support.tracing import parent_id, recording_spans
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +99,32 @@ async def test_changes_wait_out_an_outage_then_reach_the_index(
     assert deleted.status_code == 204, deleted.text
     await _drain(SearchSync(pg_database, backend))
     assert await engine.get_document(names.shop(owner.tenant_id), listing_id) is None
+
+
+async def test_the_sync_continues_the_trace_of_the_write_that_caused_it(
+    api_client: httpx.AsyncClient, pg_database: Database, backend: SearchBackend
+) -> None:
+    """A work created under a request's span: the sync's span for its change is in that trace, below it."""
+    owner = await register_and_login(api_client)
+    principal = Principal(tenant_id=owner.tenant_id, role=Role.OWNER, user_id=owner.user_id, via="token")
+    with recording_spans() as exporter:
+        assert isinstance(exporter, InMemorySpanExporter)
+        with tracer().start_as_current_span("POST /api/v1/catalog/works") as request:
+            work = await catalog.create_work(
+                pg_database,
+                principal=principal,
+                data=catalog.WorkCreate(title="Generated Traced Work", authors=["Generated Author"]),
+            )
+        await _drain(SearchSync(pg_database, backend))
+    written = request.get_span_context()
+    # "process" when the change was its batch's first traced one, else "receive": once, either way.
+    consumed = [
+        span
+        for span in exporter.get_finished_spans()
+        if span.name in {"search process", "search receive"} and span.context.trace_id == written.trace_id
+    ]
+    assert [parent_id(span) for span in consumed] == [written.span_id]
+    assert await backend.engine.get_document(backend.names.works(), str(work.id)) is not None
 
 
 def _failing_writes() -> MockTransport:

@@ -16,16 +16,18 @@ from folio.core.db import build_engine
 from folio.core.settings.database import DatabaseSettings
 from folio.core.telemetry import (
     TRACEPARENT,
+    TRACEPARENT_ENV,
     add_trace_id,
     current_traceparent,
     extract_context,
     inject_context,
     telemetry_enabled,
+    traced_batch,
     traced_consume,
     traced_publish,
     tracer,
 )
-from tests.support.tracing import parent_id, recording_spans
+from tests.support.tracing import parent_id, recording_spans, spans_named
 
 pytestmark = pytest.mark.unit
 
@@ -85,6 +87,48 @@ def test_consumer_span_continues_the_producers_trace() -> None:
         request.context.trace_id
     }
     assert (publish.kind, process.kind) == (SpanKind.PRODUCER, SpanKind.CONSUMER)
+
+
+def test_a_batch_continues_its_first_writer_and_reaches_every_other() -> None:
+    """Items from two traces (and an untraced one): the batch below the first, a receive span in the other."""
+    with recording_spans() as exporter:
+        assert isinstance(exporter, InMemorySpanExporter)
+        writers = []
+        for name in ("first writer", "second writer"):
+            with tracer().start_as_current_span(name):
+                writers.append(current_traceparent())
+        with traced_batch("search process", [None, *writers, writers[0]], receive_name="search receive"):
+            pass
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    first, second = spans["first writer"], spans["second writer"]
+    assert parent_id(spans["search process"]) == first.context.span_id
+    assert spans["search process"].context.trace_id == first.context.trace_id
+    assert parent_id(spans["search receive"]) == second.context.span_id
+    assert len(exporter.get_finished_spans()) == 4  # one receive span: a repeated writer counts once
+
+
+def test_an_untraced_batch_begins_a_trace() -> None:
+    """No item carries a traceparent: the batch's span is a root."""
+    with recording_spans() as exporter:
+        assert isinstance(exporter, InMemorySpanExporter)
+        with (
+            tracer().start_as_current_span("unrelated"),
+            traced_batch("q process", [None], receive_name="q receive"),
+        ):
+            pass
+    assert parent_id(spans_named(exporter, "q process")[0]) is None
+
+
+def test_a_process_started_with_traceparent_continues_that_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TRACEPARENT in the environment (a flow's task): the process's spans hang below it, until shutdown."""
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    monkeypatch.setenv(TRACEPARENT_ENV, parent)
+    with recording_spans() as exporter, tracer().start_as_current_span("lake compact"):
+        pass
+    assert isinstance(exporter, InMemorySpanExporter)
+    (span,) = exporter.get_finished_spans()
+    assert f"{span.context.trace_id:032x}-{parent_id(span):016x}" == parent[3:52]
+    assert current_traceparent() is None  # detached at shutdown: nothing inherited afterwards
 
 
 def test_a_failing_consumer_marks_its_span_as_an_error() -> None:

@@ -25,7 +25,6 @@ def test_the_full_platform_runs_the_gateway_the_grpc_services_and_the_search_wor
     assert worker.env["FOLIO_X"] == "1"
     assert worker.env["FOLIO_SERVICE_NAME"] == "search-sync"
     assert worker.log_file != specs["gateway"].log_file
-    assert worker.probe() is None  # a worker has nothing to probe: ready once running
 
 
 def test_supervised_processes_log_to_their_file_only(settings: Settings) -> None:
@@ -143,3 +142,55 @@ def test_prometheus_scrapes_the_inbox_once_it_is_ready(settings: Settings, tmp_p
     [group] = json.loads(target.read_text())
     assert group["targets"] == [f"{settings.inbox.metrics_host}:{settings.inbox.metrics_port}"]
     assert group["labels"]["service"] == "inbox"
+
+
+def _with_data_dir(settings: Settings, data_dir: Path, **messaging: int) -> Settings:
+    """``settings`` with Prometheus's targets under ``data_dir`` and ``messaging`` fields replaced."""
+    return settings.model_copy(
+        update={
+            "services": settings.services.model_copy(update={"data_dir": data_dir}),
+            "messaging": settings.messaging.model_copy(update=messaging),
+        }
+    )
+
+
+def test_every_worker_and_the_search_sync_serve_metrics_on_ports_of_their_own_and_are_scraped(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Worker n on messaging.metrics_port + n - 1, search-sync and flows on theirs: one scrape target each."""
+    settings = _with_data_dir(settings, tmp_path, replicas=3)
+    base = settings.messaging.metrics_port
+    specs = {spec.name: spec for spec in folio_processes(settings, {})}
+    scraped = ["worker-1", "worker-2", "worker-3", "search-sync", "flows"]
+
+    for name in scraped:
+        after_ready = specs[name].after_ready
+        assert after_ready is not None, name
+        after_ready()
+
+    targets = {
+        path.stem: json.loads(path.read_text())[0]
+        for path in (tmp_path / "prometheus" / "targets").glob("*.json")
+    }
+    assert sorted(targets) == sorted(scraped)
+    assert {name: targets[name]["targets"] for name in scraped[:3]} == {
+        f"worker-{n}": [f"{settings.messaging.metrics_host}:{base + n - 1}"] for n in (1, 2, 3)
+    }
+    for n in (1, 2, 3):  # the worker serves the port its environment names
+        assert specs[f"worker-{n}"].env["FOLIO_MESSAGING_METRICS_PORT"] == str(base + n - 1)
+    search = settings.services.search
+    assert targets["search-sync"]["targets"] == [f"{search.sync_metrics_host}:{search.sync_metrics_port}"]
+    assert targets["search-sync"]["labels"]["service"] == "search-sync"
+    every_port = [port for spec in specs.values() for port in spec.ports.values()]
+    assert len(every_port) == len(set(every_port))  # no two processes of `folio up` share a port
+
+
+def test_a_metrics_port_of_0_serves_nothing_and_registers_nothing(settings: Settings, tmp_path: Path) -> None:
+    """With messaging.metrics_port 0 each worker is ready once it runs, binds no port and is not scraped."""
+    settings = _with_data_dir(settings, tmp_path, metrics_port=0)
+    workers = [spec for spec in folio_processes(settings, {}) if spec.name.startswith("worker-")]
+
+    assert [spec.name for spec in workers] == ["worker-1", "worker-2"]
+    for spec in workers:
+        assert (spec.after_ready, dict(spec.ports), spec.probe()) == (None, {}, None)
+        assert spec.env["FOLIO_MESSAGING_METRICS_PORT"] == "0"

@@ -221,7 +221,7 @@ class KafkaSettings(FolioSettingsBase):
 
 
 class SearchSettings(FolioSettingsBase):
-    """The search server (Typesense)."""
+    """The search server (Typesense), and where the search sync serves its metrics."""
 
     settings_path = ("services", "search")
 
@@ -229,6 +229,16 @@ class SearchSettings(FolioSettingsBase):
     port: int = setting(21451, ge=1, le=65535, description="API port; peering (Raft) uses the one before.")
     api_key: SecretStr = setting(
         SecretStr("folio-dev-search-key"), insecure_default=True, description="Admin API key."
+    )
+    # Here because the search context has no settings section of its own.
+    sync_metrics_host: str = setting(
+        LOOPBACK, description="Interface the search sync's (`folio search sync`) Prometheus `/metrics` binds."
+    )
+    sync_metrics_port: int = setting(
+        21483,
+        ge=0,
+        le=65_535,
+        description="Port of the search sync's Prometheus `/metrics` (HTTP); 0: not served.",
     )
 
     @property

@@ -24,8 +24,8 @@ from redis.asyncio import Redis
 
 from folio.bootstrap import build_platform
 from folio.core.logging import configure_logging
+from folio.core.process_telemetry import process_telemetry
 from folio.core.settings import Settings, load_settings
-from folio.core.telemetry import shutdown_telemetry, start_telemetry
 from folio.lake.api import LAKE
 from folio.live.api import STAGE as LIVE_STAGE
 from folio.live.api import live_available, run_live_feed
@@ -110,18 +110,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings()
     service = f"{settings.service_name}-{args.stage}"
     configure_logging(settings.logging, service=service, search=settings.services.search)
-    start_telemetry(settings.telemetry, service=service)
     config = settings.streaming
-    if config.metrics_port:
-        # The stages' RED metrics (folio.streaming.metrics); `folio up` has Prometheus scrape them.
-        from prometheus_client import start_http_server
-
-        start_http_server(config.metrics_port, addr=config.metrics_host)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings, args.stage))
-    finally:
-        shutdown_telemetry()
+    # The stages' RED metrics (folio.streaming.metrics); `folio up` has Prometheus scrape them.
+    with (
+        process_telemetry(
+            settings.telemetry,
+            service=service,
+            metrics_port=config.metrics_port,
+            metrics_host=config.metrics_host,
+        ),
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        asyncio.run(serve(settings, args.stage))
 
 
 if __name__ == "__main__":

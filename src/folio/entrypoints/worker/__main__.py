@@ -5,6 +5,8 @@ per interval across the replicas, under the job's locks, ``folio.locks``) and re
 outbox. SIGTERM or SIGINT stops it gracefully (``folio.messaging.worker``): in-flight messages get
 ``messaging.shutdown_grace_s`` to finish, the rest go back to their queues.
 ``--registrar`` adds handlers beyond ``REGISTRARS`` (a companion app's, a test's).
+It serves the queues' RED metrics (``folio.messaging.metrics``) on ``messaging.metrics_port``
+(``folio up`` gives each replica its own) unless that is 0.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from collections.abc import Sequence
 
 from folio.bootstrap import build_platform
 from folio.core.logging import configure_logging
+from folio.core.process_telemetry import process_telemetry
 from folio.core.settings import Settings, load_settings
-from folio.core.telemetry import shutdown_telemetry, start_telemetry
 from folio.entrypoints.worker.registrars import REGISTRARS
 from folio.locks.api import LOCKS
 from folio.messaging.api import BROKER, HandlerRegistry, JobRounds, OutboxRelay, Registrar, Worker
@@ -114,12 +116,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     registrars = [*([] if args.only_given else REGISTRARS), *args.registrar]
     settings = load_settings()
     configure_logging(settings.logging, service=settings.service_name, search=settings.services.search)
-    start_telemetry(settings.telemetry, service=settings.service_name, libraries=("redis", "httpx"))
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings, registrars, relay=not args.no_relay))
-    finally:
-        shutdown_telemetry()
+    messaging = settings.messaging
+    # `folio up` has Prometheus scrape the metrics once the port answers.
+    with (
+        process_telemetry(
+            settings.telemetry,
+            service=settings.service_name,
+            metrics_port=messaging.metrics_port,
+            metrics_host=messaging.metrics_host,
+            libraries=("redis", "httpx"),
+        ),
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        asyncio.run(serve(settings, registrars, relay=not args.no_relay))
 
 
 if __name__ == "__main__":

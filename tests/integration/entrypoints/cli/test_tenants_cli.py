@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from folio import bootstrap
@@ -25,6 +26,7 @@ from folio.identity.api import RegisterShop, register_shop
 from folio.usage.api import Meter, record_usage
 from tests.support.identity import PASSWORD, unique_email, unique_slug
 from tests.support.servers import postgres_env
+from tests.support.tracing import recording_spans, spans_named
 
 pytestmark = pytest.mark.integration
 
@@ -241,3 +243,26 @@ async def test_migrate_one_shop_on_postgres(
     assert await _storage_used(cli, env, other) == 0
     pending = await cli("tenants", "migrate", "--dry-run", "--shop", other, env=env)
     assert f"pending for 1 shop(s): {other}" in pending.output
+
+
+async def test_a_command_started_with_traceparent_is_a_span_of_that_trace(
+    cli: Folio, sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily flow's tasks hand `folio` their TRACEPARENT: the command's work hangs below it."""
+    _use_migrations(monkeypatch)
+    assert (await cli("tenants", "migrate", env=sqlite_env)).exit_code == 0
+    trace_id, parent_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    with recording_spans() as exporter:
+        assert isinstance(exporter, InMemorySpanExporter)
+        untraced = await cli("tenants", "list", "--json", env=sqlite_env)
+        traced = await cli(
+            "tenants", "list", "--json", env={**sqlite_env, "TRACEPARENT": f"00-{trace_id}-{parent_span}-01"}
+        )
+    assert (untraced.exit_code, traced.exit_code) == (0, 0), untraced.output + traced.output
+    [command] = spans_named(exporter, "folio tenants list")  # the untraced run made none
+    assert command.context is not None
+    assert command.parent is not None
+    assert (format(command.context.trace_id, "032x"), format(command.parent.span_id, "016x")) == (
+        trace_id,
+        parent_span,
+    )

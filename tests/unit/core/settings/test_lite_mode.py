@@ -30,10 +30,12 @@ def test_lite_mode_is_the_sqlite_choice(settings: Settings) -> None:
 def test_deciding_reads_no_password_file(settings: Settings, tmp_path: Path) -> None:
     """With PostgreSQL chosen and no password generated yet, the URL fails but lite_mode answers."""
     postgres = _with_database(settings, backend="postgres", url=None)
-    services = postgres.services.model_copy(update={"data_dir": tmp_path})
+    # Copies all the way down: the suite's session settings share nested sections with
+    # ``settings``, and changing them in place broke every later test's database URL.
+    server = postgres.services.postgres.model_copy(update={"app_password": None})
+    server.roles_file = tmp_path / "no-roles-yet.toml"  # a private attribute: the copy's own
+    services = postgres.services.model_copy(update={"data_dir": tmp_path, "postgres": server})
     postgres = postgres.model_copy(update={"services": services})
-    postgres.services.postgres.app_password = None
-    postgres.services.postgres.roles_file = tmp_path / "no-roles-yet.toml"
     with pytest.raises(MissingPasswordError):
         _ = postgres.database_url
     assert postgres.lite_mode is False
