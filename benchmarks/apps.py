@@ -21,4 +21,4 @@ def folio_gateway() -> FastAPI:
     settings.logging.file = None
     null_sink = Path(os.devnull).open("w")  # noqa: SIM115 - lives as long as the process
     configure_logging(settings.logging, service="gateway", stream=null_sink)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)

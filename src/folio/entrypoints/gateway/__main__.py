@@ -28,7 +28,7 @@ def main() -> None:
     config_file = active_config_file()
     if config_file is not None:
         reloader.watch(config_file)
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=True)
     instrument_fastapi(app)
     config = uvicorn.Config(
         app,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
@@ -70,10 +70,14 @@ def startup_heap_frozen() -> Iterator[None]:
     all: 160-220 ms with the event loop stopped, several times a minute under load,
     which was the API's p99 (``benchmarks/bench_api_vs_template.py``). ``gc.freeze``
     moves them to a permanent generation that collections skip; the objects requests
-    create are collected as before. Unfrozen at shutdown, so a process that builds
-    apps over and over (the test suite) leaks nothing. No collection first: it would
-    cost that process a full pass per app, and startup's garbage, frozen with the rest,
-    is freed after shutdown.
+    create are collected as before. No collection first: startup's garbage, frozen
+    with the rest, is freed after shutdown, when the block unfreezes everything.
+
+    ``gc.freeze`` takes the whole process's heap, so only a process that is the gateway
+    asks for it (``create_app(freeze_heap=True)``: ``python -m folio.entrypoints.gateway``
+    and the benchmark). An app a test builds inside its own process must not: it would
+    freeze every earlier test's garbage too, and at its shutdown hand all of it to one
+    full collection (21 s in the suite) with whatever finalizers that garbage holds.
     """
     gc.freeze()
     try:
@@ -82,8 +86,14 @@ def startup_heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
-    """Build the gateway app; ``platform`` replaces the wired adapters (tests)."""
+def create_app(
+    settings: Settings | None = None, platform: Platform | None = None, *, freeze_heap: bool = False
+) -> FastAPI:
+    """Build the gateway app; ``platform`` replaces the wired adapters (tests).
+
+    ``freeze_heap``: keep the startup heap out of full collections while serving
+    (``startup_heap_frozen``); only for a process that is the gateway.
+    """
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -104,7 +114,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                 serving_live(wired.settings, registry=app.state.metrics.registry) as live_hub,
             ):
                 app.state.live_hub = live_hub  # the live routes' fan-out (folio.live.http)
-                with startup_heap_frozen():
+                with startup_heap_frozen() if freeze_heap else nullcontext():
                     yield
         finally:
             app.state.metrics.registry.unregister(breakers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -323,3 +324,14 @@ async def test_metrics_export_the_database_breaker_state(app: FastAPI, client: h
         breaker.record_failure(breaker.admit())
     opened = (await client.get("/metrics")).text
     assert 'folio_db_breaker_state{engine="primary"} 2.0' in opened
+
+
+@pytest.mark.parametrize("freeze_heap", [False, True])
+async def test_only_the_gateways_own_process_freezes_the_heap(
+    gateway_settings: Settings, freeze_heap: bool
+) -> None:
+    """An app a test builds leaves the process's heap alone; ``python -m`` asks for the freeze."""
+    app = create_app(gateway_settings, freeze_heap=freeze_heap)
+    async with app.router.lifespan_context(app):
+        frozen_while_serving = gc.get_freeze_count()
+    assert (frozen_while_serving > 0, gc.get_freeze_count()) == (freeze_heap, 0)
