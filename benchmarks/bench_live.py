@@ -50,6 +50,7 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 from benchmarks.harness import BenchResult, Measurement, free_port, process_cpu_seconds
 from folio.core.platform import Platform
+from folio.core.ratelimit import RateLimiter
 from folio.core.security import Principal, Role
 from folio.core.settings import load_settings
 from folio.httpkit.principal import AUTHENTICATOR
@@ -87,7 +88,18 @@ def _folio_app(tenant_id: uuid.UUID, report: Path) -> FastAPI:
         return owner
 
     registry = CollectorRegistry()
-    settings = load_settings()  # the cache server ``run`` publishes to: the same settings' ``cache_url``
+    loaded = load_settings()  # the cache server ``run`` publishes to: the same settings' ``cache_url``
+    # Every connection passes the real admission (rate windows in Redis, the per-shop cap),
+    # sized for one shop with CLIENTS dashboards open, as an operator would set them.
+    window = f"{CLIENTS * 2}/minute"
+    settings = loaded.model_copy(
+        update={
+            "api": loaded.api.model_copy(
+                update={"rate_limit_per_key": window, "rate_limit_per_tenant": window}
+            ),
+            "live": loaded.live.model_copy(update={"max_connections_per_shop": CLIENTS}),
+        }
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,7 +115,8 @@ def _folio_app(tenant_id: uuid.UUID, report: Path) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan)
     platform = Platform(
-        settings=settings, database=cast("Any", None), rate_limiter=cast("Any", None),
+        settings=settings, database=cast("Any", None),
+        rate_limiter=RateLimiter(settings.cache_url, namespace=f"bench-live-{tenant_id.hex[:8]}"),
         object_store=cast("Any", None),
     )  # fmt: skip
     platform.provide(AUTHENTICATOR, authenticate)
