@@ -123,9 +123,18 @@ def folio_platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
 
     Its trace receiver keeps every trace (``traces.keep_ratio`` 1) and decides a trace one
     second after its last span, so a test finds a journey's whole trace in the store.
+
+    It adopts the servers `make test` started, so its teardown checks the J6 promise
+    that `folio up` stops only what it started: it exits 0 and every server still runs.
+    A broken promise is an error at the teardown of the last test that used it.
     """
+    from folio.ops.manager import ServiceManager, State
     from tests.support.folio_up import running_folio_up  # imports this module: not at its top
     from tests.support.gateway_server import FAST_ARGON2_ENV
+
+    manager = ServiceManager(settings)
+    before = {row.name: row.state for row in manager.status()}
+    assert all(state is State.RUNNING for state in before.values()), before
 
     env = {
         "FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute()),
@@ -136,3 +145,5 @@ def folio_platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     }
     with running_folio_up(tmp_path_factory.mktemp("platform"), env=env) as running:
         yield running
+    assert running.proc.returncode == 0, running.output
+    assert {row.name: row.state for row in manager.status()} == before, "folio up stopped servers it adopted"

@@ -141,10 +141,11 @@ def explain(
 def _settings_failure(exc: BaseException, _settings: Settings | None) -> Failure | None:
     from folio.core.migrations import MigrationRoleError
     from folio.core.settings import SettingsError
+    from folio.core.settings.services import MissingPasswordError
 
     if isinstance(exc, SettingsError):
         return Failure(tuple(str(problem) for problem in exc.problems), EXIT_CONFIG_ERROR)
-    if isinstance(exc, MigrationRoleError):
+    if isinstance(exc, MigrationRoleError | MissingPasswordError):  # both say what to run
         return Failure((str(exc),))
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import pytest
@@ -12,6 +13,7 @@ from folio.clikit import CliContext
 from folio.clikit.failures import Failure, FailureRule, FolioGroup, describe_database, explain
 from folio.core.errors import NotFoundError
 from folio.core.settings import Settings
+from folio.core.settings.services import MissingPasswordError
 
 pytestmark = pytest.mark.unit
 
@@ -69,3 +71,15 @@ def test_explain_unwraps_a_group_of_one_and_leaves_bugs_alone() -> None:
 def test_an_unknown_database_is_named_plainly() -> None:
     """Before the settings load, the message names "the database"."""
     assert describe_database(None) == "the database"
+
+
+def test_postgres_chosen_before_its_passwords_exist_is_one_line(tmp_path: Path) -> None:
+    """PostgreSQL chosen in a folder whose servers never started: what to run, not a traceback."""
+    missing = MissingPasswordError(
+        f"services.postgres.app_password is not set and {tmp_path / 'roles.toml'} holds no generated one "
+        "yet: run `folio services up`"
+    )
+    failure = explain(missing, None)
+    assert failure is not None
+    assert failure.exit_code == 1
+    assert failure.lines == (str(missing),)

@@ -19,7 +19,6 @@ from folio.core.settings import Settings, record_platform
 from folio.entrypoints.cli import build_cli
 from tests.conftest import free_port
 from tests.e2e.conftest import FolioRunner
-from tests.support.folio_up import running_folio_up
 from tests.support.servers import postgres_env
 
 pytestmark = pytest.mark.e2e
@@ -347,25 +346,6 @@ def test_without_folio_up_the_cli_says_it_uses_the_default_sqlite_file(folio: Fo
     result = folio("config", "show")
     assert result.returncode == 0, result.stderr
     assert "database: the SQLite file .folio/folio.db; backend from default" in result.stdout
-
-
-def test_folio_up_records_its_choices_for_later_commands(folio: FolioRunner, tmp_path: Path) -> None:
-    """`folio up --lite` leaves the record behind, and the next command reads its backend from it."""
-    with running_folio_up(tmp_path, "--lite", env={}):
-        pass
-    record = (tmp_path / RECORD).read_text(encoding="utf-8")
-    assert "`folio up` (lite)" in record
-    assert 'FOLIO_DATABASE_BACKEND="sqlite"' in record
-    rows = json.loads(folio("config", "show", "--json").stdout)
-    assert rows["database.backend"]["origin"] == f"folio up ({RECORD})"
-    assert rows["cache.backend"] == {
-        "value": "memory",
-        "origin": f"folio up ({RECORD})",
-        "env": "FOLIO_CACHE_BACKEND",
-        "reloadable": False,
-    }
-    listed = folio("tenants", "list", "--json")  # the lite platform migrated its SQLite file
-    assert listed.returncode == 0, listed.stderr
 
 
 # --- expected failures: one line, never a traceback ------------------------------------------

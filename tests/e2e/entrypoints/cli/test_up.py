@@ -16,12 +16,14 @@ import httpx
 import pytest
 
 from folio.core.settings import Settings
-from folio.ops.manager import ServiceManager, State
 from tests.conftest import free_port
 from tests.e2e.conftest import FolioRunner
-from tests.support.folio_up import running_folio_up
+from tests.support.folio_up import FolioUp, running_folio_up
 
 pytestmark = pytest.mark.e2e
+
+RECORD = Path(".folio/run/platform.env")
+"""Where `folio up` records its choices for the commands after it."""
 
 
 def _gateway_pid(home: Path) -> int:
@@ -36,8 +38,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_lite_mode_serves_and_stops_cleanly(tmp_path: Path) -> None:
-    """`folio up --lite` serves health on SQLite, says servers are off, and SIGTERM stops the gateway."""
+def test_lite_mode_serves_stops_cleanly_and_leaves_its_record(tmp_path: Path, folio: FolioRunner) -> None:
+    """`folio up --lite` serves health on SQLite, says servers are off, and SIGTERM stops the gateway.
+
+    It leaves the record of its choices behind, and the next command in that folder reads
+    its backend from it (and finds the SQLite file the lite platform migrated).
+    """
     with running_folio_up(tmp_path, "--lite", env={}) as up:
         gateway_pid = _gateway_pid(tmp_path / ".folio")
         ready = httpx.get(f"{up.url}/readyz")
@@ -63,6 +69,20 @@ def test_lite_mode_serves_and_stops_cleanly(tmp_path: Path) -> None:
     assert all(line["service"] == "gateway" for line in request_lines)
     # Each line is written once: the captured stdout holds no log line.
     assert "lite-check-1" not in (tmp_path / ".folio" / "logs" / "gateway.out").read_text()
+
+    record = (tmp_path / RECORD).read_text(encoding="utf-8")
+    assert "`folio up` (lite)" in record
+    assert 'FOLIO_DATABASE_BACKEND="sqlite"' in record
+    rows = json.loads(folio("config", "show", "--json").stdout)
+    assert rows["database.backend"]["origin"] == f"folio up ({RECORD})"
+    assert rows["cache.backend"] == {
+        "value": "memory",
+        "origin": f"folio up ({RECORD})",
+        "env": "FOLIO_CACHE_BACKEND",
+        "reloadable": False,
+    }
+    listed = folio("tenants", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
 
 
 def test_supervisor_restarts_a_crashed_gateway(tmp_path: Path) -> None:
@@ -103,31 +123,26 @@ def _wait_for_shipped_lines(settings: Settings, request_id: str) -> list[dict[st
     pytest.fail(f"no log line of {request_id} reached the search server")
 
 
-def test_full_mode_uses_postgres_and_leaves_running_servers_alone(settings: Settings, tmp_path: Path) -> None:
-    """`folio up` reuses running servers, readies PostgreSQL + replica, ships logs, leaves servers up."""
-    manager = ServiceManager(settings)
-    before = {row.name: row.state for row in manager.status()}
-    assert all(state is State.RUNNING for state in before.values()), before
-    env = {"FOLIO_SERVICES_DATA_DIR": str(settings.services.data_dir.absolute())}
-    with running_folio_up(tmp_path, env=env) as up:
-        ready = httpx.get(f"{up.url}/readyz", timeout=10)
-        assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {
-            "database": "ok",
-            "database-replica": "ok",
-            "cache": "ok",
-            "orders": "ok",
-        }
-        request_id = f"full-{uuid.uuid4().hex[:12]}"
-        assert (
-            httpx.get(f"{up.url}/api/v1/nothing-yet", headers={"X-Request-ID": request_id}).status_code == 404
-        )
-        shipped = _wait_for_shipped_lines(settings, request_id)
-        assert {line["event"] for line in shipped} == {"http.request"}
-        assert {line["service"] for line in shipped} == {"gateway"}
-    assert up.proc.returncode == 0, up.output
-    after = {row.name: row.state for row in manager.status()}
-    assert after == before
+def test_full_mode_uses_postgres_and_ships_logs(settings: Settings, folio_platform: FolioUp) -> None:
+    """`folio up` on the running servers readies PostgreSQL + replica and ships the gateway's logs.
+
+    The shared platform adopted the servers `make test` started; its teardown checks that
+    it stopped none of them (``folio_platform``).
+    """
+    ready = httpx.get(f"{folio_platform.url}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "database-replica": "ok",
+        "cache": "ok",
+        "orders": "ok",
+    }
+    request_id = f"full-{uuid.uuid4().hex[:12]}"
+    missing = httpx.get(f"{folio_platform.url}/api/v1/nothing-yet", headers={"X-Request-ID": request_id})
+    assert missing.status_code == 404
+    shipped = _wait_for_shipped_lines(settings, request_id)
+    assert {line["event"] for line in shipped} == {"http.request"}
+    assert {line["service"] for line in shipped} == {"gateway"}
 
 
 def _gateway_events(home: Path, event: str) -> list[dict[str, object]]:
