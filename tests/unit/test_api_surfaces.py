@@ -45,6 +45,7 @@ SURFACES: dict[str, list[str]] = {
         "get_me",
         "get_tenant_by_slug",
         "get_user",
+        "is_platform_operator",
         "issue_access_token",
         "issue_token_pair",
         "last_used_buffer",

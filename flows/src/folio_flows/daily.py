@@ -77,7 +77,7 @@ def snapshot(shops: Sequence[str]) -> dict[str, Any]:
     )
 
 
-@task(name="compact", cache_policy=NO_CACHE, **_RETRIES)
+@task(name="compact", task_run_name="compact-{day}", cache_policy=NO_CACHE, **_RETRIES)
 def compact(day: dt.date) -> dict[str, Any]:
     """Merge the day's small files of the order facts; per table whether it exists and what merged."""
     return folio_json("lake", "compact", *ORDER_FACTS, "--date", day.isoformat(), "--json")
@@ -93,6 +93,7 @@ def _aggregate_key(context: TaskRunContext, parameters: dict[str, Any]) -> str: 
 
 @task(
     name="aggregate",
+    task_run_name="aggregate-{day}",
     cache_key_fn=_aggregate_key,
     cache_expiration=dt.timedelta(days=2),
     persist_result=True,
@@ -126,7 +127,7 @@ def _day_sql(day: dt.date, tables: Sequence[str]) -> str:
     return " UNION ALL ".join(parts)
 
 
-@task(name="check", cache_policy=NO_CACHE)
+@task(name="check", task_run_name="check-{day}", cache_policy=NO_CACHE)
 def check(day: dt.date, tables: Sequence[str], drift_factor: float) -> list[TableResult]:
     """Read the day of ``tables`` through ``folio lake query`` and run each table's GX checks."""
     rows: dict[str, list[dict[str, Any]]] = {table: [] for table in tables}
@@ -183,7 +184,14 @@ def _report(day: dt.date, results: list[TableResult]) -> str:
     return "\n".join(lines)
 
 
-@flow(name=FLOW_NAME, log_prints=False)
+def _daily_run_name() -> str:
+    """``folio-daily-<day>``: the run's name in `folio flows status` and its trace's operation."""
+    from prefect.runtime import flow_run
+
+    return f"{FLOW_NAME}-{flow_run.parameters.get('day') or yesterday()}"
+
+
+@flow(name=FLOW_NAME, flow_run_name=_daily_run_name, log_prints=False)
 def folio_daily(
     day: dt.date | None = None, shops: list[str] | None = None, drift_factor: float = 10.0
 ) -> dict[str, Any]:
@@ -250,7 +258,7 @@ def folio_daily(
     return {"date": day.isoformat(), "stages": stages, "rows": {r.table: r.rows for r in results}}
 
 
-@flow(name=BACKFILL_NAME)
+@flow(name=BACKFILL_NAME, flow_run_name=BACKFILL_NAME + "-{start}-to-{end}")
 def folio_backfill(
     start: dt.date, end: dt.date, shops: list[str] | None = None, drift_factor: float = 10.0
 ) -> dict[str, Any]:
