@@ -127,7 +127,7 @@ def _own_processes(settings: Settings, env: Mapping[str, str], *, lite: bool) ->
         *([] if lite else [_inbox_process(settings, env)]),
         *([] if lite else [_streams_process(settings, env)]),
         *([] if lite else [_flows_process(settings, env)]),
-        _traces_process(settings, env),
+        _traces_process(settings, env, lite=lite),
     ]
 
 
@@ -145,11 +145,13 @@ def _telemetry_env(settings: Settings) -> dict[str, str]:
     return {key: value for key, value in chosen.items() if key not in os.environ}
 
 
-def _traces_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
+def _traces_process(settings: Settings, env: Mapping[str, str], *, lite: bool) -> ProcessSpec:
     """Folio's trace receiver (``folio traces collect``): OTLP/HTTP in, tail sampling, the trace store.
 
     It never traces itself (its own writes would be spans sent to itself), and it is
-    ready once ``/metrics`` answers, when Prometheus is told to scrape it (target ``traces``).
+    ready once ``/metrics`` answers, when Prometheus is told to scrape it (target
+    ``traces``); in lite mode no Prometheus runs, so nothing is registered (no server
+    data folder is made for a lite checkout).
     """
     home = settings.home.absolute()
     traces = settings.traces
@@ -159,7 +161,7 @@ def _traces_process(settings: Settings, env: Mapping[str, str]) -> ProcessSpec:
         log_file=home / "logs" / "traces.out",
         pid_file=home / "run" / "traces.pid",
         probe=http_probe(f"http://{traces.host}:{traces.port}/metrics"),
-        after_ready=lambda: _scrape(settings, "traces", traces.host, traces.port),
+        after_ready=None if lite else (lambda: _scrape(settings, "traces", traces.host, traces.port)),
         ports={"traces.port": traces.port},
         env={**env, **_LOG_TO_FILE_ONLY, "FOLIO_SERVICE_NAME": "traces", "FOLIO_TELEMETRY_ENABLED": "false"},
         restart=RestartPolicy.ON_FAILURE,

@@ -194,3 +194,10 @@ def test_a_metrics_port_of_0_serves_nothing_and_registers_nothing(settings: Sett
     for spec in workers:
         assert (spec.after_ready, dict(spec.ports), spec.probe()) == (None, {}, None)
         assert spec.env["FOLIO_MESSAGING_METRICS_PORT"] == "0"
+
+
+def test_lite_mode_registers_no_scrape_target(settings: Settings) -> None:
+    """No Prometheus runs in lite mode: the receiver is probed but not registered (no server data folder)."""
+    lite = {spec.name: spec for spec in folio_processes(settings, {}, lite=True)}
+    full = {spec.name: spec for spec in folio_processes(settings, {}, lite=False)}
+    assert (lite["traces"].after_ready, full["traces"].after_ready is not None) == (None, True)
