@@ -6,13 +6,12 @@ so one child process there validates each case and prints the failed expectation
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 
 import pytest
 
 from folio.core.settings import Settings
+from tests.support.flows import run_in_flows_env
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +44,7 @@ CASES = textwrap.dedent(
 
 def test_schema_keys_ranges_and_drift(settings: Settings) -> None:
     """A good day passes; an empty first day passes; drift, a duplicate key and an extra column each fail."""
-    if not settings.flows.python.exists():
-        pytest.fail(f"no flows environment at {settings.flows.python}: `folio services up prefect` makes it")
-    done = subprocess.run(
-        [str(settings.flows.python), "-c", CASES],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"GX_ANALYTICS_ENABLED": "false", "PATH": "/usr/bin:/bin"},
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    failures = json.loads(done.stdout.splitlines()[-1])
+    failures = run_in_flows_env(settings, CASES, {"GX_ANALYTICS_ENABLED": "false"}, timeout=120)
 
     assert failures["good"] == []
     assert failures["empty_day_no_history"] == []

@@ -7,8 +7,6 @@ receiver the spans are sent to.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from folio.core.settings import Settings
+from tests.support.flows import run_in_flows_env
 
 pytestmark = pytest.mark.unit
 
@@ -73,24 +72,13 @@ def receiver() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
 
 
 def _run(settings: Settings, endpoint: str, enabled: str) -> dict[str, Any]:
-    if not settings.flows.python.exists():
-        pytest.fail(f"no flows environment at {settings.flows.python}: `folio services up prefect` makes it")
-    done = subprocess.run(
-        [str(settings.flows.python), "-c", CHILD],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "TEST_ENABLED": enabled,
-            "FOLIO_TELEMETRY_ENDPOINT": f"{endpoint}/",
-            "FOLIO_TELEMETRY_EXPORT_DELAY_MS": "10",
-            "FOLIO_SERVICE_NAME": "flows",
-        },
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    env = {
+        "TEST_ENABLED": enabled,
+        "FOLIO_TELEMETRY_ENDPOINT": f"{endpoint}/",
+        "FOLIO_TELEMETRY_EXPORT_DELAY_MS": "10",
+        "FOLIO_SERVICE_NAME": "flows",
+    }
+    result: dict[str, Any] = run_in_flows_env(settings, CHILD, env, timeout=60)
     return result
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,14 @@ from folio.streaming.api import (
     write_broker_schemas,
 )
 from folio.streaming.broker_schemas import main
+from tests.unit.streaming.test_schemas import ORDER
 
 pytestmark = pytest.mark.unit
 
 NAMES = TopicNames("folio.")
 ORDERS_TOPIC = NAMES.family("orders")
 
-PAID = {
-    "order_id": str(uuid.uuid4()),
-    "status": "paid",
-    "customer_id": None,
-    "currency": "eur",
-    "total_minor": 2500,
-    "refunded_minor": 0,
-    "lines": [{"listing_id": str(uuid.uuid4()), "work_id": str(uuid.uuid4()), "quantity": 2}],
-    "version": 2,
-}
+PAID = ORDER  # a paid order's payload, as the schema tests use it
 
 
 @pytest.fixture(scope="module")
