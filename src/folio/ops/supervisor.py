@@ -1,9 +1,14 @@
 """``folio up``: a small foreground supervisor for Folio's processes.
 
-Each process is one ``ProcessSpec``. The supervisor starts them in order (each must
-pass its readiness probe before the next starts), restarts a process that exits
-according to its policy with exponential backoff, and on SIGINT/SIGTERM stops what
-it started in reverse order. It never stops what it did not start.
+Each process is one ``ProcessSpec``. The supervisor starts them in order, at most
+``start_concurrency`` starting at a time (one by default: each passes its readiness
+probe before the next starts), restarts a process that exits according to its policy
+with exponential backoff, and on SIGINT/SIGTERM stops what it started in reverse
+order. It never stops what it did not start.
+
+Folio's processes need one another only once they serve (the gateway dials the orders
+service per request), never to start, so ``folio up`` starts as many at once as there
+are cores: most of a start is importing Python, which one core does for one process.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,25 +55,37 @@ class Supervisor:
     poll_interval_s: float = 0.5
     restart_backoff_s: float = 1.0
     """Delay before the first restart; it doubles with each restart, up to 30 seconds."""
+    start_concurrency: int = 1
+    """How many processes may be starting (launched, not yet ready) at once."""
     _stopping: threading.Event = field(default_factory=threading.Event)
     _children: list[_Child] = field(default_factory=list)
 
     def start(self) -> None:
-        """Start every process in order and wait for each to be ready.
+        """Start every process in order, ``start_concurrency`` at a time, and wait for each to be ready.
 
-        On a failure, stops what was already started and re-raises.
+        Readiness is awaited in the order of ``specs``, each against its own
+        ``ready_timeout_s``. On a failure, stops what was already started and re-raises.
         """
+        starting: deque[_Child] = deque()
         try:
             for spec in self.specs:
+                if len(starting) >= max(1, self.start_concurrency):
+                    self._await_ready(starting.popleft())
                 ensure_ports_free(spec)
                 child = _Child(spec)
                 self._children.append(child)
                 child.proc = launch(spec)
-                wait_ready(spec, child.proc)
-                log.info("supervisor.started", process=spec.name, pid=child.proc.pid)
+                starting.append(child)
+            while starting:
+                self._await_ready(starting.popleft())
         except BaseException:
             self.shutdown()
             raise
+
+    @staticmethod
+    def _await_ready(child: _Child) -> None:
+        wait_ready(child.spec, child.proc)
+        log.info("supervisor.started", process=child.spec.name, pid=child.proc.pid if child.proc else None)
 
     def request_stop(self) -> None:
         """Ask the loop to stop (safe from signal handlers and other threads)."""

@@ -128,6 +128,40 @@ def test_failing_start_stops_what_was_already_started(procs: Procs, supervisors:
     assert cleaned == ["hook"]
 
 
+def test_with_concurrency_the_next_starts_while_the_first_is_still_starting(
+    procs: Procs, supervisors: list[Supervisor], tmp_path: Path
+) -> None:
+    """Two at a time, a first spec that is ready only once the second has launched still starts."""
+    second_launched = tmp_path / "second-launched"
+
+    def first_ready() -> str | None:
+        return None if second_launched.exists() else "waiting for the second to launch"
+
+    first = procs.spec("first", script_argv(SLEEPS), probe=first_ready, ready_timeout_s=5.0)
+    second = procs.spec("second", script_argv(SLEEPS), prepare=second_launched.touch)
+    third = procs.spec("third", script_argv(SLEEPS))
+    supervisor = supervise(supervisors, [first, second, third], start_concurrency=2)
+
+    supervisor.start()
+
+    assert all(pid_running(pid_of(spec)) for spec in (first, second, third))
+
+
+def test_with_concurrency_a_failing_start_stops_everything_launched(
+    procs: Procs, supervisors: list[Supervisor]
+) -> None:
+    """Processes launched beside a failing one, before or after it, are stopped with it."""
+    good = procs.spec("good", script_argv(SLEEPS))
+    bad = procs.spec("bad", script_argv("raise SystemExit(4)"), probe=never_ready)
+    beside = procs.spec("beside", script_argv(SLEEPS))
+    supervisor = supervise(supervisors, [good, bad, beside], start_concurrency=3)
+
+    with pytest.raises(ProcessError, match="bad exited with code 4"):
+        supervisor.start()
+
+    assert not any(spec.pid_file.exists() for spec in (good, bad, beside))
+
+
 def run_until_given_up(supervisors: list[Supervisor], spec: ProcessSpec) -> Supervisor:
     """Supervise ``spec`` until the supervisor gives up on it, then end the loop."""
     supervisor = supervise(supervisors, [spec])

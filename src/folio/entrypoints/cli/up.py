@@ -67,7 +67,8 @@ def up_command(cli: CliContext, lite: bool) -> None:
     record_platform({**os.environ, **env}, mode="lite" if lite else "full")
     settings = cli.settings
     manager = ServiceManager(settings)
-    supervisor = Supervisor(specs=[])
+    # As many processes start at once as there are cores (``Supervisor`` says why that is safe).
+    supervisor = Supervisor(specs=[], start_concurrency=os.cpu_count() or 1)
     supervisor.install_signal_handlers()
     gateway_port = {"gateway.port": settings.gateway.port}
     warn_about_ports(
