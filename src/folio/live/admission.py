@@ -2,7 +2,7 @@
 
 A connection attempt counts as one request of its caller in the REST API's windows
 (``api.rate_limit_per_key`` under the credential's key, ``api.rate_limit_per_tenant``
-under the shop's: the keys ``folio.entrypoints.gateway.limits`` counts requests under),
+under the shop's: ``core.api_limits``, which the gateway counts requests under too),
 so opening streams over and over spends the same budget as calling the API. GraphQL's
 subscription sockets, which read the same channels, are admitted by it too (the
 gateway's GraphQL wiring passes it). Messages on an open stream are not counted.
@@ -10,6 +10,7 @@ gateway's GraphQL wiring passes it). Messages on an open stream are not counted.
 
 from __future__ import annotations
 
+from folio.core.api_limits import api_rate_windows
 from folio.core.errors import RateLimitedError
 from folio.core.platform import Platform
 from folio.core.security import Principal
@@ -23,13 +24,7 @@ async def admit_connection(platform: Platform, principal: Principal) -> None:
     The credential's window is checked first, as for a request: a credential over its
     own limit does not eat into its shop's.
     """
-    api = platform.settings.api
-    admission = await platform.rate_limiter.admit(
-        [
-            (api.rate_limit_per_key, ("api", principal.rate_limit_key)),
-            (api.rate_limit_per_tenant, ("api-tenant", principal.tenant_id.hex)),
-        ]
-    )
+    admission = await platform.rate_limiter.admit(api_rate_windows(platform.settings.api, principal))
     refused = admission.refused_by
     if refused is None:
         return

@@ -19,11 +19,21 @@ from folio.core.settings import Settings
 from folio.identity.api import issue_access_token
 from folio.live.api import LiveMessage, LiveStore, QueuePolicy, Update
 from tests.conftest import free_port
-from tests.integration.entrypoints.web.conftest import Browser, register_shop, web_app, web_settings
+from tests.integration.entrypoints.web.conftest import (
+    Browser,
+    operator_email,
+    register_shop,
+    web_app,
+    web_settings,
+)
 from tests.integration.live.conftest import spend_request_window, token_for
 from tests.integration.orders.conftest import serving
 
-__all__ = ["web_app", "web_settings"]  # fixtures: the gateway whose web app signs members in
+__all__ = [
+    "operator_email",
+    "web_app",
+    "web_settings",
+]  # fixtures: the gateway whose web app signs members in
 
 pytestmark = pytest.mark.integration
 

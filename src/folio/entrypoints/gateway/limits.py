@@ -25,6 +25,7 @@ from functools import partial
 import structlog
 from fastapi import Request, Response
 
+from folio.core.api_limits import api_rate_windows
 from folio.core.background import Periodic
 from folio.core.db import Database
 from folio.core.errors import RateLimitedError
@@ -73,13 +74,7 @@ async def enforce_api_limits(
     meter = api_call_meter(request)
     quota = meter.todays_counter(principal.tenant_id, limit=await meter.limit_for(db, principal.tenant_id))
     # One round trip for all three: the credential's window, the shop's, the day's quota.
-    admission = await limiter.admit(
-        [
-            (settings.api.rate_limit_per_key, ("api", principal.rate_limit_key)),
-            (settings.api.rate_limit_per_tenant, ("api-tenant", principal.tenant_id.hex)),
-        ],
-        count=quota,
-    )
+    admission = await limiter.admit(api_rate_windows(settings.api, principal), count=quota)
     refused = admission.refused_by
     if refused is not None:
         whose = "credential" if refused == 0 else "shop"
