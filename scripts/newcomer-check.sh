@@ -149,6 +149,8 @@ status=0
 if $run_tests; then
   if (cd "$clone" && "${newcomer_env[@]}" make test) >"$parent/make-test.log" 2>&1; then
     echo "make test passed"
+    # The suite's time and its slowest tests outlive the clone (removed below): the time budget.
+    sed -n '/slowest 30 durations/,/^=.*passed/p' "$parent/make-test.log" | sed 's/^/  /'
   else
     echo "make test FAILED; see $parent/make-test.log"
     status=1
